@@ -1,0 +1,49 @@
+// Package api is the thin protocol layer: it decodes requests, calls the
+// domain, and maps domain errors to connect codes in one place.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"connectrpc.com/connect/v2"
+
+	"github.com/assist-chat/assist/server/internal/failure"
+)
+
+var kindCodes = map[failure.Kind]connect.Code{
+	failure.KindInvalidArgument:    connect.CodeInvalidArgument,
+	failure.KindNotFound:           connect.CodeNotFound,
+	failure.KindAlreadyExists:      connect.CodeAlreadyExists,
+	failure.KindPermissionDenied:   connect.CodePermissionDenied,
+	failure.KindUnauthenticated:    connect.CodeUnauthenticated,
+	failure.KindFailedPrecondition: connect.CodeFailedPrecondition,
+	failure.KindResourceExhausted:  connect.CodeResourceExhausted,
+	failure.KindUnimplemented:      connect.CodeUnimplemented,
+}
+
+// toConnect is the one place where domain errors become protocol errors.
+// Deliberate failures keep their message; anything else is logged and
+// reaches the client as a bare Internal, so no database error or stack
+// leaks.
+func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	if fe, ok := failure.As(err); ok {
+		return connect.NewError(kindCodes[fe.Kind], fe.Error()).WithCause(err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return connect.NewError(connect.CodeCanceled, "canceled")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return connect.NewError(connect.CodeDeadlineExceeded, "deadline exceeded")
+	}
+	logger.ErrorContext(ctx, "internal error", "procedure", procedure, "error", err)
+	return connect.NewError(connect.CodeInternal, "internal error").WithCause(err)
+}

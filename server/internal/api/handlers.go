@@ -1,0 +1,347 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+
+	"connectrpc.com/connect/v2"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/auth"
+	"github.com/assist-chat/assist/server/internal/chat"
+	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/sessions"
+)
+
+// Domain is what the handlers call.
+type Domain struct {
+	Auth     *auth.Service
+	Sessions *sessions.Service
+	// Conversation is the chat rules (named apart from the Chat RPC).
+	Conversation *chat.Service
+	Logger       *slog.Logger
+	// Stopping is closed when the server shuts down: streams then end
+	// cleanly and clients resume elsewhere from their cursor.
+	Stopping <-chan struct{}
+}
+
+func (d *Domain) fail(ctx context.Context, procedure string, err error) error {
+	return toConnect(ctx, d.Logger, procedure, err)
+}
+
+// streamContext ends with ctx or at shutdown, and reports which.
+func (d *Domain) streamContext(ctx context.Context) (context.Context, func() bool, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-d.Stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	stopping := func() bool {
+		select {
+		case <-d.Stopping:
+			return true
+		default:
+			return false
+		}
+	}
+	return ctx, stopping, cancel
+}
+
+func parseID(field, value string) (uuid.UUID, error) {
+	id, err := uuid.Parse(value)
+	if err != nil {
+		return uuid.Nil, failure.InvalidArgument(field, "must be a UUID")
+	}
+	return id, nil
+}
+
+// authHandler serves AuthService.
+type authHandler struct{ *Domain }
+
+func (h authHandler) Login(ctx context.Context, req *assistv1.LoginRequest) (*assistv1.LoginResponse, error) {
+	token, expire, adv, err := h.Auth.Login(ctx, req.GetEmail(), req.GetPassword())
+	if err != nil {
+		return nil, h.fail(ctx, assistv1connect.AuthServiceLoginProcedure, err)
+	}
+	h.Logger.Info("advisor logged in", "advisor", adv.ID)
+	return &assistv1.LoginResponse{
+		AccessToken: token,
+		ExpireTime:  timestamppb.New(expire),
+		Advisor: &assistv1.Advisor{
+			Id: adv.ID.String(), AccountId: adv.AccountID.String(), Email: adv.Email,
+			DisplayName: adv.DisplayName, ReportAccess: adv.ReportAccess, Admin: adv.Admin,
+			Disabled: adv.Disabled, CreateTime: timestamppb.New(adv.CreateTime),
+		},
+	}, nil
+}
+
+func (h authHandler) Logout(ctx context.Context, _ *assistv1.LogoutRequest) (*assistv1.LogoutResponse, error) {
+	if err := h.Auth.Revoke(ctx, auth.FromContext(ctx)); err != nil {
+		return nil, h.fail(ctx, assistv1connect.AuthServiceLogoutProcedure, err)
+	}
+	return &assistv1.LogoutResponse{}, nil
+}
+
+// portalHandler serves PortalService.
+type portalHandler struct {
+	assistv1connect.UnimplementedPortalServiceHandler
+	*Domain
+}
+
+func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSessionRequest) (*assistv1.StartSessionResponse, error) {
+	sess, token, err := h.Sessions.StartSession(ctx, sessions.Start{
+		PortalSlug:            req.GetPortalSlug(),
+		Customer:              req.GetCustomer(),
+		Platform:              req.GetPlatform(),
+		SessionCode:           req.GetSessionCode(),
+		AdvisorID:             req.GetAdvisorId(),
+		FirstAvailableAdvisor: req.GetFirstAvailableAdvisor(),
+		FastChat:              req.GetFastChat(),
+		RequestID:             req.GetRequestId(),
+	})
+	if err != nil {
+		return nil, h.fail(ctx, assistv1connect.PortalServiceStartSessionProcedure, err)
+	}
+	return &assistv1.StartSessionResponse{Session: sessions.ToProto(sess, nil), CustomerToken: token}, nil
+}
+
+// chatHandler serves ChatService.
+type chatHandler struct{ *Domain }
+
+func (h chatHandler) Send(ctx context.Context, req *assistv1.SendRequest) (*assistv1.SendResponse, error) {
+	const proc = assistv1connect.ChatServiceSendProcedure
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	p := auth.FromContext(ctx)
+	var ev *assistv1.SessionEvent
+	if t := req.GetTyping(); t != nil {
+		ev, err = h.Conversation.Typing(ctx, p, sid, t.GetActive())
+	} else {
+		m := req.GetMessage()
+		ev, err = h.Conversation.Send(ctx, p, sid, m.GetClientMessageId(), m.GetText())
+	}
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	return &assistv1.SendResponse{Event: ev}, nil
+}
+
+func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeRequest, stream assistv1connect.ChatServiceSubscribeServerStream) error {
+	const proc = assistv1connect.ChatServiceSubscribeProcedure
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return h.fail(ctx, proc, err)
+	}
+	ctx, stopping, cancel := h.streamContext(ctx)
+	defer cancel()
+	err = h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), func(ev *assistv1.SessionEvent) error {
+		return stream.Send(&assistv1.SubscribeResponse{Event: ev})
+	})
+	if err != nil && stopping() {
+		return nil
+	}
+	return h.fail(ctx, proc, err)
+}
+
+func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscriptRequest) (*assistv1.GetTranscriptResponse, error) {
+	const proc = assistv1connect.ChatServiceGetTranscriptProcedure
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	t, err := h.Conversation.GetTranscript(ctx, auth.FromContext(ctx), sid)
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	return &assistv1.GetTranscriptResponse{Events: t.Events, Text: t.Text, FileName: t.FileName}, nil
+}
+
+// Chat runs the bidi stream: events flow out from the log while the
+// client's messages flow in, each acknowledged after it is stored.
+func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServiceChatServerStream) error {
+	const proc = assistv1connect.ChatServiceChatProcedure
+	first, err := stream.Receive()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	open := first.GetOpen()
+	if open == nil {
+		return h.fail(ctx, proc, failure.InvalidArgument("open", "the first request must open a session"))
+	}
+	sid, err := parseID("open.session_id", open.GetSessionId())
+	if err != nil {
+		return h.fail(ctx, proc, err)
+	}
+	p := auth.FromContext(ctx)
+	// Check access now, so a refused stream fails before anything is sent.
+	if _, err := h.Sessions.Load(ctx, p, sid); err != nil {
+		return h.fail(ctx, proc, err)
+	}
+
+	ctx, stopping, cancel := h.streamContext(ctx)
+	defer cancel()
+	var sendMu sync.Mutex // one Send at a time on the stream
+	send := func(res *assistv1.ChatResponse) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(res)
+	}
+
+	logDone := make(chan error, 1)
+	go func() {
+		logDone <- h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), func(ev *assistv1.SessionEvent) error {
+			return send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Event{Event: ev}})
+		})
+	}()
+	recvDone := make(chan error, 1)
+	go func() {
+		recvDone <- h.receiveLoop(ctx, p, sid, stream, send)
+	}()
+
+	select {
+	case err = <-logDone:
+		// The session ended (nil) or the log failed: either way we are done.
+	case err = <-recvDone:
+		if err == nil {
+			// The client closed its side: keep delivering until the end.
+			err = <-logDone
+		}
+	}
+	if err != nil && stopping() {
+		return nil
+	}
+	return h.fail(ctx, proc, err)
+}
+
+// receiveLoop handles the client's messages until it closes its side
+// (nil) or something fails.
+func (h chatHandler) receiveLoop(ctx context.Context, p *auth.Principal, sid uuid.UUID, stream assistv1connect.ChatServiceChatServerStream, send func(*assistv1.ChatResponse) error) error {
+	for {
+		req, err := stream.Receive()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch a := req.GetAction().(type) {
+		case *assistv1.ChatRequest_Open:
+			return failure.InvalidArgument("open", "the session is already open on this stream")
+		case *assistv1.ChatRequest_Typing:
+			if _, err := h.Conversation.Typing(ctx, p, sid, a.Typing.GetActive()); err != nil {
+				return err
+			}
+		case *assistv1.ChatRequest_Send:
+			ev, err := h.Conversation.Send(ctx, p, sid, a.Send.GetClientMessageId(), a.Send.GetText())
+			if err != nil {
+				return err
+			}
+			ack := &assistv1.ChatAck{ClientMessageId: a.Send.GetClientMessageId(), Seq: ev.GetSeq()}
+			if err := send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Ack{Ack: ack}}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sessionHandler serves SessionService.
+type sessionHandler struct {
+	assistv1connect.UnimplementedSessionServiceHandler
+	*Domain
+}
+
+func (h sessionHandler) WatchQueue(ctx context.Context, req *assistv1.WatchQueueRequest, stream assistv1connect.SessionServiceWatchQueueServerStream) error {
+	const proc = assistv1connect.SessionServiceWatchQueueProcedure
+	var portals []uuid.UUID
+	for _, s := range req.GetPortalIds() {
+		id, err := parseID("portal_ids", s)
+		if err != nil {
+			return h.fail(ctx, proc, err)
+		}
+		portals = append(portals, id)
+	}
+	ctx, stopping, cancel := h.streamContext(ctx)
+	defer cancel()
+	err := h.Sessions.WatchQueue(ctx, auth.FromContext(ctx), portals, stream.Send)
+	if err != nil && stopping() {
+		return nil
+	}
+	return h.fail(ctx, proc, err)
+}
+
+func (h sessionHandler) PickUpSession(ctx context.Context, req *assistv1.PickUpSessionRequest) (*assistv1.PickUpSessionResponse, error) {
+	const proc = assistv1connect.SessionServicePickUpSessionProcedure
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	s, err := h.Sessions.PickUp(ctx, auth.FromContext(ctx), sid)
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	return &assistv1.PickUpSessionResponse{Session: s}, nil
+}
+
+func (h sessionHandler) GetSession(ctx context.Context, req *assistv1.GetSessionRequest) (*assistv1.GetSessionResponse, error) {
+	const proc = assistv1connect.SessionServiceGetSessionProcedure
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	p := auth.FromContext(ctx)
+	if err := sessions.RequireAdvisor(p); err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	s, err := h.Sessions.Get(ctx, p, sid)
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	return &assistv1.GetSessionResponse{Session: s}, nil
+}
+
+func (h sessionHandler) ListSessions(ctx context.Context, req *assistv1.ListSessionsRequest) (*assistv1.ListSessionsResponse, error) {
+	list, next, err := h.Sessions.List(ctx, auth.FromContext(ctx), req.GetPageSize(), req.GetPageToken(), req.GetState())
+	if err != nil {
+		return nil, h.fail(ctx, assistv1connect.SessionServiceListSessionsProcedure, err)
+	}
+	return &assistv1.ListSessionsResponse{Sessions: list, NextPageToken: next}, nil
+}
+
+func (h sessionHandler) EndSession(ctx context.Context, req *assistv1.EndSessionRequest) (*assistv1.EndSessionResponse, error) {
+	const proc = assistv1connect.SessionServiceEndSessionProcedure
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	s, err := h.Sessions.End(ctx, auth.FromContext(ctx), sid, req.GetOutcome(), req.GetNotes())
+	if err != nil {
+		return nil, h.fail(ctx, proc, err)
+	}
+	return &assistv1.EndSessionResponse{Session: s}, nil
+}
+
+// Register registers every service on server. Services and RPCs that later
+// work implements answer Unimplemented.
+func Register(server *connect.Server, d *Domain) {
+	assistv1connect.RegisterAuthServiceHandler(server, authHandler{d})
+	assistv1connect.RegisterPortalServiceHandler(server, portalHandler{Domain: d})
+	assistv1connect.RegisterChatServiceHandler(server, chatHandler{d})
+	assistv1connect.RegisterSessionServiceHandler(server, sessionHandler{Domain: d})
+	assistv1connect.RegisterCustomerAppServiceHandler(server, assistv1connect.UnimplementedCustomerAppServiceHandler{})
+	assistv1connect.RegisterReportServiceHandler(server, assistv1connect.UnimplementedReportServiceHandler{})
+	assistv1connect.RegisterAdminServiceHandler(server, assistv1connect.UnimplementedAdminServiceHandler{})
+}

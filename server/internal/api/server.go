@@ -1,0 +1,35 @@
+package api
+
+import (
+	"connectrpc.com/connect/v2"
+
+	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/auth"
+)
+
+// NewConnectServer returns the connect server with every service
+// registered. Interceptors run outermost first: recover, log, authenticate
+// (before any message is read), then validate each message.
+func NewConnectServer(d *Domain, authn *auth.Service, validator connect.ServerInterceptor) *connect.Server {
+	server := connect.NewServer(
+		recoverInterceptor(d.Logger),
+		logInterceptor(d.Logger),
+		authInterceptor(authn, d.Logger),
+		validator,
+	)
+	Register(server, d)
+	return server
+}
+
+// ServiceNames lists the contract's services, for health checks.
+func ServiceNames() []string {
+	return []string{
+		assistv1connect.AuthServiceName,
+		assistv1connect.PortalServiceName,
+		assistv1connect.ChatServiceName,
+		assistv1connect.SessionServiceName,
+		assistv1connect.CustomerAppServiceName,
+		assistv1connect.ReportServiceName,
+		assistv1connect.AdminServiceName,
+	}
+}

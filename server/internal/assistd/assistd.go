@@ -1,0 +1,280 @@
+// Package assistd assembles the server: database (embedded or external),
+// the session log and its fan-out, the domain services, and one HTTP port
+// serving Connect, gRPC and gRPC-Web with health and reflection.
+package assistd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect/v2/connecthttp"
+	connectcors "connectrpc.com/cors"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect/v2"
+	"connectrpc.com/validate"
+	"github.com/rs/cors"
+
+	"github.com/assist-chat/assist/server/internal/api"
+	"github.com/assist-chat/assist/server/internal/auth"
+	"github.com/assist-chat/assist/server/internal/chat"
+	"github.com/assist-chat/assist/server/internal/demo"
+	"github.com/assist-chat/assist/server/internal/pgembed"
+	"github.com/assist-chat/assist/server/internal/sessionlog"
+	"github.com/assist-chat/assist/server/internal/sessions"
+	"github.com/assist-chat/assist/server/internal/store"
+)
+
+// Config configures a server. The zero value of each field means its
+// documented default.
+type Config struct {
+	// Addr is the address to listen on. Default "127.0.0.1:8080"; use
+	// "127.0.0.1:0" for any free port.
+	Addr string
+	// DatabaseURL is an external PostgreSQL. Default: an embedded cluster in
+	// DataDir/postgres, started and stopped with the server.
+	DatabaseURL string
+	// DataDir holds the embedded cluster. Default ".assist-data".
+	DataDir string
+	// CORSAllowedOrigins are the browser origins allowed to call the API;
+	// "*" allows any. Default: none (same-origin only).
+	CORSAllowedOrigins []string
+	// MaxMessageBytes caps one request message. Default 1 MiB.
+	MaxMessageBytes int
+	// MaxDBConns caps the connection pool. Default 32.
+	MaxDBConns int32
+	// SeedDemo creates the demo account on start if missing.
+	SeedDemo bool
+	// Logger receives the server's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) applyDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".assist-data"
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = 1 << 20
+	}
+	if c.MaxDBConns == 0 {
+		c.MaxDBConns = 32
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is a running assistd.
+type Server struct {
+	cfg      Config
+	logger   *slog.Logger
+	cluster  *pgembed.Cluster
+	store    *store.Store
+	log      *sessionlog.Log
+	http     *http.Server
+	listener net.Listener
+	stopping chan struct{}
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	serveErr chan error
+	once     sync.Once
+}
+
+// Start prepares the database, listens on cfg.Addr and serves in the
+// background until Shutdown.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	cfg.applyDefaults()
+	s := &Server{cfg: cfg, logger: cfg.Logger, stopping: make(chan struct{}), serveErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.release(context.WithoutCancel(ctx))
+		}
+	}()
+
+	url := cfg.DatabaseURL
+	if url == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "postgres"))
+		if err != nil {
+			return nil, err
+		}
+		s.cluster, err = pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: s.logger})
+		if err != nil {
+			return nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		if err := s.cluster.CreateDatabase(ctx, "assist"); err != nil {
+			return nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		url = s.cluster.ConnString("assist")
+		s.logger.Info("embedded PostgreSQL running", "data_dir", dir)
+	}
+	s.store, err = store.Open(ctx, url, cfg.MaxDBConns, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SeedDemo {
+		if _, err := demo.Seed(ctx, s.store); err != nil {
+			return nil, fmt.Errorf("seed demo account: %w", err)
+		}
+	}
+
+	hub := sessionlog.NewHub()
+	s.log = sessionlog.New(s.store, hub, s.logger)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	listening := make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.log.Listen(runCtx, listening)
+	}()
+	select {
+	case <-listening:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(30 * time.Second):
+		return nil, errors.New("could not LISTEN on the database within 30s")
+	}
+
+	authn := auth.NewService(s.store)
+	sess := sessions.NewService(s.store, s.log, authn, s.logger)
+	domain := &api.Domain{
+		Auth:         authn,
+		Sessions:     sess,
+		Conversation: chat.NewService(s.log, sess),
+		Logger:       s.logger,
+		Stopping:     s.stopping,
+	}
+	handler := s.handler(domain, authn)
+
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC and bidi streams without TLS
+	s.http = &http.Server{
+		Handler:   handler,
+		Protocols: protocols,
+		// No ReadTimeout/WriteTimeout: chat streams last for hours. Headers
+		// and idle connections are bounded, and HTTP/2 pings find dead peers.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: 1000,
+			SendPingTimeout:      30 * time.Second,
+			PingTimeout:          15 * time.Second,
+		},
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+	}
+	s.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() { s.serveErr <- s.http.Serve(s.listener) }()
+	s.logger.Info("assistd listening", "addr", s.listener.Addr().String())
+	return s, nil
+}
+
+func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
+	server := api.NewConnectServer(domain, authn, validate.NewServerInterceptor())
+	reflected := func() []string {
+		var names []string
+		seen := map[string]bool{}
+		for spec := range server.Specs() {
+			svc := spec.Procedure[1:]
+			for i := len(svc) - 1; i >= 0; i-- {
+				if svc[i] == '/' {
+					svc = svc[:i]
+					break
+				}
+			}
+			if !seen[svc] {
+				seen[svc] = true
+				names = append(names, svc)
+			}
+		}
+		return append(names, grpchealth.HealthV1ServiceName)
+	}
+	grpcreflect.Register(server, grpcreflect.WithNamer(grpcreflect.NamerFunc(reflected)))
+
+	mux := http.NewServeMux()
+	connecthttp.Mount(mux, server, connecthttp.WithReadMaxBytes(s.cfg.MaxMessageBytes))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(api.ServiceNames()...)))
+
+	if len(s.cfg.CORSAllowedOrigins) == 0 {
+		return mux
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: s.cfg.CORSAllowedOrigins,
+		AllowedMethods: connectcors.AllowedMethods(),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
+		ExposedHeaders: connectcors.ExposedHeaders(),
+		MaxAge:         7200,
+	}).Handler(mux)
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Store exposes the database, for tests and tools.
+func (s *Server) Store() *store.Store { return s.store }
+
+// EmbeddedDatabaseURL is the embedded cluster's URL, or "" with an
+// external database.
+func (s *Server) EmbeddedDatabaseURL() string {
+	if s.cluster == nil {
+		return ""
+	}
+	return s.cluster.ConnString("assist")
+}
+
+// Done is closed if the embedded database exits on its own; nil otherwise.
+func (s *Server) Done() <-chan struct{} {
+	if s.cluster == nil {
+		return nil
+	}
+	return s.cluster.Done()
+}
+
+// Shutdown stops accepting calls, ends open streams cleanly (clients resume
+// from their cursor), waits for calls in flight, then stops the database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		close(s.stopping)
+		if s.http != nil {
+			err = s.http.Shutdown(ctx)
+			if err != nil {
+				_ = s.http.Close()
+			}
+		}
+		s.release(ctx)
+	})
+	return err
+}
+
+func (s *Server) release(ctx context.Context) {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.cluster != nil {
+		if err := s.cluster.Stop(ctx); err != nil {
+			s.logger.Warn("stopping embedded PostgreSQL", "error", err)
+		}
+	}
+}
+

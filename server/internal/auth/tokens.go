@@ -1,0 +1,180 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/store"
+	"github.com/assist-chat/assist/server/internal/store/dbq"
+)
+
+// Token prefixes tell a leaked secret's kind at a glance (and to secret
+// scanners); the random part carries 256 bits.
+const (
+	prefixAdvisor     = "ast_adv_"
+	prefixCustomer    = "ast_cus_"
+	prefixCustomerApp = "ast_app_"
+	prefixAPIKey      = "ast_key_"
+)
+
+// Lifetimes of the tokens minted here.
+const (
+	AdvisorTokenLifetime  = 12 * time.Hour
+	CustomerTokenLifetime = 7 * 24 * time.Hour // long enough to save the chat history after the end
+)
+
+// bcryptCost balances login latency against offline guessing.
+const bcryptCost = 11
+
+func newSecret(prefix string) (secret string, hash []byte) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	secret = prefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, HashSecret(secret)
+}
+
+// HashSecret is how token and API key secrets are stored: random secrets
+// need no slow hash, only one that cannot be reversed.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// HashPassword hashes an advisor's password for storage.
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return "", err
+	}
+	return string(h), nil
+}
+
+// dummyHash makes a login for an unknown e-mail cost as much as a wrong
+// password, so timing does not reveal which e-mails exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("dummy password"), bcryptCost)
+
+// Service mints, resolves and revokes credentials.
+type Service struct {
+	store *store.Store
+	now   func() time.Time
+}
+
+// NewService returns the credential service.
+func NewService(s *store.Store) *Service {
+	return &Service{store: s, now: time.Now}
+}
+
+// Login checks an advisor's password and mints an advisor token.
+func (s *Service) Login(ctx context.Context, email, password string) (token string, expire time.Time, advisor dbq.Advisor, err error) {
+	advisor, err = s.store.Q.AdvisorGetByEmail(ctx, s.store.Pool, email)
+	if store.IsNotFound(err) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return "", time.Time{}, dbq.Advisor{}, failure.Unauthenticated("wrong e-mail or password")
+	}
+	if err != nil {
+		return "", time.Time{}, dbq.Advisor{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(advisor.PasswordHash), []byte(password)) != nil || advisor.Disabled {
+		return "", time.Time{}, dbq.Advisor{}, failure.Unauthenticated("wrong e-mail or password")
+	}
+	expire = s.now().Add(AdvisorTokenLifetime)
+	token, hash := newSecret(prefixAdvisor)
+	err = s.store.Q.AccessTokenInsert(ctx, s.store.Pool, dbq.AccessTokenInsertParams{
+		TokenHash: hash, Kind: int16(KindAdvisor), AccountID: advisor.AccountID,
+		AdvisorID: &advisor.ID, ExpireTime: expire,
+	})
+	if err != nil {
+		return "", time.Time{}, dbq.Advisor{}, err
+	}
+	return token, expire, advisor, nil
+}
+
+// MintSessionToken creates a customer or customer-app token reaching one
+// session only. db may be a transaction, so the token exists only if the
+// session does.
+func (s *Service) MintSessionToken(ctx context.Context, db dbq.DBTX, kind Kind, accountID, sessionID uuid.UUID) (string, error) {
+	prefix := prefixCustomer
+	if kind == KindCustomerApp {
+		prefix = prefixCustomerApp
+	}
+	token, hash := newSecret(prefix)
+	err := s.store.Q.AccessTokenInsert(ctx, db, dbq.AccessTokenInsertParams{
+		TokenHash: hash, Kind: int16(kind), AccountID: accountID,
+		SessionID: &sessionID, ExpireTime: s.now().Add(CustomerTokenLifetime),
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Revoke revokes the token that authenticated p.
+func (s *Service) Revoke(ctx context.Context, p *Principal) error {
+	if p == nil || p.Kind == KindIntegration {
+		return failure.PermissionDenied("only advisor tokens can be logged out")
+	}
+	return s.store.Q.AccessTokenRevoke(ctx, s.store.Pool, p.TokenHash)
+}
+
+// Resolve turns a bearer secret into the caller it authenticates.
+func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error) {
+	if len(secret) < len(prefixAdvisor)+1 || len(secret) > 200 {
+		return nil, failure.Unauthenticated("invalid token")
+	}
+	hash := HashSecret(secret)
+	if strings.HasPrefix(secret, prefixAPIKey) {
+		key, err := s.store.Q.ApiKeyGetBySecret(ctx, s.store.Pool, hash)
+		if store.IsNotFound(err) {
+			return nil, failure.Unauthenticated("invalid or revoked API key")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("resolve API key: %w", err)
+		}
+		p := &Principal{Kind: KindIntegration, AccountID: key.AccountID, APIKeyID: key.ID, DisplayName: key.Name, TokenHash: hash}
+		for _, sc := range key.Scopes {
+			p.Scopes = append(p.Scopes, assistv1.ApiKeyScope(sc))
+		}
+		return p, nil
+	}
+	tok, err := s.store.Q.AccessTokenGet(ctx, s.store.Pool, hash)
+	if store.IsNotFound(err) {
+		return nil, failure.Unauthenticated("invalid, expired or revoked token")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve token: %w", err)
+	}
+	p := &Principal{Kind: Kind(tok.Kind), AccountID: tok.AccountID, TokenHash: hash}
+	switch p.Kind {
+	case KindAdvisor:
+		adv, err := s.store.Q.AdvisorGet(ctx, s.store.Pool, *tok.AdvisorID)
+		if err != nil {
+			return nil, fmt.Errorf("resolve advisor: %w", err)
+		}
+		if adv.Disabled {
+			return nil, failure.Unauthenticated("advisor disabled")
+		}
+		p.AdvisorID, p.DisplayName, p.ReportAccess, p.Admin = adv.ID, adv.DisplayName, adv.ReportAccess, adv.Admin
+	case KindCustomer, KindCustomerApp:
+		p.SessionID = *tok.SessionID
+		sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, p.SessionID)
+		if err != nil {
+			return nil, fmt.Errorf("resolve session: %w", err)
+		}
+		p.DisplayName = sess.CustomerDisplayName
+	default:
+		return nil, failure.Unauthenticated("invalid token")
+	}
+	return p, nil
+}

@@ -1,0 +1,148 @@
+// Package chat holds the rules of the conversation in a session: who may
+// send, read and follow its log, and how the transcript reads.
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/auth"
+	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/sessionlog"
+	"github.com/assist-chat/assist/server/internal/sessions"
+)
+
+// Service applies the chat rules over the session log.
+type Service struct {
+	log      *sessionlog.Log
+	sessions *sessions.Service
+}
+
+// NewService returns the chat rules.
+func NewService(l *sessionlog.Log, s *sessions.Service) *Service {
+	return &Service{log: l, sessions: s}
+}
+
+func (s *Service) writable(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*sessions.Access, error) {
+	a, err := s.sessions.Load(ctx, p, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Write {
+		if p.Kind == auth.KindAdvisor {
+			return nil, failure.PermissionDenied("pick the session up (or be invited) before chatting in it")
+		}
+		return nil, failure.PermissionDenied("this credential may only read the session")
+	}
+	if assistv1.SessionState(a.Session.State) == assistv1.SessionState_SESSION_STATE_ENDED {
+		return nil, failure.FailedPrecondition("the session has ended")
+	}
+	return a, nil
+}
+
+// Send stores a chat message, acknowledging only after commit. A retry with
+// the same client message id returns the first stored event and writes
+// nothing.
+func (s *Service) Send(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, clientMessageID, text string) (*assistv1.SessionEvent, error) {
+	if strings.TrimFunc(text, unicode.IsSpace) == "" {
+		return nil, failure.InvalidArgument("text", "must not be only blanks")
+	}
+	if _, err := s.writable(ctx, p, sessionID); err != nil {
+		return nil, err
+	}
+	ev, _, err := s.log.SendMessage(ctx, &assistv1.SessionEvent{
+		SessionId:       sessionID.String(),
+		Author:          p.Participant(),
+		ClientMessageId: clientMessageID,
+		Payload:         &assistv1.SessionEvent_Message{Message: &assistv1.ChatMessage{Text: text}},
+	})
+	return ev, err
+}
+
+// Typing delivers a typing signal live; it is never stored.
+func (s *Service) Typing(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, active bool) (*assistv1.SessionEvent, error) {
+	if _, err := s.writable(ctx, p, sessionID); err != nil {
+		return nil, err
+	}
+	ev := &assistv1.SessionEvent{
+		SessionId: sessionID.String(),
+		Author:    p.Participant(),
+		Payload:   &assistv1.SessionEvent_Typing{Typing: &assistv1.Typing{Active: active}},
+	}
+	if err := s.log.PublishEphemeral(ctx, ev); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// Subscribe sends the session's log after afterSeq, then live events,
+// until the session ends or ctx does.
+func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, afterSeq int64, send func(*assistv1.SessionEvent) error) error {
+	a, err := s.sessions.Load(ctx, p, sessionID)
+	if err != nil {
+		return err
+	}
+	if afterSeq > a.Session.LastSeq {
+		return failure.InvalidArgument("after_seq", "is beyond the end of the log (last seq %d)", a.Session.LastSeq)
+	}
+	return s.log.Subscribe(ctx, sessionID, afterSeq, send)
+}
+
+// Transcript is a session's chat log, as events and as plain text.
+type Transcript struct {
+	Events   []*assistv1.SessionEvent
+	Text     string
+	FileName string
+}
+
+// GetTranscript returns the stored log of a session the caller may read.
+func (s *Service) GetTranscript(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*Transcript, error) {
+	a, err := s.sessions.Load(ctx, p, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.log.ReadAll(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	start := a.Session.CreateTime.UTC()
+	return &Transcript{
+		Events:   events,
+		Text:     FormatText(events, start),
+		FileName: fmt.Sprintf("chat-%s-%s.txt", start.Format("20060102-1504"), sessionID.String()[:8]),
+	}, nil
+}
+
+// FormatText renders the chat history as the customer saves it: one line
+// per message or notice, in UTC, with CRLF-free plain UTF-8.
+func FormatText(events []*assistv1.SessionEvent, start time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Chat history, started %s UTC\n\n", start.Format("2006-01-02 15:04"))
+	for _, ev := range events {
+		at := ev.GetCreateTime().AsTime().UTC().Format("2006-01-02 15:04:05")
+		name := ev.GetAuthor().GetDisplayName()
+		switch {
+		case ev.GetMessage() != nil:
+			fmt.Fprintf(&b, "[%s] %s: %s\n", at, name, ev.GetMessage().GetText())
+		case ev.GetSystemNotice() != nil:
+			fmt.Fprintf(&b, "[%s] *** %s\n", at, ev.GetSystemNotice().GetText())
+		case ev.GetParticipantJoined() != nil:
+			fmt.Fprintf(&b, "[%s] *** %s joined\n", at, ev.GetParticipantJoined().GetParticipant().GetDisplayName())
+		case ev.GetParticipantLeft() != nil:
+			fmt.Fprintf(&b, "[%s] *** %s left\n", at, ev.GetParticipantLeft().GetParticipant().GetDisplayName())
+		case ev.GetSessionTransferred() != nil:
+			fmt.Fprintf(&b, "[%s] *** Transferred to %s\n", at, ev.GetSessionTransferred().GetToAdvisor().GetDisplayName())
+		case ev.GetWebChatDisabled() != nil:
+			fmt.Fprintf(&b, "[%s] *** %s\n", at, ev.GetWebChatDisabled().GetReason())
+		case ev.GetSessionEnded() != nil:
+			fmt.Fprintf(&b, "[%s] *** The session ended\n", at)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,187 @@
+package sessionlog
+
+import (
+	"math"
+	"sync"
+
+	"github.com/google/uuid"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+)
+
+// maxPending bounds what a slow subscriber may owe. Past it the hub drops
+// the subscriber's backlog and asks it to re-read from the table, so a slow
+// reader never blocks writers and never loses an event.
+const maxPending = 1024
+
+// Hub fans committed events out to this process's subscribers. It is
+// best-effort by design: the table is the truth, and subscribers re-read
+// it whenever the hub tells them they may have missed something.
+type Hub struct {
+	mu       sync.Mutex
+	sessions map[uuid.UUID]map[*Subscription]struct{}
+	queues   map[*QueueWatch]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	return &Hub{
+		sessions: make(map[uuid.UUID]map[*Subscription]struct{}),
+		queues:   make(map[*QueueWatch]struct{}),
+	}
+}
+
+// Subscription receives one session's events from the hub.
+type Subscription struct {
+	hub       *Hub
+	sessionID uuid.UUID
+	ready     chan struct{} // capacity 1: "something is pending"
+
+	mu      sync.Mutex
+	pending []*assistv1.SessionEvent
+	// wakeSeq > 0 means events up to it were committed elsewhere (another
+	// replica, or an overflow here) and must be read from the table.
+	wakeSeq int64
+}
+
+// Subscribe registers for sessionID's events. Register before reading the
+// backlog, so that nothing committed in between is missed.
+func (h *Hub) Subscribe(sessionID uuid.UUID) *Subscription {
+	s := &Subscription{hub: h, sessionID: sessionID, ready: make(chan struct{}, 1)}
+	h.mu.Lock()
+	set := h.sessions[sessionID]
+	if set == nil {
+		set = make(map[*Subscription]struct{})
+		h.sessions[sessionID] = set
+	}
+	set[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close unregisters the subscription.
+func (s *Subscription) Close() {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.sessions[s.sessionID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.sessions, s.sessionID)
+		}
+	}
+}
+
+// Ready is signalled when Drain has something to return.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Drain returns the events delivered since the last call, and the highest
+// seq known to be committed but not delivered (0 if none).
+func (s *Subscription) Drain() (events []*assistv1.SessionEvent, wakeSeq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events, wakeSeq = s.pending, s.wakeSeq
+	s.pending, s.wakeSeq = nil, 0
+	return events, wakeSeq
+}
+
+func (s *Subscription) push(ev *assistv1.SessionEvent, wakeSeq int64) {
+	s.mu.Lock()
+	switch {
+	case wakeSeq > 0:
+		s.wakeSeq = max(s.wakeSeq, wakeSeq)
+	case len(s.pending) >= maxPending:
+		s.pending = nil
+		s.wakeSeq = math.MaxInt64
+	default:
+		s.pending = append(s.pending, ev)
+	}
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (h *Hub) each(sessionID uuid.UUID, fn func(*Subscription)) {
+	h.mu.Lock()
+	subs := make([]*Subscription, 0, len(h.sessions[sessionID]))
+	for s := range h.sessions[sessionID] {
+		subs = append(subs, s)
+	}
+	h.mu.Unlock()
+	for _, s := range subs {
+		fn(s)
+	}
+}
+
+// Publish delivers events (committed, or ephemeral) to local subscribers.
+func (h *Hub) Publish(events ...*assistv1.SessionEvent) {
+	for _, ev := range events {
+		id, err := uuid.Parse(ev.GetSessionId())
+		if err != nil {
+			continue
+		}
+		h.each(id, func(s *Subscription) { s.push(ev, 0) })
+	}
+}
+
+// Wake tells sessionID's subscribers that events up to seq were committed
+// and must be read from the table.
+func (h *Hub) Wake(sessionID uuid.UUID, seq int64) {
+	h.each(sessionID, func(s *Subscription) { s.push(nil, seq) })
+}
+
+// WakeAll makes every subscriber and queue watcher re-read the table:
+// after a lost LISTEN connection, anything may have been missed.
+func (h *Hub) WakeAll() {
+	h.mu.Lock()
+	var ids []uuid.UUID
+	for id := range h.sessions {
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		h.Wake(id, math.MaxInt64)
+	}
+	h.QueueChanged(uuid.Nil)
+}
+
+// QueueWatch is signalled when a portal's queue may have changed.
+type QueueWatch struct {
+	hub   *Hub
+	ready chan struct{}
+}
+
+// WatchQueues registers for queue changes of any portal; watchers re-read
+// the queue of their own portals, which is cheap and always correct.
+func (h *Hub) WatchQueues() *QueueWatch {
+	w := &QueueWatch{hub: h, ready: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.queues[w] = struct{}{}
+	h.mu.Unlock()
+	return w
+}
+
+// Ready is signalled after a queue change.
+func (w *QueueWatch) Ready() <-chan struct{} { return w.ready }
+
+// Close unregisters the watcher.
+func (w *QueueWatch) Close() {
+	w.hub.mu.Lock()
+	delete(w.hub.queues, w)
+	w.hub.mu.Unlock()
+}
+
+// QueueChanged signals watchers that portalID's queue changed (uuid.Nil:
+// any queue).
+func (h *Hub) QueueChanged(portalID uuid.UUID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for w := range h.queues {
+		select {
+		case w.ready <- struct{}{}:
+		default:
+		}
+	}
+}

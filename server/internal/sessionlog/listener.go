@@ -1,0 +1,113 @@
+package sessionlog
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+)
+
+// ListenerApplicationName is the application_name of the LISTEN
+// connection, so operators (and tests) can find it in pg_stat_activity.
+const ListenerApplicationName = "assistd-listener"
+
+// Listen keeps a LISTEN connection open and turns other replicas'
+// notifications into hub wake-ups until ctx ends. After every (re)connect it
+// wakes every local subscriber, which re-reads the table from its cursor:
+// whatever was committed while the connection was down is not lost.
+// ready, if not nil, is closed once the first LISTEN is in place.
+func (l *Log) Listen(ctx context.Context, ready chan<- struct{}) error {
+	backoff := 50 * time.Millisecond
+	first := true
+	for {
+		err := l.listenOnce(ctx, func() {
+			backoff = 50 * time.Millisecond
+			if first {
+				first = false
+				if ready != nil {
+					close(ready)
+				}
+			} else {
+				l.logger.Info("log listener reconnected; subscribers re-read from their cursors")
+			}
+			l.hub.WakeAll()
+		})
+		if ctx.Err() != nil {
+			return ErrListenerStopped
+		}
+		l.logger.Warn("log listener lost its connection; reconnecting", "error", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return ErrListenerStopped
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func (l *Log) listenOnce(ctx context.Context, onListening func()) error {
+	cfg, err := pgx.ParseConfig(l.store.URL)
+	if err != nil {
+		return err
+	}
+	cfg.RuntimeParams["application_name"] = ListenerApplicationName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	onListening()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		l.dispatch(n.Payload)
+	}
+}
+
+// dispatch handles one notification: "e:<replica>:<session>:<seq>",
+// "t:<replica>:<session>:<base64 event>" or "q:<replica>:<portal>".
+func (l *Log) dispatch(payload string) {
+	parts := strings.SplitN(payload, ":", 4)
+	if len(parts) < 3 || parts[1] == l.replica {
+		return
+	}
+	switch parts[0] {
+	case "e":
+		if len(parts) != 4 {
+			return
+		}
+		id, err1 := uuid.Parse(parts[2])
+		seq, err2 := strconv.ParseInt(parts[3], 10, 64)
+		if err1 == nil && err2 == nil {
+			l.hub.Wake(id, seq)
+		}
+	case "t":
+		if len(parts) != 4 {
+			return
+		}
+		data, err := base64.StdEncoding.DecodeString(parts[3])
+		if err != nil {
+			return
+		}
+		ev := new(assistv1.SessionEvent)
+		if proto.Unmarshal(data, ev) == nil {
+			l.hub.Publish(ev)
+		}
+	case "q":
+		if id, err := uuid.Parse(parts[2]); err == nil {
+			l.hub.QueueChanged(id)
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package sessions
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/auth"
+	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/store"
+	"github.com/assist-chat/assist/server/internal/store/dbq"
+)
+
+// Access is what a caller may do with one session. Every session RPC,
+// streams and replays included, goes through Load, the one place that
+// decides it.
+type Access struct {
+	Session dbq.Session
+	// Read: may see the session and its log.
+	Read bool
+	// Write: may chat in it.
+	Write bool
+	// Lead: the session's leading advisor.
+	Lead bool
+	// PortalAdvisor: an advisor serving the session's portal.
+	PortalAdvisor bool
+}
+
+var (
+	sessionState = func(s dbq.Session) assistv1.SessionState { return assistv1.SessionState(s.State) }
+)
+
+// Load returns the session with the caller's rights on it. A session the
+// caller may not read is NotFound, exactly like one that does not exist, so
+// that ids cannot be probed.
+func (s *Service) Load(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*Access, error) {
+	if p == nil {
+		return nil, failure.Unauthenticated("missing credentials")
+	}
+	sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, sessionID)
+	if store.IsNotFound(err) {
+		return nil, failure.NotFound("session")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	a := &Access{Session: sess}
+	if sess.AccountID != p.AccountID {
+		return nil, failure.NotFound("session")
+	}
+	switch p.Kind {
+	case auth.KindCustomer, auth.KindCustomerApp:
+		a.Read = p.SessionID == sess.ID
+		a.Write = a.Read
+	case auth.KindAdvisor:
+		part, err := s.store.Q.SessionAdvisorGet(ctx, s.store.Pool, dbq.SessionAdvisorGetParams{SessionID: sess.ID, AdvisorID: p.AdvisorID})
+		switch {
+		case err == nil:
+			a.Read, a.Write, a.Lead = true, true, part.Lead
+		case !store.IsNotFound(err):
+			return nil, fmt.Errorf("load participant: %w", err)
+		}
+		serves, err := s.store.Q.PortalAdvisorExists(ctx, s.store.Pool, dbq.PortalAdvisorExistsParams{PortalID: sess.PortalID, AdvisorID: p.AdvisorID})
+		if err != nil {
+			return nil, fmt.Errorf("load portal advisor: %w", err)
+		}
+		a.PortalAdvisor = serves
+		// A waiting session is visible to the advisors who may pick it up.
+		if serves && sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING {
+			a.Read = true
+		}
+	case auth.KindIntegration:
+		a.Read = p.HasScope(assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_READ)
+	}
+	if !a.Read {
+		return nil, failure.NotFound("session")
+	}
+	return a, nil
+}
+
+// RequireAdvisor fails unless p is an advisor.
+func RequireAdvisor(p *auth.Principal) error {
+	if p == nil {
+		return failure.Unauthenticated("missing credentials")
+	}
+	if p.Kind != auth.KindAdvisor {
+		return failure.PermissionDenied("only advisors may do this")
+	}
+	return nil
+}

@@ -1,0 +1,415 @@
+// Package sessions holds the rules of support sessions: starting one on a
+// portal, the live queue, picking up, ending, and who may reach which
+// session.
+package sessions
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/auth"
+	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/sessionlog"
+	"github.com/assist-chat/assist/server/internal/store"
+	"github.com/assist-chat/assist/server/internal/store/dbq"
+)
+
+// Service applies the session rules.
+type Service struct {
+	store  *store.Store
+	log    *sessionlog.Log
+	auth   *auth.Service
+	logger *slog.Logger
+}
+
+// NewService returns the session rules over the store and the log.
+func NewService(s *store.Store, l *sessionlog.Log, a *auth.Service, logger *slog.Logger) *Service {
+	return &Service{store: s, log: l, auth: a, logger: logger}
+}
+
+var systemAuthor = &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_SYSTEM, DisplayName: "Assist"}
+
+// Start is a customer's request to start a session.
+type Start struct {
+	PortalSlug string
+	Customer   *assistv1.CustomerInfo
+	Platform   *assistv1.ClientPlatform
+	// Routing fields; which one may be set depends on the portal's mode.
+	SessionCode           string
+	AdvisorID             string
+	FirstAvailableAdvisor bool
+	FastChat              bool
+	// RequestID makes a retried start return the same session.
+	RequestID string
+}
+
+// StartSession starts a session for a customer and mints the customer's
+// token, which reaches this session only.
+func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, string, error) {
+	portal, err := s.store.Q.PortalGetBySlug(ctx, s.store.Pool, req.PortalSlug)
+	if store.IsNotFound(err) {
+		return dbq.Session{}, "", failure.NotFound("portal")
+	}
+	if err != nil {
+		return dbq.Session{}, "", fmt.Errorf("load portal: %w", err)
+	}
+	mode := assistv1.PortalMode(portal.Mode)
+	if mode != assistv1.PortalMode_PORTAL_MODE_QUEUE {
+		return dbq.Session{}, "", failure.Unimplemented("portals in %s are not supported yet", mode)
+	}
+	if req.SessionCode != "" {
+		return dbq.Session{}, "", failure.InvalidArgument("session_code", "a queue-mode portal takes no session code")
+	}
+	if req.AdvisorID != "" || req.FirstAvailableAdvisor {
+		return dbq.Session{}, "", failure.InvalidArgument("advisor_id", "a queue-mode portal takes no advisor choice")
+	}
+	account, err := s.store.Q.AccountGet(ctx, s.store.Pool, portal.AccountID)
+	if err != nil {
+		return dbq.Session{}, "", fmt.Errorf("load account: %w", err)
+	}
+	kind := assistv1.SessionKind_SESSION_KIND_STANDARD
+	switch {
+	case req.FastChat && !account.FastChatEnabled:
+		return dbq.Session{}, "", failure.FailedPrecondition("FastChat is not enabled on this account")
+	case req.FastChat:
+		kind = assistv1.SessionKind_SESSION_KIND_FAST_CHAT
+	case account.WebChatEnabled:
+		kind = assistv1.SessionKind_SESSION_KIND_WEB_CHAT
+	}
+	var requestID *uuid.UUID
+	if req.RequestID != "" {
+		id, err := uuid.Parse(req.RequestID)
+		if err != nil {
+			return dbq.Session{}, "", failure.InvalidArgument("request_id", "must be a UUID")
+		}
+		requestID = &id
+	}
+
+	var sess dbq.Session
+	var token string
+	_, err = s.log.Write(ctx, func(tx *sessionlog.Tx) error {
+		sess, err = s.store.Q.SessionInsert(ctx, tx, dbq.SessionInsertParams{
+			AccountID:           portal.AccountID,
+			PortalID:            portal.ID,
+			PortalMode:          portal.Mode,
+			Kind:                int16(kind),
+			State:               int16(assistv1.SessionState_SESSION_STATE_WAITING),
+			CustomerDisplayName: req.Customer.GetDisplayName(),
+			CustomerEmail:       req.Customer.GetEmail(),
+			CustomerProblem:     req.Customer.GetProblemDescription(),
+			CustomerDevice:      int16(req.Platform.GetDeviceType()),
+			CustomerOs:          int16(req.Platform.GetOperatingSystem()),
+			CustomerUserAgent:   req.Platform.GetUserAgent(),
+			StartRequestID:      requestID,
+		})
+		if store.IsNotFound(err) && requestID != nil {
+			// A retry of a start that already succeeded: same session, and a
+			// fresh token (the first one is stored hashed only).
+			sess, err = s.store.Q.SessionGetByStartRequest(ctx, tx, dbq.SessionGetByStartRequestParams{PortalID: portal.ID, StartRequestID: requestID})
+			if err != nil {
+				return fmt.Errorf("load retried session: %w", err)
+			}
+			token, err = s.auth.MintSessionToken(ctx, tx, auth.KindCustomer, sess.AccountID, sess.ID)
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		token, err = s.auth.MintSessionToken(ctx, tx, auth.KindCustomer, sess.AccountID, sess.ID)
+		if err != nil {
+			return err
+		}
+		customer := &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER, DisplayName: sess.CustomerDisplayName}
+		for _, ev := range []*assistv1.SessionEvent{
+			{Author: customer, Payload: &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: customer}}},
+			{Author: systemAuthor, Payload: &assistv1.SessionEvent_SystemNotice{SystemNotice: &assistv1.SystemNotice{
+				Code: assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR,
+				Text: "Please wait, an advisor will be with you shortly.",
+			}}},
+		} {
+			ev.SessionId = sess.ID.String()
+			if _, err := tx.Append(ctx, ev); err != nil {
+				return err
+			}
+		}
+		tx.QueueChanged(portal.ID)
+		return nil
+	})
+	if err != nil {
+		return dbq.Session{}, "", err
+	}
+	sess, err = s.store.Q.SessionGet(ctx, s.store.Pool, sess.ID)
+	if err != nil {
+		return dbq.Session{}, "", fmt.Errorf("reload session: %w", err)
+	}
+	s.logger.Info("session started", "session", sess.ID, "portal", portal.Slug, "kind", kind)
+	return sess, token, nil
+}
+
+// PickUp assigns a waiting session to the advisor. Exactly one advisor wins
+// a race: the claim is one conditional UPDATE.
+func (s *Service) PickUp(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*assistv1.Session, error) {
+	if err := RequireAdvisor(p); err != nil {
+		return nil, err
+	}
+	a, err := s.Load(ctx, p, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.PortalAdvisor {
+		return nil, failure.NotFound("session")
+	}
+	var sess dbq.Session
+	_, err = s.log.Write(ctx, func(tx *sessionlog.Tx) error {
+		kind := a.Session.Kind
+		sess, err = s.store.Q.SessionPickUp(ctx, tx, dbq.SessionPickUpParams{ID: sessionID, AdvisorID: &p.AdvisorID, Kind: kind})
+		if store.IsNotFound(err) {
+			return failure.FailedPrecondition("the session is no longer waiting: another advisor picked it up, or it ended")
+		}
+		if err != nil {
+			return fmt.Errorf("pick up: %w", err)
+		}
+		if err := s.store.Q.SessionAdvisorInsert(ctx, tx, dbq.SessionAdvisorInsertParams{SessionID: sessionID, AdvisorID: p.AdvisorID, Lead: true}); err != nil {
+			return fmt.Errorf("add advisor: %w", err)
+		}
+		advisor := p.Participant()
+		events := []*assistv1.SessionEvent{
+			{Author: advisor, Payload: &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: advisor}}},
+			{Author: advisor, Payload: &assistv1.SessionEvent_StateChanged{StateChanged: &assistv1.StateChanged{
+				FromState: assistv1.SessionState_SESSION_STATE_WAITING,
+				ToState:   assistv1.SessionState_SESSION_STATE_ACTIVE,
+				Kind:      assistv1.SessionKind(kind),
+			}}},
+		}
+		// With web chat enabled, the session starts as a web chat as soon as
+		// the customer and the advisor are connected.
+		if assistv1.SessionKind(kind) == assistv1.SessionKind_SESSION_KIND_WEB_CHAT {
+			events = append(events, &assistv1.SessionEvent{Author: systemAuthor, Payload: &assistv1.SessionEvent_SystemNotice{SystemNotice: &assistv1.SystemNotice{
+				Code: assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_WEB_CHAT_STARTED,
+				Text: "The web chat has started.",
+			}}})
+		}
+		for _, ev := range events {
+			ev.SessionId = sessionID.String()
+			if _, err := tx.Append(ctx, ev); err != nil {
+				return err
+			}
+		}
+		tx.QueueChanged(sess.PortalID)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logger.Info("session picked up", "session", sessionID, "advisor", p.AdvisorID)
+	return s.proto(ctx, sessionID)
+}
+
+// End ends the session with an outcome: a SessionEnded event closes the
+// log and every stream of the session finishes after delivering it.
+// Ending an ended session returns it unchanged.
+func (s *Service) End(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, outcome assistv1.SessionOutcome, notes string) (*assistv1.Session, error) {
+	if err := RequireAdvisor(p); err != nil {
+		return nil, err
+	}
+	a, err := s.Load(ctx, p, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	waiting := sessionState(a.Session) == assistv1.SessionState_SESSION_STATE_WAITING
+	if !a.Lead && !(waiting && a.PortalAdvisor) && sessionState(a.Session) != assistv1.SessionState_SESSION_STATE_ENDED {
+		return nil, failure.PermissionDenied("only the session's lead advisor may end it")
+	}
+	_, err = s.log.Write(ctx, func(tx *sessionlog.Tx) error {
+		sess, err := s.store.Q.SessionEnd(ctx, tx, dbq.SessionEndParams{ID: sessionID, Outcome: int16(outcome), Notes: notes})
+		if store.IsNotFound(err) {
+			return nil // already ended
+		}
+		if err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+		_, err = tx.Append(ctx, &assistv1.SessionEvent{
+			SessionId: sessionID.String(),
+			Author:    p.Participant(),
+			Payload:   &assistv1.SessionEvent_SessionEnded{SessionEnded: &assistv1.SessionEnded{Outcome: outcome}},
+		})
+		if err != nil {
+			return err
+		}
+		tx.QueueChanged(sess.PortalID)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logger.Info("session ended", "session", sessionID, "advisor", p.AdvisorID, "outcome", outcome)
+	return s.proto(ctx, sessionID)
+}
+
+// Get returns a session the caller may read.
+func (s *Service) Get(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*assistv1.Session, error) {
+	if _, err := s.Load(ctx, p, sessionID); err != nil {
+		return nil, err
+	}
+	return s.proto(ctx, sessionID)
+}
+
+func (s *Service) proto(ctx context.Context, sessionID uuid.UUID) (*assistv1.Session, error) {
+	sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	return s.toProto(ctx, sess)
+}
+
+func (s *Service) toProto(ctx context.Context, sess dbq.Session) (*assistv1.Session, error) {
+	parts, err := s.store.Q.SessionAdvisorList(ctx, s.store.Pool, sess.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load participants: %w", err)
+	}
+	var invited []uuid.UUID
+	for _, part := range parts {
+		if !part.Lead {
+			invited = append(invited, part.AdvisorID)
+		}
+	}
+	return ToProto(sess, invited), nil
+}
+
+// Proto converts a stored session for the API.
+func (s *Service) Proto(ctx context.Context, sess dbq.Session) (*assistv1.Session, error) {
+	return s.toProto(ctx, sess)
+}
+
+// List returns a page of the advisor's sessions, newest first.
+func (s *Service) List(ctx context.Context, p *auth.Principal, pageSize int32, pageToken string, state assistv1.SessionState) ([]*assistv1.Session, string, error) {
+	if err := RequireAdvisor(p); err != nil {
+		return nil, "", err
+	}
+	if pageSize == 0 {
+		pageSize = 50
+	}
+	params := dbq.SessionListByAdvisorParams{AdvisorID: p.AdvisorID, State: int16(state), PageLimit: pageSize + 1}
+	if pageToken != "" {
+		t, id, err := decodePageToken(pageToken)
+		if err != nil {
+			return nil, "", failure.InvalidArgument("page_token", "is not a token from a previous page")
+		}
+		params.BeforeCreateTime, params.BeforeID = &t, id
+	}
+	rows, err := s.store.Q.SessionListByAdvisor(ctx, s.store.Pool, params)
+	if err != nil {
+		return nil, "", fmt.Errorf("list sessions: %w", err)
+	}
+	var next string
+	if len(rows) > int(pageSize) {
+		rows = rows[:pageSize]
+		last := rows[len(rows)-1]
+		next = encodePageToken(last.CreateTime, last.ID)
+	}
+	out := make([]*assistv1.Session, 0, len(rows))
+	for _, r := range rows {
+		ps, err := s.toProto(ctx, r)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, ps)
+	}
+	return out, next, nil
+}
+
+func encodePageToken(t time.Time, id uuid.UUID) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMicro()))
+	b = append(b, id[:]...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(tok string) (time.Time, uuid.UUID, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != 24 {
+		return time.Time{}, uuid.Nil, fmt.Errorf("bad page token")
+	}
+	id, _ := uuid.FromBytes(b[8:])
+	return time.UnixMicro(int64(binary.BigEndian.Uint64(b[:8]))), id, nil
+}
+
+// WatchQueue sends the waiting sessions of the advisor's portals: a
+// snapshot, then each session that joins or leaves, until ctx ends.
+func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs []uuid.UUID, send func(*assistv1.WatchQueueResponse) error) error {
+	if err := RequireAdvisor(p); err != nil {
+		return err
+	}
+	served, err := s.store.Q.PortalIDsByAdvisor(ctx, s.store.Pool, p.AdvisorID)
+	if err != nil {
+		return fmt.Errorf("load portals: %w", err)
+	}
+	if len(portalIDs) == 0 {
+		portalIDs = served
+	}
+	for _, id := range portalIDs {
+		if !slices.Contains(served, id) {
+			return failure.NotFound("portal")
+		}
+	}
+	// Watch before the snapshot, so no change between the two is missed.
+	watch := s.log.Hub().WatchQueues()
+	defer watch.Close()
+
+	waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, portalIDs)
+	if err != nil {
+		return fmt.Errorf("list queue: %w", err)
+	}
+	shown := map[uuid.UUID]bool{}
+	snapshot := &assistv1.QueueSnapshot{}
+	for _, w := range waiting {
+		shown[w.ID] = true
+		snapshot.Sessions = append(snapshot.Sessions, ToProto(w, nil))
+	}
+	if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Snapshot{Snapshot: snapshot}}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-watch.Ready():
+		}
+		waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, portalIDs)
+		if err != nil {
+			return fmt.Errorf("list queue: %w", err)
+		}
+		now := map[uuid.UUID]bool{}
+		for _, w := range waiting {
+			now[w.ID] = true
+			if !shown[w.ID] {
+				if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Added{Added: ToProto(w, nil)}}); err != nil {
+					return err
+				}
+			}
+		}
+		for id := range shown {
+			if now[id] {
+				continue
+			}
+			removal := &assistv1.QueueRemoval{SessionId: id.String()}
+			if sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, id); err == nil {
+				removal.State = assistv1.SessionState(sess.State)
+				if sess.AdvisorID != nil {
+					removal.AdvisorId = sess.AdvisorID.String()
+				}
+			}
+			if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Removed{Removed: removal}}); err != nil {
+				return err
+			}
+		}
+		shown = now
+	}
+}

@@ -1,0 +1,61 @@
+-- name: SessionInsert :one
+INSERT INTO sessions (
+    account_id, portal_id, portal_mode, kind, state,
+    customer_display_name, customer_email, customer_problem,
+    customer_device, customer_os, customer_user_agent, start_request_id
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+)
+ON CONFLICT (portal_id, start_request_id) DO NOTHING
+RETURNING *;
+
+-- name: SessionGetByStartRequest :one
+SELECT * FROM sessions WHERE portal_id = $1 AND start_request_id = $2;
+
+-- name: SessionGet :one
+SELECT * FROM sessions WHERE id = $1;
+
+-- name: SessionGetForUpdate :one
+SELECT * FROM sessions WHERE id = $1 FOR UPDATE;
+
+-- name: SessionListWaiting :many
+SELECT * FROM sessions
+WHERE state = 1 AND portal_id = ANY(@portal_ids::uuid[])
+ORDER BY create_time, id;
+
+-- name: SessionListByAdvisor :many
+SELECT s.* FROM sessions s
+JOIN session_advisors sa ON sa.session_id = s.id
+WHERE sa.advisor_id = @advisor_id
+  AND (@state::smallint = 0 OR s.state = @state::smallint)
+  AND (sqlc.narg('before_create_time')::timestamptz IS NULL
+       OR (s.create_time, s.id) < (sqlc.narg('before_create_time')::timestamptz, @before_id::uuid))
+ORDER BY s.create_time DESC, s.id DESC
+LIMIT @page_limit;
+
+-- Claim a waiting session: the conditional update lets exactly one advisor
+-- win a pick-up race.
+-- name: SessionPickUp :one
+UPDATE sessions
+SET state = 2, advisor_id = @advisor_id, pick_up_time = now(), kind = @kind
+WHERE id = @id AND state = 1
+RETURNING *;
+
+-- name: SessionEnd :one
+UPDATE sessions
+SET state = 3, end_time = now(), outcome = @outcome, notes = @notes
+WHERE id = @id AND state <> 3
+RETURNING *;
+
+-- name: SessionNextSeq :one
+UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, state;
+
+-- name: SessionAdvisorInsert :exec
+INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, $3)
+ON CONFLICT (session_id, advisor_id) DO UPDATE SET lead = excluded.lead;
+
+-- name: SessionAdvisorGet :one
+SELECT * FROM session_advisors WHERE session_id = $1 AND advisor_id = $2;
+
+-- name: SessionAdvisorList :many
+SELECT * FROM session_advisors WHERE session_id = $1 ORDER BY lead DESC, join_time;
