@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/assisttest"
+)
+
+// receiveUntil reads Subscribe events until one matches, failing on timeout.
+func receiveUntil(t *testing.T, stream interface {
+	Receive() (*assistv1.SubscribeResponse, error)
+}, match func(*assistv1.SessionEvent) bool) []*assistv1.SessionEvent {
+	t.Helper()
+	var got []*assistv1.SessionEvent
+	for {
+		res, err := stream.Receive()
+		if err != nil {
+			t.Fatalf("receive after %d events: %v", len(got), err)
+		}
+		got = append(got, res.GetEvent())
+		if match(res.GetEvent()) {
+			return got
+		}
+	}
+}
+
+func isText(text string) func(*assistv1.SessionEvent) bool {
+	return func(ev *assistv1.SessionEvent) bool { return ev.GetMessage().GetText() == text }
+}
+
+// A customer and an advisor chat over Subscribe+Send, on each protocol.
+func TestCustomerAndAdvisorChatOverSubscribeAndSend(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	for _, proto := range assisttest.Protocols {
+		t.Run(string(proto), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sid, customerToken, advisorToken := env.ActiveSession(t)
+			customer := env.Services(proto, customerToken)
+			advisor := env.Services(proto, advisorToken)
+
+			custStream, err := customer.Chat.Subscribe(ctx, &assistv1.SubscribeRequest{SessionId: sid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer custStream.Close()
+			advStream, err := advisor.Chat.Subscribe(ctx, &assistv1.SubscribeRequest{SessionId: sid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer advStream.Close()
+
+			sent, err := advisor.Chat.Send(ctx, &assistv1.SendRequest{SessionId: sid, Content: &assistv1.SendRequest_Message{
+				Message: &assistv1.ChatSend{ClientMessageId: "adv-1", Text: "Hello, how can I help?"}}})
+			if err != nil {
+				t.Fatalf("advisor send: %v", err)
+			}
+			if sent.GetEvent().GetSeq() == 0 {
+				t.Fatalf("acknowledged message has no seq: %v", sent)
+			}
+			receiveUntil(t, custStream, isText("Hello, how can I help?"))
+
+			if _, err := customer.Chat.Send(ctx, &assistv1.SendRequest{SessionId: sid, Content: &assistv1.SendRequest_Message{
+				Message: &assistv1.ChatSend{ClientMessageId: "cus-1", Text: "My printer is on fire"}}}); err != nil {
+				t.Fatalf("customer send: %v", err)
+			}
+			got := receiveUntil(t, advStream, isText("My printer is on fire"))
+			assertContiguous(t, got, 1)
+		})
+	}
+}
+
+// A customer and an advisor chat over the bidi Chat stream, on each
+// protocol; each message is acknowledged with its seq.
+func TestCustomerAndAdvisorChatOverBidi(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	for _, proto := range assisttest.Protocols {
+		t.Run(string(proto), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sid, customerToken, advisorToken := env.ActiveSession(t)
+			cust, err := env.Services(proto, customerToken).Chat.Chat(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cust.Close()
+			adv, err := env.Services(proto, advisorToken).Chat.Chat(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer adv.Close()
+			for _, s := range []interface {
+				Send(*assistv1.ChatRequest) error
+			}{cust, adv} {
+				if err := s.Send(&assistv1.ChatRequest{Action: &assistv1.ChatRequest_Open{Open: &assistv1.ChatOpen{SessionId: sid}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := cust.Send(&assistv1.ChatRequest{Action: &assistv1.ChatRequest_Send{Send: &assistv1.ChatSend{ClientMessageId: "c1", Text: "hi from the app"}}}); err != nil {
+				t.Fatal(err)
+			}
+			// The sender gets its ack and the event; the advisor the event.
+			var acked, echoed bool
+			for !acked || !echoed {
+				res, err := cust.Receive()
+				if err != nil {
+					t.Fatalf("customer receive: %v", err)
+				}
+				if a := res.GetAck(); a != nil && a.GetClientMessageId() == "c1" && a.GetSeq() > 0 {
+					acked = true
+				}
+				if res.GetEvent().GetMessage().GetText() == "hi from the app" {
+					echoed = true
+				}
+			}
+			for {
+				res, err := adv.Receive()
+				if err != nil {
+					t.Fatalf("advisor receive: %v", err)
+				}
+				if res.GetEvent().GetMessage().GetText() == "hi from the app" {
+					break
+				}
+			}
+			if err := adv.Send(&assistv1.ChatRequest{Action: &assistv1.ChatRequest_Send{Send: &assistv1.ChatSend{ClientMessageId: "a1", Text: "hello back"}}}); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				res, err := cust.Receive()
+				if err != nil {
+					t.Fatalf("customer receive: %v", err)
+				}
+				if res.GetEvent().GetMessage().GetText() == "hello back" {
+					break
+				}
+			}
+			// Ending the session finishes both streams cleanly.
+			if _, err := env.Services(proto, advisorToken).Session.EndSession(ctx, &assistv1.EndSessionRequest{
+				SessionId: sid, Outcome: assistv1.SessionOutcome_SESSION_OUTCOME_RESOLVED}); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []interface {
+				Receive() (*assistv1.ChatResponse, error)
+			}{cust, adv} {
+				var ended bool
+				for {
+					res, err := s.Receive()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("stream did not end cleanly: %v", err)
+					}
+					if res.GetEvent().GetSessionEnded() != nil {
+						ended = true
+					}
+				}
+				if !ended {
+					t.Fatal("stream ended without a SessionEnded event")
+				}
+			}
+		})
+	}
+}
+
+// assertContiguous checks stored events carry seqs from, from+1, ... with
+// ephemeral (seq 0) events ignored.
+func assertContiguous(t *testing.T, events []*assistv1.SessionEvent, from int64) {
+	t.Helper()
+	want := from
+	for _, ev := range events {
+		if ev.GetSeq() == 0 {
+			continue
+		}
+		if ev.GetSeq() != want {
+			t.Fatalf("seq %d where %d was expected", ev.GetSeq(), want)
+		}
+		want++
+	}
+}

@@ -1,0 +1,11 @@
+// Package e2e tests assistd from the outside: real servers on a real
+// PostgreSQL, real HTTP/2, over every protocol.
+package e2e
+
+import (
+	"testing"
+
+	"github.com/assist-chat/assist/server/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
