@@ -277,4 +277,3 @@ func (s *Server) release(ctx context.Context) {
 		}
 	}
 }
-
