@@ -145,7 +145,7 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 	}
 	ctx, stopping, cancel := h.streamContext(ctx)
 	defer cancel()
-	err = h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), func(ev *assistv1.SessionEvent) error {
+	err = h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), stream.SendHeaders, func(ev *assistv1.SessionEvent) error {
 		return stream.Send(&assistv1.SubscribeResponse{Event: ev})
 	})
 	if err != nil && stopping() {
@@ -195,15 +195,32 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 	ctx, stopping, cancel := h.streamContext(ctx)
 	defer cancel()
 	var sendMu sync.Mutex // one Send at a time on the stream
+	finished := false     // set under sendMu when the handler returns
 	send := func(res *assistv1.ChatResponse) error {
 		sendMu.Lock()
 		defer sendMu.Unlock()
+		if finished {
+			return errStreamFinished
+		}
 		return stream.Send(res)
+	}
+	// The goroutines below may outlive the handler (one side failed while
+	// the other was busy), and writing to a finished stream panics, killing
+	// the process: wait for any Send in flight and refuse later ones.
+	defer func() {
+		sendMu.Lock()
+		finished = true
+		sendMu.Unlock()
+	}()
+
+	// Headers now: the client knows the stream is open before any event.
+	if err := stream.SendHeaders(); err != nil {
+		return h.fail(ctx, proc, err)
 	}
 
 	logDone := make(chan error, 1)
 	go func() {
-		logDone <- h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), func(ev *assistv1.SessionEvent) error {
+		logDone <- h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), nil, func(ev *assistv1.SessionEvent) error {
 			return send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Event{Event: ev}})
 		})
 	}()
@@ -226,6 +243,10 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 	}
 	return h.fail(ctx, proc, err)
 }
+
+// errStreamFinished is what a Chat goroutine gets when it sends after the
+// handler returned; nobody reads it.
+var errStreamFinished = errors.New("stream finished")
 
 // receiveLoop handles the client's messages until it closes its side
 // (nil) or something fails.

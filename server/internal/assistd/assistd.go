@@ -5,6 +5,8 @@ package assistd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	url := cfg.DatabaseURL
 	if url == "" {
-		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "postgres"))
+		dir, err := clusterDir(cfg.DataDir, s.logger)
 		if err != nil {
 			return nil, err
 		}
@@ -218,6 +220,26 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
 	}).Handler(mux)
+}
+
+// clusterDir is where the embedded cluster lives: dataDir/postgres, unless
+// we run as root and PostgreSQL's OS user cannot reach it (a checkout under
+// /root, which is 0700): then a directory of its own under /var/lib/assist,
+// named after dataDir so that each checkout keeps its own cluster.
+func clusterDir(dataDir string, logger *slog.Logger) (string, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(abs, "postgres")
+	if err := pgembed.Reachable(dir, ""); err == nil {
+		return dir, nil
+	} else {
+		sum := sha256.Sum256([]byte(abs))
+		alt := filepath.Join("/var/lib/assist", "postgres-"+hex.EncodeToString(sum[:6]))
+		logger.Info("the data directory is out of reach of PostgreSQL's OS user; the embedded cluster lives elsewhere", "data_dir", abs, "cluster_dir", alt, "reason", err)
+		return alt, nil
+	}
 }
 
 // Addr is the address the server listens on.

@@ -68,6 +68,12 @@ func Start(tb testing.TB, opts ...Option) *Env {
 // StartOn starts a server (a replica) on an existing database.
 func StartOn(tb testing.TB, databaseURL string, opts ...Option) *Env {
 	tb.Helper()
+	return StartOnConfig(tb, databaseURL, opts...)
+}
+
+// StartOnConfig is StartOn with options that may set any field.
+func StartOnConfig(tb testing.TB, databaseURL string, opts ...Option) *Env {
+	tb.Helper()
 	cfg := assistd.Config{
 		Addr:        "127.0.0.1:0",
 		DatabaseURL: databaseURL,

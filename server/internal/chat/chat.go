@@ -82,14 +82,26 @@ func (s *Service) Typing(ctx context.Context, p *auth.Principal, sessionID uuid.
 }
 
 // Subscribe sends the session's log after afterSeq, then live events,
-// until the session ends or ctx does.
-func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, afterSeq int64, send func(*assistv1.SessionEvent) error) error {
+// until the session ends or ctx does. opened, if not nil, runs once the
+// caller is authorized, before any event: streams use it to send their
+// headers, so a client opening at the end of the log is not left waiting.
+func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, afterSeq int64, opened func() error, send func(*assistv1.SessionEvent) error) error {
 	a, err := s.sessions.Load(ctx, p, sessionID)
 	if err != nil {
 		return err
 	}
 	if afterSeq > a.Session.LastSeq {
 		return failure.InvalidArgument("after_seq", "is beyond the end of the log (last seq %d)", a.Session.LastSeq)
+	}
+	if assistv1.SessionState(a.Session.State) == assistv1.SessionState_SESSION_STATE_ENDED && afterSeq == a.Session.LastSeq {
+		// The reader already has the SessionEnded event and nothing can
+		// follow it: finish now instead of waiting forever.
+		return nil
+	}
+	if opened != nil {
+		if err := opened(); err != nil {
+			return err
+		}
 	}
 	return s.log.Subscribe(ctx, sessionID, afterSeq, send)
 }

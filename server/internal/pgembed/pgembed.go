@@ -112,7 +112,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	logger = logger.With("data_dir", dataDir)
 	if opts.RunAsUser == "" {
-		opts.RunAsUser = "postgres"
+		opts.RunAsUser = defaultRunAsUser
 	}
 	if opts.MaxConnections == 0 {
 		opts.MaxConnections = 200

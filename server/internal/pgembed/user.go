@@ -122,3 +122,28 @@ func (o *owner) chown(path string) error {
 	}
 	return os.Chown(path, int(o.cred.Uid), int(o.cred.Gid))
 }
+
+// Reachable returns nil if the cluster's OS user can reach dataDir: always
+// when the process is not root; as root, when every existing parent is
+// searchable by runAsUser (default "postgres"). Missing parents do not
+// count: Start creates them searchable.
+func Reachable(dataDir, runAsUser string) error {
+	if runAsUser == "" {
+		runAsUser = defaultRunAsUser
+	}
+	o, err := lookupOwner(runAsUser)
+	if err != nil || o.cred == nil {
+		return err
+	}
+	existing := filepath.Dir(dataDir)
+	for {
+		if _, err := os.Stat(existing); err == nil || existing == filepath.Dir(existing) {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	return o.checkSearchable(filepath.Join(existing, "cluster"))
+}
+
+// defaultRunAsUser runs the cluster when the process is root.
+const defaultRunAsUser = "postgres"
