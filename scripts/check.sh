@@ -67,6 +67,9 @@ else
     "${tsfiles[@]}" || fail "tsc on gen/ts"
 fi
 
+step "TypeScript of the browser smoke page type-checks"
+run "$TSC" --noEmit -p clients/web/smoke || fail "tsc on clients/web/smoke"
+
 echo
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'check: FAILED: %s\n' "${failed[@]}"

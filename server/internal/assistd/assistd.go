@@ -132,6 +132,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.log = sessionlog.New(s.store, hub, s.logger)
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.log.RunWriters(runCtx)
+	}()
 	listening := make(chan struct{})
 	s.wg.Add(1)
 	go func() {

@@ -33,8 +33,6 @@ const notifyChannel = "assist_log"
 // readBatch is how many stored events a replay reads per query.
 const readBatch = 500
 
-const clientMessageConstraint = "session_events_client_message_key"
-
 // Log reads and writes session logs.
 type Log struct {
 	store *store.Store
@@ -43,11 +41,13 @@ type Log struct {
 	// own: local subscribers already got those events from the hub.
 	replica string
 	logger  *slog.Logger
+	// pending feeds chat messages to the group-commit writers (batch.go).
+	pending chan *pendingMessage
 }
 
 // New returns the log over s, fanning out through hub.
 func New(s *store.Store, hub *Hub, logger *slog.Logger) *Log {
-	return &Log{store: s, hub: hub, replica: uuid.NewString()[:8], logger: logger}
+	return &Log{store: s, hub: hub, replica: uuid.NewString()[:8], logger: logger, pending: make(chan *pendingMessage, maxBatch*batchWriters)}
 }
 
 // Hub returns the local fan-out.
@@ -128,25 +128,34 @@ func (t *Tx) QueueChanged(portalID uuid.UUID) { t.portals[portalID] = true }
 // notify wakes other replicas at commit: PostgreSQL delivers NOTIFY only if
 // the transaction commits.
 func (t *Tx) notify(ctx context.Context) error {
-	last := map[string]int64{}
-	for _, ev := range t.appended {
-		last[ev.SessionId] = max(last[ev.SessionId], ev.Seq)
-	}
-	for sid, seq := range last {
-		if err := t.pgNotify(ctx, fmt.Sprintf("e:%s:%s:%d", t.log.replica, sid, seq)); err != nil {
-			return err
-		}
+	if err := t.log.notifyAppended(ctx, t.Tx, t.appended); err != nil {
+		return err
 	}
 	for p := range t.portals {
-		if err := t.pgNotify(ctx, fmt.Sprintf("q:%s:%s", t.log.replica, p)); err != nil {
+		if err := pgNotify(ctx, t.Tx, fmt.Sprintf("q:%s:%s", t.log.replica, p)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (t *Tx) pgNotify(ctx context.Context, payload string) error {
-	_, err := t.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
+// notifyAppended tells other replicas, one notification per session, up to
+// which seq its log grew in this transaction.
+func (l *Log) notifyAppended(ctx context.Context, tx pgx.Tx, events []*assistv1.SessionEvent) error {
+	last := map[string]int64{}
+	for _, ev := range events {
+		last[ev.SessionId] = max(last[ev.SessionId], ev.Seq)
+	}
+	for sid, seq := range last {
+		if err := pgNotify(ctx, tx, fmt.Sprintf("e:%s:%s:%d", l.replica, sid, seq)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pgNotify(ctx context.Context, tx pgx.Tx, payload string) error {
+	_, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
 	return err
 }
 
@@ -155,44 +164,13 @@ func (t *Tx) pgNotify(ctx context.Context, payload string) error {
 // stored the first time and duplicate=true, writing nothing; a different
 // text under the same id is AlreadyExists.
 func (l *Log) SendMessage(ctx context.Context, ev *assistv1.SessionEvent) (stored *assistv1.SessionEvent, duplicate bool, err error) {
-	if prior, err := l.byClientMessageID(ctx, ev); err == nil || !store.IsNotFound(err) {
-		return prior, err == nil, err
-	}
-	events, err := l.Write(ctx, func(tx *Tx) error {
-		_, err := tx.Append(ctx, ev)
-		return err
-	})
-	if store.Constraint(err) == clientMessageConstraint {
-		// A concurrent retry won; its transaction rolled our seq back.
-		prior, err := l.byClientMessageID(ctx, ev)
-		return prior, err == nil, err
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return events[0], false, nil
-}
-
-func (l *Log) byClientMessageID(ctx context.Context, ev *assistv1.SessionEvent) (*assistv1.SessionEvent, error) {
+	// No lookup first: the writer finds retries in the same transaction
+	// that locks the session, which also settles concurrent retries.
 	sessionID, err := uuid.Parse(ev.GetSessionId())
 	if err != nil {
-		return nil, failure.InvalidArgument("session_id", "must be a UUID")
+		return nil, false, failure.InvalidArgument("session_id", "must be a UUID")
 	}
-	cmid := ev.GetClientMessageId()
-	row, err := l.store.Q.EventGetByClientMessageID(ctx, l.store.Pool, dbq.EventGetByClientMessageIDParams{
-		SessionID: sessionID, ClientMessageID: &cmid,
-	})
-	if err != nil {
-		return nil, err
-	}
-	prior, err := decode(row)
-	if err != nil {
-		return nil, err
-	}
-	if prior.GetMessage().GetText() != ev.GetMessage().GetText() || prior.GetAuthor().GetRole() != ev.GetAuthor().GetRole() {
-		return nil, failure.AlreadyExists("client_message_id %q was already used for another message", cmid)
-	}
-	return prior, nil
+	return l.enqueue(ctx, sessionID, ev)
 }
 
 // PublishEphemeral delivers an event that is never stored (typing) to

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -107,6 +108,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error) 
 	}
 	return nil
 }
+
+// TextOK reports whether s fits a text column. PostgreSQL text cannot hold
+// the NUL character: storing or comparing one fails with a database error,
+// so request strings bound for text columns are checked with this first.
+func TextOK(s string) bool { return !strings.ContainsRune(s, 0) }
 
 // IsNotFound reports whether err means a query found no row.
 func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -11,28 +11,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const eventGetByClientMessageID = `-- name: EventGetByClientMessageID :one
-SELECT session_id, seq, client_message_id, event, create_time FROM session_events WHERE session_id = $1 AND client_message_id = $2
-`
-
-type EventGetByClientMessageIDParams struct {
-	SessionID       uuid.UUID
-	ClientMessageID *string
-}
-
-func (q *Queries) EventGetByClientMessageID(ctx context.Context, db DBTX, arg EventGetByClientMessageIDParams) (SessionEvent, error) {
-	row := db.QueryRow(ctx, eventGetByClientMessageID, arg.SessionID, arg.ClientMessageID)
-	var i SessionEvent
-	err := row.Scan(
-		&i.SessionID,
-		&i.Seq,
-		&i.ClientMessageID,
-		&i.Event,
-		&i.CreateTime,
-	)
-	return i, err
-}
-
 const eventInsert = `-- name: EventInsert :exec
 INSERT INTO session_events (session_id, seq, client_message_id, event)
 VALUES ($1, $2, $3, $4)
@@ -51,6 +29,29 @@ func (q *Queries) EventInsert(ctx context.Context, db DBTX, arg EventInsertParam
 		arg.Seq,
 		arg.ClientMessageID,
 		arg.Event,
+	)
+	return err
+}
+
+const eventInsertBatch = `-- name: EventInsertBatch :exec
+INSERT INTO session_events (session_id, seq, client_message_id, event)
+SELECT unnest($1::uuid[]), unnest($2::bigint[]),
+       unnest($3::text[]), unnest($4::bytea[])
+`
+
+type EventInsertBatchParams struct {
+	SessionIds       []uuid.UUID
+	Seqs             []int64
+	ClientMessageIds []string
+	Events           [][]byte
+}
+
+func (q *Queries) EventInsertBatch(ctx context.Context, db DBTX, arg EventInsertBatchParams) error {
+	_, err := db.Exec(ctx, eventInsertBatch,
+		arg.SessionIds,
+		arg.Seqs,
+		arg.ClientMessageIds,
+		arg.Events,
 	)
 	return err
 }
@@ -92,4 +93,96 @@ func (q *Queries) EventListAfter(ctx context.Context, db DBTX, arg EventListAfte
 		return nil, err
 	}
 	return items, nil
+}
+
+const eventListByClientMessageIDs = `-- name: EventListByClientMessageIDs :many
+SELECT e.session_id, e.seq, e.client_message_id, e.event, e.create_time FROM session_events e
+JOIN (
+    SELECT unnest($1::uuid[]) AS session_id,
+           unnest($2::text[]) AS client_message_id
+) AS k ON e.session_id = k.session_id AND e.client_message_id = k.client_message_id
+`
+
+type EventListByClientMessageIDsParams struct {
+	SessionIds       []uuid.UUID
+	ClientMessageIds []string
+}
+
+func (q *Queries) EventListByClientMessageIDs(ctx context.Context, db DBTX, arg EventListByClientMessageIDsParams) ([]SessionEvent, error) {
+	rows, err := db.Query(ctx, eventListByClientMessageIDs, arg.SessionIds, arg.ClientMessageIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionEvent
+	for rows.Next() {
+		var i SessionEvent
+		if err := rows.Scan(
+			&i.SessionID,
+			&i.Seq,
+			&i.ClientMessageID,
+			&i.Event,
+			&i.CreateTime,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sessionLockForAppend = `-- name: SessionLockForAppend :many
+SELECT id, state, last_seq FROM sessions
+WHERE id = ANY($1::uuid[])
+ORDER BY id
+FOR UPDATE
+`
+
+type SessionLockForAppendRow struct {
+	ID      uuid.UUID
+	State   int16
+	LastSeq int64
+}
+
+// Lock the sessions a batch appends to, in id order so that concurrent
+// batches never deadlock.
+func (q *Queries) SessionLockForAppend(ctx context.Context, db DBTX, ids []uuid.UUID) ([]SessionLockForAppendRow, error) {
+	rows, err := db.Query(ctx, sessionLockForAppend, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionLockForAppendRow
+	for rows.Next() {
+		var i SessionLockForAppendRow
+		if err := rows.Scan(&i.ID, &i.State, &i.LastSeq); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sessionSetLastSeqBatch = `-- name: SessionSetLastSeqBatch :exec
+UPDATE sessions SET last_seq = v.last_seq
+FROM (
+    SELECT unnest($1::uuid[]) AS id, unnest($2::bigint[]) AS last_seq
+) AS v
+WHERE sessions.id = v.id
+`
+
+type SessionSetLastSeqBatchParams struct {
+	Ids      []uuid.UUID
+	LastSeqs []int64
+}
+
+func (q *Queries) SessionSetLastSeqBatch(ctx context.Context, db DBTX, arg SessionSetLastSeqBatchParams) error {
+	_, err := db.Exec(ctx, sessionSetLastSeqBatch, arg.Ids, arg.LastSeqs)
+	return err
 }

@@ -2,11 +2,35 @@
 INSERT INTO session_events (session_id, seq, client_message_id, event)
 VALUES ($1, $2, $3, $4);
 
--- name: EventGetByClientMessageID :one
-SELECT * FROM session_events WHERE session_id = $1 AND client_message_id = $2;
-
 -- name: EventListAfter :many
 SELECT * FROM session_events
 WHERE session_id = $1 AND seq > $2
 ORDER BY seq
 LIMIT $3;
+
+-- Lock the sessions a batch appends to, in id order so that concurrent
+-- batches never deadlock.
+-- name: SessionLockForAppend :many
+SELECT id, state, last_seq FROM sessions
+WHERE id = ANY(@ids::uuid[])
+ORDER BY id
+FOR UPDATE;
+
+-- name: EventListByClientMessageIDs :many
+SELECT e.* FROM session_events e
+JOIN (
+    SELECT unnest(@session_ids::uuid[]) AS session_id,
+           unnest(@client_message_ids::text[]) AS client_message_id
+) AS k ON e.session_id = k.session_id AND e.client_message_id = k.client_message_id;
+
+-- name: EventInsertBatch :exec
+INSERT INTO session_events (session_id, seq, client_message_id, event)
+SELECT unnest(@session_ids::uuid[]), unnest(@seqs::bigint[]),
+       unnest(@client_message_ids::text[]), unnest(@events::bytea[]);
+
+-- name: SessionSetLastSeqBatch :exec
+UPDATE sessions SET last_seq = v.last_seq
+FROM (
+    SELECT unnest(@ids::uuid[]) AS id, unnest(@last_seqs::bigint[]) AS last_seq
+) AS v
+WHERE sessions.id = v.id;

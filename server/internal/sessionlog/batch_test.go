@@ -1,0 +1,172 @@
+package sessionlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/pgtest"
+	"github.com/assist-chat/assist/server/internal/store"
+	"github.com/assist-chat/assist/server/internal/store/dbq"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type batchBundle struct {
+	log   *Log
+	store *store.Store
+}
+
+func batchSetup(t *testing.T) *batchBundle {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, pgtest.NewDatabase(t), 8, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &batchBundle{log: New(s, NewHub(), slog.New(slog.NewTextHandler(io.Discard, nil))), store: s}
+}
+
+func (b *batchBundle) newSession(t *testing.T, state assistv1.SessionState) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	acc, err := b.store.Q.AccountInsert(ctx, b.store.Pool, "acme-"+uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	portal, err := b.store.Q.PortalInsert(ctx, b.store.Pool, dbq.PortalInsertParams{AccountID: acc.ID, Slug: "p" + uuid.NewString()[:8], DisplayName: "P", Mode: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := b.store.Q.SessionInsert(ctx, b.store.Pool, dbq.SessionInsertParams{
+		AccountID: acc.ID, PortalID: portal.ID, PortalMode: 1, Kind: 1, State: int16(state), CustomerDisplayName: "Ada",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess.ID
+}
+
+func chatMessage(sessionID uuid.UUID, clientID, text string) *assistv1.SessionEvent {
+	return &assistv1.SessionEvent{
+		SessionId:       sessionID.String(),
+		Author:          &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER, DisplayName: "Ada"},
+		ClientMessageId: clientID,
+		Payload:         &assistv1.SessionEvent_Message{Message: &assistv1.ChatMessage{Text: text}},
+	}
+}
+
+type sent struct {
+	ev        *assistv1.SessionEvent
+	duplicate bool
+	err       error
+}
+
+// sendAsOneBatch queues every message, then commits them in one batch, so
+// the test controls what shares a transaction.
+func (b *batchBundle) sendAsOneBatch(t *testing.T, events ...*assistv1.SessionEvent) []sent {
+	t.Helper()
+	out := make([]sent, len(events))
+	done := make(chan int, len(events))
+	for i, ev := range events {
+		go func() {
+			out[i].ev, out[i].duplicate, out[i].err = b.log.SendMessage(context.Background(), ev)
+			done <- i
+		}()
+		// Queue in order, so the batch is in the order given.
+		for len(b.log.pending) != i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	batch := make([]*pendingMessage, 0, len(events))
+	for range events {
+		batch = append(batch, <-b.log.pending)
+	}
+	b.log.commitBatch(context.Background(), batch)
+	for range events {
+		<-done
+	}
+	return out
+}
+
+// One batch holding messages for a live session, an ended one and an
+// unknown one: each gets its own verdict, and the live session's messages
+// are stored with contiguous seqs.
+func TestBatchGivesEachMessageItsOwnVerdict(t *testing.T) {
+	t.Parallel()
+	b := batchSetup(t)
+	live := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+	ended := b.newSession(t, assistv1.SessionState_SESSION_STATE_ENDED)
+	unknown := uuid.New()
+
+	got := b.sendAsOneBatch(t,
+		chatMessage(live, "a", "first"),
+		chatMessage(ended, "b", "too late"),
+		chatMessage(unknown, "c", "nowhere"),
+		chatMessage(live, "d", "second"),
+	)
+	if got[0].err != nil || got[3].err != nil {
+		t.Fatalf("live session's messages failed: %v, %v", got[0].err, got[3].err)
+	}
+	if got[0].ev.GetSeq() != 1 || got[3].ev.GetSeq() != 2 {
+		t.Fatalf("seqs %d, %d; want 1, 2", got[0].ev.GetSeq(), got[3].ev.GetSeq())
+	}
+	if !failure.IsKind(got[1].err, failure.KindFailedPrecondition) {
+		t.Fatalf("message to an ended session: %v, want FailedPrecondition", got[1].err)
+	}
+	if !failure.IsKind(got[2].err, failure.KindNotFound) {
+		t.Fatalf("message to an unknown session: %v, want NotFound", got[2].err)
+	}
+	stored, err := b.log.ReadAll(context.Background(), live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 2 {
+		t.Fatalf("%d events stored, want 2", len(stored))
+	}
+}
+
+// The same client message id twice in one batch, and again in a later
+// batch, is stored once; a reuse with another text is AlreadyExists.
+func TestBatchStoresARepeatedClientMessageIDOnce(t *testing.T) {
+	t.Parallel()
+	b := batchSetup(t)
+	sid := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+
+	got := b.sendAsOneBatch(t,
+		chatMessage(sid, "m1", "hello"),
+		chatMessage(sid, "m1", "hello"),
+		chatMessage(sid, "m1", "a different text"),
+	)
+	if got[0].err != nil || got[0].duplicate {
+		t.Fatalf("first send: %+v", got[0])
+	}
+	if got[1].err != nil || !got[1].duplicate || got[1].ev.GetSeq() != got[0].ev.GetSeq() {
+		t.Fatalf("repeat in the same batch: %+v, want the first event as a duplicate", got[1])
+	}
+	if !failure.IsKind(got[2].err, failure.KindAlreadyExists) {
+		t.Fatalf("reuse with another text: %v, want AlreadyExists", got[2].err)
+	}
+
+	again := b.sendAsOneBatch(t, chatMessage(sid, "m1", "hello"), chatMessage(sid, "m2", "next"))
+	if again[0].err != nil || !again[0].duplicate || again[0].ev.GetSeq() != got[0].ev.GetSeq() {
+		t.Fatalf("retry in a later batch: %+v", again[0])
+	}
+	if again[1].ev.GetSeq() != got[0].ev.GetSeq()+1 {
+		t.Fatalf("next message got seq %d, want %d: a duplicate must not use a seq", again[1].ev.GetSeq(), got[0].ev.GetSeq()+1)
+	}
+	stored, err := b.log.ReadAll(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 2 {
+		t.Fatalf("%d events stored, want 2", len(stored))
+	}
+}
