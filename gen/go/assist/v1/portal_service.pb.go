@@ -82,7 +82,9 @@ type PublicPortal struct {
 	WebChatEnabled bool `protobuf:"varint,4,opt,name=web_chat_enabled,json=webChatEnabled,proto3" json:"web_chat_enabled,omitempty"`
 	// Whether the customer may start a FastChat session.
 	FastChatEnabled bool `protobuf:"varint,5,opt,name=fast_chat_enabled,json=fastChatEnabled,proto3" json:"fast_chat_enabled,omitempty"`
-	// Web mode only: the advisors who are online, to pick from.
+	// Web mode only: the portal's advisors who are online (an advisor is
+	// online while their console watches the queue with
+	// SessionService.WatchQueue), to pick from.
 	OnlineAdvisors []*OnlineAdvisor `protobuf:"bytes,6,rep,name=online_advisors,json=onlineAdvisors,proto3" json:"online_advisors,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache

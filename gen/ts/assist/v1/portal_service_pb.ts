@@ -79,7 +79,9 @@ export type PublicPortal = Message<"assist.v1.PublicPortal"> & {
   fastChatEnabled: boolean;
 
   /**
-   * Web mode only: the advisors who are online, to pick from.
+   * Web mode only: the portal's advisors who are online (an advisor is
+   * online while their console watches the queue with
+   * SessionService.WatchQueue), to pick from.
    *
    * @generated from field: repeated assist.v1.OnlineAdvisor online_advisors = 6;
    */
