@@ -69,28 +69,18 @@ fmt: deps-npm ## format Go and proto files in place
 
 # --- tests ---
 
-test: deps ## deps, then Go tests, then browser tests
+test: deps ## deps, then go test $(GO_TEST_FLAGS) ./... (the browser smoke test included)
 	$(MAKE) test-go
-	$(MAKE) test-browser
 
 test-go: ## go test $(GO_TEST_FLAGS) ./...
 	go test $(GO_TEST_FLAGS) $(GO_TEST_PKGS)
 
-# Browser tests: node's test runner over tests/browser (playwright-core driving
-# /usr/bin/chromium). Says so when there are none.
-test-browser: deps-chromium deps-npm ## node --test over tests/browser, if that folder exists
-	@if [[ ! -d tests/browser ]]; then \
-		echo "test-browser: no tests/browser folder: no browser tests to run"; \
-	else \
-		mapfile -t files < <(find tests/browser -name node_modules -prune -o -type f \
-			\( -name '*.test.js' -o -name '*.test.mjs' -o -name '*.test.cjs' \
-			   -o -name '*_test.js' -o -name '*_test.mjs' -o -name '*-test.js' -o -name '*-test.mjs' \) -print | sort); \
-		if [[ $${#files[@]} -eq 0 ]]; then \
-			echo "test-browser: tests/browser has no *.test.{js,mjs,cjs} / *_test.* / *-test.* files" >&2; exit 1; \
-		fi; \
-		echo "+ node --test $${files[*]}"; \
-		node --test "$${files[@]}"; \
-	fi
+# The browser smoke test is a Go test (server/internal/e2e/browser_test.go):
+# it bundles clients/web/smoke/page.ts with esbuild and drives it in
+# /usr/bin/chromium with playwright-core (clients/web/smoke/drive.mjs). It
+# fails, never skips, when chromium or node_modules are missing.
+test-browser: deps ## deps, then only the browser smoke test (go test -run Browser ./server/internal/e2e/)
+	go test -run Browser -count=1 ./server/internal/e2e/
 
 # --- run, bench, build ---
 

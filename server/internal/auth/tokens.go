@@ -78,6 +78,9 @@ func NewService(s *store.Store) *Service {
 
 // Login checks an advisor's password and mints an advisor token.
 func (s *Service) Login(ctx context.Context, email, password string) (token string, expire time.Time, advisor dbq.Advisor, err error) {
+	if !store.TextOK(email) {
+		return "", time.Time{}, dbq.Advisor{}, failure.InvalidArgument("email", "must not contain NUL characters")
+	}
 	advisor, err = s.store.Q.AdvisorGetByEmail(ctx, s.store.Pool, email)
 	if store.IsNotFound(err) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
@@ -122,7 +125,7 @@ func (s *Service) MintSessionToken(ctx context.Context, db dbq.DBTX, kind Kind, 
 
 // Revoke revokes the token that authenticated p.
 func (s *Service) Revoke(ctx context.Context, p *Principal) error {
-	if p == nil || p.Kind == KindIntegration {
+	if p == nil || p.Kind != KindAdvisor {
 		return failure.PermissionDenied("only advisor tokens can be logged out")
 	}
 	return s.store.Q.AccessTokenRevoke(ctx, s.store.Pool, p.TokenHash)

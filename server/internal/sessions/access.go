@@ -36,6 +36,20 @@ var (
 // caller may not read is NotFound, exactly like one that does not exist, so
 // that ids cannot be probed.
 func (s *Service) Load(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*Access, error) {
+	a, err := s.rights(ctx, p, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Read {
+		return nil, failure.NotFound("session")
+	}
+	return a, nil
+}
+
+// rights computes the caller's rights on a session of its account, without
+// requiring any: PickUp needs them for a session the caller can no longer
+// read. Sessions of other accounts are NotFound.
+func (s *Service) rights(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*Access, error) {
 	if p == nil {
 		return nil, failure.Unauthenticated("missing credentials")
 	}
@@ -73,9 +87,6 @@ func (s *Service) Load(ctx context.Context, p *auth.Principal, sessionID uuid.UU
 		}
 	case auth.KindIntegration:
 		a.Read = p.HasScope(assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_READ)
-	}
-	if !a.Read {
-		return nil, failure.NotFound("session")
 	}
 	return a, nil
 }

@@ -54,6 +54,16 @@ type Start struct {
 // StartSession starts a session for a customer and mints the customer's
 // token, which reaches this session only.
 func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, string, error) {
+	for _, f := range []struct{ field, value string }{
+		{"customer.display_name", req.Customer.GetDisplayName()},
+		{"customer.email", req.Customer.GetEmail()},
+		{"customer.problem_description", req.Customer.GetProblemDescription()},
+		{"platform.user_agent", req.Platform.GetUserAgent()},
+	} {
+		if !store.TextOK(f.value) {
+			return dbq.Session{}, "", failure.InvalidArgument(f.field, "must not contain NUL characters")
+		}
+	}
 	portal, err := s.store.Q.PortalGetBySlug(ctx, s.store.Pool, req.PortalSlug)
 	if store.IsNotFound(err) {
 		return dbq.Session{}, "", failure.NotFound("portal")
@@ -160,7 +170,10 @@ func (s *Service) PickUp(ctx context.Context, p *auth.Principal, sessionID uuid.
 	if err := RequireAdvisor(p); err != nil {
 		return nil, err
 	}
-	a, err := s.Load(ctx, p, sessionID)
+	// Not Load: an advisor of the portal who lost the race (the session is
+	// no longer waiting, so no longer readable) is told FailedPrecondition
+	// below, like one who raced, rather than NotFound.
+	a, err := s.rights(ctx, p, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +232,9 @@ func (s *Service) PickUp(ctx context.Context, p *auth.Principal, sessionID uuid.
 func (s *Service) End(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, outcome assistv1.SessionOutcome, notes string) (*assistv1.Session, error) {
 	if err := RequireAdvisor(p); err != nil {
 		return nil, err
+	}
+	if !store.TextOK(notes) {
+		return nil, failure.InvalidArgument("notes", "must not contain NUL characters")
 	}
 	a, err := s.Load(ctx, p, sessionID)
 	if err != nil {
