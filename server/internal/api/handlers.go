@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"connectrpc.com/connect/v2"
 	"github.com/google/uuid"
@@ -29,31 +31,65 @@ type Domain struct {
 	// Stopping is closed when the server shuts down: streams then end
 	// cleanly and clients resume elsewhere from their cursor.
 	Stopping <-chan struct{}
+	// CredentialCheckInterval is how often open streams re-check their
+	// caller's credential. Default 30s.
+	CredentialCheckInterval time.Duration
 }
 
 func (d *Domain) fail(ctx context.Context, procedure string, err error) error {
 	return toConnect(ctx, d.Logger, procedure, err)
 }
 
-// streamContext ends with ctx or at shutdown, and reports which.
-func (d *Domain) streamContext(ctx context.Context) (context.Context, func() bool, context.CancelFunc) {
+// streamContext bounds a long-lived stream: it ends with the call, at
+// shutdown (the stream then finishes cleanly and the client resumes from
+// its cursor, here or on another replica), or once the caller's credential
+// is revoked or expires, which is checked every CredentialCheckInterval. The
+// returned finish turns the stream's outcome into the error to return.
+func (d *Domain) streamContext(ctx context.Context, procedure string) (context.Context, func(error) error, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
+	var revoked atomic.Bool
+	p := auth.FromContext(ctx)
+	interval := d.CredentialCheckInterval
+	if interval <= 0 {
+		interval = 30 * time.Second
+	}
 	go func() {
-		select {
-		case <-d.Stopping:
-			cancel()
-		case <-ctx.Done():
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-d.Stopping:
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if p == nil {
+					continue
+				}
+				if err := d.Auth.StillValid(ctx, p); failure.IsKind(err, failure.KindUnauthenticated) {
+					revoked.Store(true)
+					cancel()
+					return
+				}
+			}
 		}
 	}()
-	stopping := func() bool {
+	finish := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		if revoked.Load() {
+			return connect.NewError(connect.CodeUnauthenticated, "the credential was revoked or has expired")
+		}
 		select {
 		case <-d.Stopping:
-			return true
+			return nil
 		default:
-			return false
 		}
+		return d.fail(ctx, procedure, err)
 	}
-	return ctx, stopping, cancel
+	return ctx, finish, cancel
 }
 
 func parseID(field, value string) (uuid.UUID, error) {
@@ -143,15 +179,11 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 	if err != nil {
 		return h.fail(ctx, proc, err)
 	}
-	ctx, stopping, cancel := h.streamContext(ctx)
+	ctx, finish, cancel := h.streamContext(ctx, proc)
 	defer cancel()
-	err = h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), stream.SendHeaders, func(ev *assistv1.SessionEvent) error {
+	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), stream.SendHeaders, func(ev *assistv1.SessionEvent) error {
 		return stream.Send(&assistv1.SubscribeResponse{Event: ev})
-	})
-	if err != nil && stopping() {
-		return nil
-	}
-	return h.fail(ctx, proc, err)
+	}))
 }
 
 func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscriptRequest) (*assistv1.GetTranscriptResponse, error) {
@@ -192,7 +224,7 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 		return h.fail(ctx, proc, err)
 	}
 
-	ctx, stopping, cancel := h.streamContext(ctx)
+	ctx, finish, cancel := h.streamContext(ctx, proc)
 	defer cancel()
 	var sendMu sync.Mutex // one Send at a time on the stream
 	finished := false     // set under sendMu when the handler returns
@@ -238,10 +270,7 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 			err = <-logDone
 		}
 	}
-	if err != nil && stopping() {
-		return nil
-	}
-	return h.fail(ctx, proc, err)
+	return finish(err)
 }
 
 // errStreamFinished is what a Chat goroutine gets when it sends after the
@@ -295,13 +324,9 @@ func (h sessionHandler) WatchQueue(ctx context.Context, req *assistv1.WatchQueue
 		}
 		portals = append(portals, id)
 	}
-	ctx, stopping, cancel := h.streamContext(ctx)
+	ctx, finish, cancel := h.streamContext(ctx, proc)
 	defer cancel()
-	err := h.Sessions.WatchQueue(ctx, auth.FromContext(ctx), portals, stream.Send)
-	if err != nil && stopping() {
-		return nil
-	}
-	return h.fail(ctx, proc, err)
+	return finish(h.Sessions.WatchQueue(ctx, auth.FromContext(ctx), portals, stream.Send))
 }
 
 func (h sessionHandler) PickUpSession(ctx context.Context, req *assistv1.PickUpSessionRequest) (*assistv1.PickUpSessionResponse, error) {

@@ -53,6 +53,12 @@ type Config struct {
 	MaxDBConns int32
 	// SeedDemo creates the demo account on start if missing.
 	SeedDemo bool
+	// CredentialCheckInterval is how often open streams re-check that their
+	// caller's credential still works (logout, expiry). Default 30s.
+	CredentialCheckInterval time.Duration
+	// PasswordCost is bcrypt's work factor for stored passwords. Default
+	// auth.DefaultPasswordCost; tests lower it.
+	PasswordCost int
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -123,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if cfg.SeedDemo {
-		if _, err := demo.Seed(ctx, s.store); err != nil {
+		if _, err := demo.Seed(ctx, s.store, cfg.PasswordCost); err != nil {
 			return nil, fmt.Errorf("seed demo account: %w", err)
 		}
 	}
@@ -151,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, errors.New("could not LISTEN on the database within 30s")
 	}
 
-	authn := auth.NewService(s.store)
+	authn := auth.NewService(s.store, cfg.PasswordCost)
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
 	domain := &api.Domain{
 		Auth:         authn,
@@ -159,6 +165,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Conversation: chat.NewService(s.log, sess),
 		Logger:       s.logger,
 		Stopping:     s.stopping,
+
+		CredentialCheckInterval: cfg.CredentialCheckInterval,
 	}
 	handler := s.handler(domain, authn)
 

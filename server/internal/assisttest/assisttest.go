@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
@@ -53,6 +54,12 @@ func WithCORSOrigins(origins ...string) Option {
 	return func(c *assistd.Config) { c.CORSAllowedOrigins = origins }
 }
 
+// WithCredentialCheckInterval sets how often open streams re-check their
+// caller's credential.
+func WithCredentialCheckInterval(d time.Duration) Option {
+	return func(c *assistd.Config) { c.CredentialCheckInterval = d }
+}
+
 // WithMaxMessageBytes caps request messages.
 func WithMaxMessageBytes(n int) Option {
 	return func(c *assistd.Config) { c.MaxMessageBytes = n }
@@ -79,7 +86,10 @@ func StartOnConfig(tb testing.TB, databaseURL string, opts ...Option) *Env {
 		DatabaseURL: databaseURL,
 		SeedDemo:    true,
 		MaxDBConns:  40,
-		Logger:      Logger(),
+		// bcrypt's lowest cost: hashing at the real cost takes seconds
+		// under the race detector, and is not what these tests measure.
+		PasswordCost: bcrypt.MinCost,
+		Logger:       Logger(),
 	}
 	for _, o := range opts {
 		o(&cfg)

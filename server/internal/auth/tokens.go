@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,8 +34,9 @@ const (
 	CustomerTokenLifetime = 7 * 24 * time.Hour // long enough to save the chat history after the end
 )
 
-// bcryptCost balances login latency against offline guessing.
-const bcryptCost = 11
+// DefaultPasswordCost is bcrypt's work factor for stored passwords: it
+// balances login latency against offline guessing.
+const DefaultPasswordCost = 11
 
 func newSecret(prefix string) (secret string, hash []byte) {
 	var b [32]byte
@@ -52,28 +54,38 @@ func HashSecret(secret string) []byte {
 	return h[:]
 }
 
-// HashPassword hashes an advisor's password for storage.
-func HashPassword(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+// HashPassword hashes an advisor's password for storage with bcrypt's
+// work factor cost (0: DefaultPasswordCost).
+func HashPassword(password string, cost int) (string, error) {
+	if cost == 0 {
+		cost = DefaultPasswordCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
 		return "", err
 	}
 	return string(h), nil
 }
 
-// dummyHash makes a login for an unknown e-mail cost as much as a wrong
-// password, so timing does not reveal which e-mails exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("dummy password"), bcryptCost)
-
 // Service mints, resolves and revokes credentials.
 type Service struct {
 	store *store.Store
 	now   func() time.Time
+	// dummyHash makes a login for an unknown e-mail cost as much as a wrong
+	// password, so timing does not reveal which e-mails exist.
+	dummyHash func() []byte
 }
 
-// NewService returns the credential service.
-func NewService(s *store.Store) *Service {
-	return &Service{store: s, now: time.Now}
+// NewService returns the credential service. passwordCost is the bcrypt
+// work factor of stored passwords (0: DefaultPasswordCost).
+func NewService(s *store.Store, passwordCost int) *Service {
+	if passwordCost == 0 {
+		passwordCost = DefaultPasswordCost
+	}
+	return &Service{store: s, now: time.Now, dummyHash: sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("dummy password"), passwordCost)
+		return h
+	})}
 }
 
 // Login checks an advisor's password and mints an advisor token.
@@ -83,7 +95,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (token stri
 	}
 	advisor, err = s.store.Q.AdvisorGetByEmail(ctx, s.store.Pool, email)
 	if store.IsNotFound(err) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return "", time.Time{}, dbq.Advisor{}, failure.Unauthenticated("wrong e-mail or password")
 	}
 	if err != nil {
@@ -129,6 +141,36 @@ func (s *Service) Revoke(ctx context.Context, p *Principal) error {
 		return failure.PermissionDenied("only advisor tokens can be logged out")
 	}
 	return s.store.Q.AccessTokenRevoke(ctx, s.store.Pool, p.TokenHash)
+}
+
+// StillValid returns Unauthenticated once p's credential is revoked or
+// expired, or its advisor disabled: long-lived streams call it now and then,
+// so that a logout also closes what was opened before it.
+func (s *Service) StillValid(ctx context.Context, p *Principal) error {
+	if p.Kind == KindIntegration {
+		_, err := s.store.Q.ApiKeyGetBySecret(ctx, s.store.Pool, p.TokenHash)
+		if store.IsNotFound(err) {
+			return failure.Unauthenticated("API key revoked")
+		}
+		return err
+	}
+	tok, err := s.store.Q.AccessTokenGet(ctx, s.store.Pool, p.TokenHash)
+	if store.IsNotFound(err) {
+		return failure.Unauthenticated("token revoked or expired")
+	}
+	if err != nil {
+		return err
+	}
+	if tok.AdvisorID != nil {
+		adv, err := s.store.Q.AdvisorGet(ctx, s.store.Pool, *tok.AdvisorID)
+		if err != nil {
+			return err
+		}
+		if adv.Disabled {
+			return failure.Unauthenticated("advisor disabled")
+		}
+	}
+	return nil
 }
 
 // Resolve turns a bearer secret into the caller it authenticates.

@@ -28,8 +28,9 @@ const (
 )
 
 // Seed creates the demo account if it does not exist yet; running it again
-// changes nothing. It returns the demo portal.
-func Seed(ctx context.Context, s *store.Store) (dbq.Portal, error) {
+// changes nothing. It returns the demo portal. passwordCost is the bcrypt
+// work factor (0: the default).
+func Seed(ctx context.Context, s *store.Store, passwordCost int) (dbq.Portal, error) {
 	var portal dbq.Portal
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		// Serialise concurrent first starts of several replicas.
@@ -63,7 +64,7 @@ func Seed(ctx context.Context, s *store.Store) (dbq.Portal, error) {
 			{AdvisorEmail, "Alex (advisor)", AdvisorPassword, false},
 			{Advisor2Email, "Sam (advisor)", Advisor2Password, false},
 		} {
-			hash, err := auth.HashPassword(a.password)
+			hash, err := auth.HashPassword(a.password, passwordCost)
 			if err != nil {
 				return err
 			}

@@ -129,7 +129,6 @@ const (
 func authzSetup(ctx context.Context, t *testing.T) *authzFixture {
 	t.Helper()
 	env := assisttest.Start(t)
-	e2eFastLogins(t, env)
 	f := &authzFixture{env: env}
 	f.advisor = env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
 	f.active, f.customer = e2eActiveSession(t, env, f.advisor, "Ada")

@@ -72,7 +72,6 @@ type badinputCase struct {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	env := assisttest.Start(t, assisttest.WithMaxMessageBytes(badinputMaxMessageBytes))
-	e2eFastLogins(t, env)
 	advisor := env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
 	t.Run("BadRequestsGetTheirCodeNameTheFieldAndWriteNothing", func(t *testing.T) { badinputCodes(t, env, advisor) })
 	t.Run("BadRequestOnABusyChatStreamEndsOnlyThatStream", func(t *testing.T) { badinputBusyChat(t, env, advisor) })

@@ -10,7 +10,6 @@ import (
 
 	"connectrpc.com/connect/v2"
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/crypto/bcrypt"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
@@ -124,29 +123,6 @@ func e2eSendText(ctx context.Context, c assistv1connect.ChatServiceClient, sessi
 		return nil, err
 	}
 	return res.GetEvent(), nil
-}
-
-// e2eFastLogins re-hashes the demo advisors' passwords at bcrypt's lowest
-// cost. At the demo's cost one hash takes about two seconds under -race,
-// which would dominate these tests; Login still checks the password with
-// bcrypt, only cheaper.
-func e2eFastLogins(t *testing.T, env *assisttest.Env) {
-	t.Helper()
-	db := e2eDB(t, env.DatabaseURL)
-	for email, password := range map[string]string{
-		assisttest.AdvisorEmail:  assisttest.AdvisorPassword,
-		assisttest.Advisor2Email: assisttest.Advisor2Password,
-		assisttest.AdminEmail:    assisttest.AdminPassword,
-	} {
-		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tag, err := db.Exec(context.Background(), "UPDATE advisors SET password_hash = $1 WHERE email = $2", string(hash), email)
-		if err != nil || tag.RowsAffected() != 1 {
-			t.Fatalf("re-hash the password of %s: %v (%d rows)", email, err, tag.RowsAffected())
-		}
-	}
 }
 
 // e2eActiveSession starts a session as a new customer and has the advisor

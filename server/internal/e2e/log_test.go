@@ -156,7 +156,6 @@ func logAssertSame(t *testing.T, who string, got, want []*assistv1.SessionEvent)
 func TestSessionLog(t *testing.T) {
 	t.Parallel()
 	env := assisttest.Start(t)
-	e2eFastLogins(t, env)
 	advisorToken := env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
 	for name, behaviour := range map[string]func(*testing.T, *assisttest.Env, string){
 		"ConcurrentSendersBuildOneGaplessLogEveryReaderSeesExactlyOnce": logConcurrentSenders,

@@ -32,7 +32,6 @@ func pickupLogin(ctx context.Context, t *testing.T, env *assisttest.Env, email, 
 func TestPickUp(t *testing.T) {
 	t.Parallel()
 	env := assisttest.Start(t)
-	e2eFastLogins(t, env)
 	t.Run("WatchQueueShowsSnapshotThenAddedThenRemoved", func(t *testing.T) { pickupWatchQueue(t, env) })
 	t.Run("RaceHasExactlyOneWinner", func(t *testing.T) { pickupRace(t, env) })
 }

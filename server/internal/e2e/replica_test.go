@@ -34,7 +34,6 @@ func TestReplicas(t *testing.T) {
 	t.Parallel()
 	a := assisttest.Start(t)
 	b := assisttest.StartOn(t, a.DatabaseURL)
-	e2eFastLogins(t, a)
 	advisorToken := a.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
 	t.Run("DeliverEachOthersEventsLive", func(t *testing.T) { replicaLiveDelivery(t, a, b, advisorToken) })
 	t.Run("ReplicaThatLostItsListenConnectionCatchesUpFromTheLog", func(t *testing.T) { replicaListenerLoss(t, a, b, advisorToken) })
