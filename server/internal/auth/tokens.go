@@ -193,7 +193,7 @@ func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error
 		}
 		return p, nil
 	}
-	tok, err := s.store.Q.AccessTokenGet(ctx, s.store.Pool, hash)
+	tok, err := s.store.Q.AccessTokenResolve(ctx, s.store.Pool, hash)
 	if store.IsNotFound(err) {
 		return nil, failure.Unauthenticated("invalid, expired or revoked token")
 	}
@@ -201,23 +201,14 @@ func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error
 		return nil, fmt.Errorf("resolve token: %w", err)
 	}
 	p := &Principal{Kind: Kind(tok.Kind), AccountID: tok.AccountID, TokenHash: hash}
-	switch p.Kind {
-	case KindAdvisor:
-		adv, err := s.store.Q.AdvisorGet(ctx, s.store.Pool, *tok.AdvisorID)
-		if err != nil {
-			return nil, fmt.Errorf("resolve advisor: %w", err)
-		}
-		if adv.Disabled {
+	switch {
+	case p.Kind == KindAdvisor && tok.AdvisorID != nil && tok.AdvisorName != nil:
+		if *tok.Disabled {
 			return nil, failure.Unauthenticated("advisor disabled")
 		}
-		p.AdvisorID, p.DisplayName, p.ReportAccess, p.Admin = adv.ID, adv.DisplayName, adv.ReportAccess, adv.Admin
-	case KindCustomer, KindCustomerApp:
-		p.SessionID = *tok.SessionID
-		sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, p.SessionID)
-		if err != nil {
-			return nil, fmt.Errorf("resolve session: %w", err)
-		}
-		p.DisplayName = sess.CustomerDisplayName
+		p.AdvisorID, p.DisplayName, p.ReportAccess, p.Admin = *tok.AdvisorID, *tok.AdvisorName, *tok.ReportAccess, *tok.Admin
+	case (p.Kind == KindCustomer || p.Kind == KindCustomerApp) && tok.SessionID != nil && tok.CustomerDisplayName != nil:
+		p.SessionID, p.DisplayName = *tok.SessionID, *tok.CustomerDisplayName
 	default:
 		return nil, failure.Unauthenticated("invalid token")
 	}

@@ -53,13 +53,14 @@ func (s *Service) rights(ctx context.Context, p *auth.Principal, sessionID uuid.
 	if p == nil {
 		return nil, failure.Unauthenticated("missing credentials")
 	}
-	sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, sessionID)
+	row, err := s.store.Q.SessionAccessGet(ctx, s.store.Pool, dbq.SessionAccessGetParams{ID: sessionID, AdvisorID: p.AdvisorID})
 	if store.IsNotFound(err) {
 		return nil, failure.NotFound("session")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	sess := row.Session
 	a := &Access{Session: sess}
 	if sess.AccountID != p.AccountID {
 		return nil, failure.NotFound("session")
@@ -69,20 +70,12 @@ func (s *Service) rights(ctx context.Context, p *auth.Principal, sessionID uuid.
 		a.Read = p.SessionID == sess.ID
 		a.Write = a.Read
 	case auth.KindAdvisor:
-		part, err := s.store.Q.SessionAdvisorGet(ctx, s.store.Pool, dbq.SessionAdvisorGetParams{SessionID: sess.ID, AdvisorID: p.AdvisorID})
-		switch {
-		case err == nil:
-			a.Read, a.Write, a.Lead = true, true, part.Lead
-		case !store.IsNotFound(err):
-			return nil, fmt.Errorf("load participant: %w", err)
+		if row.ParticipantLead != nil {
+			a.Read, a.Write, a.Lead = true, true, *row.ParticipantLead
 		}
-		serves, err := s.store.Q.PortalAdvisorExists(ctx, s.store.Pool, dbq.PortalAdvisorExistsParams{PortalID: sess.PortalID, AdvisorID: p.AdvisorID})
-		if err != nil {
-			return nil, fmt.Errorf("load portal advisor: %w", err)
-		}
-		a.PortalAdvisor = serves
+		a.PortalAdvisor = row.ServesPortal
 		// A waiting session is visible to the advisors who may pick it up.
-		if serves && sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING {
+		if a.PortalAdvisor && sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING {
 			a.Read = true
 		}
 	case auth.KindIntegration:

@@ -189,24 +189,6 @@ func (q *Queries) AdvisorListByAccount(ctx context.Context, db DBTX, accountID u
 	return items, nil
 }
 
-const portalAdvisorExists = `-- name: PortalAdvisorExists :one
-SELECT EXISTS (
-    SELECT 1 FROM portal_advisors WHERE portal_id = $1 AND advisor_id = $2
-)
-`
-
-type PortalAdvisorExistsParams struct {
-	PortalID  uuid.UUID
-	AdvisorID uuid.UUID
-}
-
-func (q *Queries) PortalAdvisorExists(ctx context.Context, db DBTX, arg PortalAdvisorExistsParams) (bool, error) {
-	row := db.QueryRow(ctx, portalAdvisorExists, arg.PortalID, arg.AdvisorID)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
-}
-
 const portalAdvisorIDs = `-- name: PortalAdvisorIDs :many
 SELECT advisor_id FROM portal_advisors WHERE portal_id = $1 ORDER BY advisor_id
 `

@@ -12,23 +12,59 @@ import (
 	"github.com/google/uuid"
 )
 
-const sessionAdvisorGet = `-- name: SessionAdvisorGet :one
-SELECT session_id, advisor_id, lead, join_time FROM session_advisors WHERE session_id = $1 AND advisor_id = $2
+const sessionAccessGet = `-- name: SessionAccessGet :one
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq,
+    sa.lead AS participant_lead,
+    EXISTS (
+        SELECT 1 FROM portal_advisors pa
+        WHERE pa.portal_id = s.portal_id AND pa.advisor_id = $1::uuid
+    ) AS serves_portal
+FROM sessions s
+LEFT JOIN session_advisors sa ON sa.session_id = s.id AND sa.advisor_id = $1::uuid
+WHERE s.id = $2::uuid
 `
 
-type SessionAdvisorGetParams struct {
-	SessionID uuid.UUID
+type SessionAccessGetParams struct {
 	AdvisorID uuid.UUID
+	ID        uuid.UUID
 }
 
-func (q *Queries) SessionAdvisorGet(ctx context.Context, db DBTX, arg SessionAdvisorGetParams) (SessionAdvisor, error) {
-	row := db.QueryRow(ctx, sessionAdvisorGet, arg.SessionID, arg.AdvisorID)
-	var i SessionAdvisor
+type SessionAccessGetRow struct {
+	Session         Session
+	ParticipantLead *bool
+	ServesPortal    bool
+}
+
+// A session with one advisor's relation to it, in one round trip: every
+// session RPC and stream asks this first. participant_lead is NULL when the
+// advisor does not take part.
+func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAccessGetParams) (SessionAccessGetRow, error) {
+	row := db.QueryRow(ctx, sessionAccessGet, arg.AdvisorID, arg.ID)
+	var i SessionAccessGetRow
 	err := row.Scan(
-		&i.SessionID,
-		&i.AdvisorID,
-		&i.Lead,
-		&i.JoinTime,
+		&i.Session.ID,
+		&i.Session.AccountID,
+		&i.Session.PortalID,
+		&i.Session.PortalMode,
+		&i.Session.Kind,
+		&i.Session.State,
+		&i.Session.UpgradeState,
+		&i.Session.CustomerDisplayName,
+		&i.Session.CustomerEmail,
+		&i.Session.CustomerProblem,
+		&i.Session.CustomerDevice,
+		&i.Session.CustomerOs,
+		&i.Session.CustomerUserAgent,
+		&i.Session.StartRequestID,
+		&i.Session.AdvisorID,
+		&i.Session.CreateTime,
+		&i.Session.PickUpTime,
+		&i.Session.EndTime,
+		&i.Session.Outcome,
+		&i.Session.Notes,
+		&i.Session.LastSeq,
+		&i.ParticipantLead,
+		&i.ServesPortal,
 	)
 	return i, err
 }

@@ -59,6 +59,46 @@ func (q *Queries) AccessTokenInsert(ctx context.Context, db DBTX, arg AccessToke
 	return err
 }
 
+const accessTokenResolve = `-- name: AccessTokenResolve :one
+SELECT t.kind, t.account_id, t.advisor_id, t.session_id,
+    a.display_name AS advisor_name, a.report_access, a.admin, a.disabled,
+    s.customer_display_name
+FROM access_tokens t
+LEFT JOIN advisors a ON a.id = t.advisor_id
+LEFT JOIN sessions s ON s.id = t.session_id
+WHERE t.token_hash = $1 AND t.revoke_time IS NULL AND t.expire_time > now()
+`
+
+type AccessTokenResolveRow struct {
+	Kind                int16
+	AccountID           uuid.UUID
+	AdvisorID           *uuid.UUID
+	SessionID           *uuid.UUID
+	AdvisorName         *string
+	ReportAccess        *bool
+	Admin               *bool
+	Disabled            *bool
+	CustomerDisplayName *string
+}
+
+// A live token with what its caller needs, in one round trip.
+func (q *Queries) AccessTokenResolve(ctx context.Context, db DBTX, tokenHash []byte) (AccessTokenResolveRow, error) {
+	row := db.QueryRow(ctx, accessTokenResolve, tokenHash)
+	var i AccessTokenResolveRow
+	err := row.Scan(
+		&i.Kind,
+		&i.AccountID,
+		&i.AdvisorID,
+		&i.SessionID,
+		&i.AdvisorName,
+		&i.ReportAccess,
+		&i.Admin,
+		&i.Disabled,
+		&i.CustomerDisplayName,
+	)
+	return i, err
+}
+
 const accessTokenRevoke = `-- name: AccessTokenRevoke :exec
 UPDATE access_tokens SET revoke_time = now()
 WHERE token_hash = $1 AND revoke_time IS NULL

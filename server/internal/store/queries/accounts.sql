@@ -41,8 +41,3 @@ SELECT advisor_id FROM portal_advisors WHERE portal_id = $1 ORDER BY advisor_id;
 
 -- name: PortalIDsByAdvisor :many
 SELECT portal_id FROM portal_advisors WHERE advisor_id = $1 ORDER BY portal_id;
-
--- name: PortalAdvisorExists :one
-SELECT EXISTS (
-    SELECT 1 FROM portal_advisors WHERE portal_id = $1 AND advisor_id = $2
-);

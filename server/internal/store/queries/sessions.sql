@@ -54,8 +54,19 @@ UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, st
 INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, $3)
 ON CONFLICT (session_id, advisor_id) DO UPDATE SET lead = excluded.lead;
 
--- name: SessionAdvisorGet :one
-SELECT * FROM session_advisors WHERE session_id = $1 AND advisor_id = $2;
-
 -- name: SessionAdvisorList :many
 SELECT * FROM session_advisors WHERE session_id = $1 ORDER BY lead DESC, join_time;
+
+-- A session with one advisor's relation to it, in one round trip: every
+-- session RPC and stream asks this first. participant_lead is NULL when the
+-- advisor does not take part.
+-- name: SessionAccessGet :one
+SELECT sqlc.embed(s),
+    sa.lead AS participant_lead,
+    EXISTS (
+        SELECT 1 FROM portal_advisors pa
+        WHERE pa.portal_id = s.portal_id AND pa.advisor_id = @advisor_id::uuid
+    ) AS serves_portal
+FROM sessions s
+LEFT JOIN session_advisors sa ON sa.session_id = s.id AND sa.advisor_id = @advisor_id::uuid
+WHERE s.id = @id::uuid;

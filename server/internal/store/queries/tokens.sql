@@ -12,3 +12,13 @@ WHERE token_hash = $1 AND revoke_time IS NULL;
 
 -- name: ApiKeyGetBySecret :one
 SELECT * FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL;
+
+-- A live token with what its caller needs, in one round trip.
+-- name: AccessTokenResolve :one
+SELECT t.kind, t.account_id, t.advisor_id, t.session_id,
+    a.display_name AS advisor_name, a.report_access, a.admin, a.disabled,
+    s.customer_display_name
+FROM access_tokens t
+LEFT JOIN advisors a ON a.id = t.advisor_id
+LEFT JOIN sessions s ON s.id = t.session_id
+WHERE t.token_hash = $1 AND t.revoke_time IS NULL AND t.expire_time > now();
