@@ -220,7 +220,12 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 	grpcreflect.Register(server, grpcreflect.WithNamer(grpcreflect.NamerFunc(reflected)))
 
 	mux := http.NewServeMux()
-	connecthttp.Mount(mux, server, connecthttp.WithReadMaxBytes(s.cfg.MaxMessageBytes))
+	connecthttp.Mount(mux, server,
+		connecthttp.WithReadMaxBytes(s.cfg.MaxMessageBytes),
+		// Chat messages are small: compressing them costs more CPU than it
+		// saves bytes. Large replies (transcripts) are still compressed.
+		connecthttp.WithCompressMinBytes(1024),
+	)
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(api.ServiceNames()...)))
 
 	if len(s.cfg.CORSAllowedOrigins) == 0 {
