@@ -1,0 +1,177 @@
+package assistd_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect/v2"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/api"
+	"github.com/assist-chat/assist/server/internal/assistd"
+	"github.com/assist-chat/assist/server/internal/assisttest"
+	"github.com/assist-chat/assist/server/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// dataDir is a directory the embedded cluster's OS user can reach (the
+// test's own temp dir is 0700 and root's).
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "assistd-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func start(t *testing.T, cfg assistd.Config) *assistd.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Logger = assisttest.Logger()
+	cfg.PasswordCost = 4
+	srv, err := assistd.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return srv
+}
+
+func stop(t *testing.T, srv *assistd.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+func count(t *testing.T, url, query string) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// With no database URL, assistd runs its own PostgreSQL in the data
+// directory, seeds the demo account once, and keeps the data for the next
+// start.
+func TestEmbeddedDatabaseKeepsDataAndSeedsTheDemoOnce(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+
+	srv := start(t, assistd.Config{DataDir: dir, SeedDemo: true})
+	env := &assisttest.Env{Server: srv, URL: srv.URL()}
+	sess, _ := env.StartSession(t, "Ada")
+	dbURL := srv.EmbeddedDatabaseURL()
+	if dbURL == "" {
+		t.Fatal("no embedded database")
+	}
+	stop(t, srv)
+
+	srv = start(t, assistd.Config{DataDir: dir, SeedDemo: true})
+	defer stop(t, srv)
+	dbURL = srv.EmbeddedDatabaseURL()
+	if n := count(t, dbURL, "SELECT count(*) FROM accounts"); n != 1 {
+		t.Fatalf("%d accounts after two starts, want the one demo account", n)
+	}
+	if n := count(t, dbURL, "SELECT count(*) FROM advisors"); n != 3 {
+		t.Fatalf("%d advisors after two starts, want 3", n)
+	}
+	if n := count(t, dbURL, "SELECT count(*) FROM sessions WHERE id = '"+sess.GetId()+"'"); n != 1 {
+		t.Fatal("the session started before the restart is gone")
+	}
+	env = &assisttest.Env{Server: srv, URL: srv.URL()}
+	env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
+}
+
+// Reflection lists every service of the contract (what `grpcurl list`
+// shows), and gRPC health answers SERVING for the server and each service.
+func TestReflectionListsEveryServiceAndHealthIsServing(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	stream := grpcreflect.NewClient(env.Client(assisttest.GRPC, "")).NewStream(ctx)
+	defer stream.Close()
+	names, err := stream.ListServices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(api.ServiceNames(), grpchealth.HealthV1ServiceName)
+	for _, w := range want {
+		if !slices.ContainsFunc(names, func(n protoreflect.FullName) bool { return string(n) == w }) {
+			t.Errorf("reflection does not list %s (lists %v)", w, names)
+		}
+	}
+
+	health := grpchealth.NewClient(assisttest.HTTPClient(), env.URL)
+	for _, service := range append([]string{""}, api.ServiceNames()...) {
+		res, err := health.Check(ctx, &grpchealth.CheckRequest{Service: service})
+		if err != nil {
+			t.Fatalf("health of %q: %v", service, err)
+		}
+		if res.Status != grpchealth.StatusServing {
+			t.Fatalf("health of %q: %v, want SERVING", service, res.Status)
+		}
+	}
+}
+
+// On shutdown, open streams end cleanly (no error), so clients resume from
+// their cursor elsewhere instead of reporting a failure.
+func TestShutdownEndsOpenStreamsCleanly(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	srv := start(t, assistd.Config{DatabaseURL: dbURL, SeedDemo: true})
+	env := &assisttest.Env{Server: srv, URL: srv.URL(), DatabaseURL: dbURL}
+	sid, customerToken, _ := env.ActiveSession(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	for _, proto := range assisttest.Protocols {
+		stream, err := env.Services(proto, customerToken).Chat.Subscribe(ctx, &assistv1.SubscribeRequest{SessionId: sid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		if _, err := stream.Receive(); err != nil { // the stream is live
+			t.Fatal(err)
+		}
+		defer func() {
+			for {
+				_, err := stream.Receive()
+				if errors.Is(err, io.EOF) {
+					return
+				}
+				if err != nil {
+					t.Errorf("%s: stream ended with %v at shutdown, want a clean end", proto, err)
+					return
+				}
+			}
+		}()
+	}
+	stop(t, srv)
+}
