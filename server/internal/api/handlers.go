@@ -128,9 +128,14 @@ func (h authHandler) Logout(ctx context.Context, _ *assistv1.LogoutRequest) (*as
 }
 
 // portalHandler serves PortalService.
-type portalHandler struct {
-	assistv1connect.UnimplementedPortalServiceHandler
-	*Domain
+type portalHandler struct{ *Domain }
+
+func (h portalHandler) GetPortal(ctx context.Context, req *assistv1.GetPortalRequest) (*assistv1.GetPortalResponse, error) {
+	portal, err := h.Sessions.GetPortal(ctx, req.GetPortalSlug())
+	if err != nil {
+		return nil, h.fail(ctx, assistv1connect.PortalServiceGetPortalProcedure, err)
+	}
+	return &assistv1.GetPortalResponse{Portal: portal}, nil
 }
 
 func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSessionRequest) (*assistv1.StartSessionResponse, error) {

@@ -430,6 +430,7 @@ func authzWatchQueueFirst(ctx context.Context, c *assisttest.Clients, portalID s
 var authzImplemented = map[string]bool{
 	"/assist.v1.AuthService/Login":            true,
 	"/assist.v1.AuthService/Logout":           true,
+	"/assist.v1.PortalService/GetPortal":      true,
 	"/assist.v1.PortalService/StartSession":   true,
 	"/assist.v1.ChatService/Chat":             true,
 	"/assist.v1.ChatService/Subscribe":        true,

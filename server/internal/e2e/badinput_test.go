@@ -120,6 +120,12 @@ func badinputCodes(t *testing.T, env *assisttest.Env, advisor string) {
 	chat := func(reqs ...*assistv1.ChatRequest) func(ctx context.Context, c *assisttest.Clients) error {
 		return func(ctx context.Context, c *assisttest.Clients) error { return badinputChat(ctx, c.Chat, reqs...) }
 	}
+	getPortal := func(slug string) func(ctx context.Context, c *assisttest.Clients) error {
+		return func(ctx context.Context, c *assisttest.Clients) error {
+			_, err := c.Portal.GetPortal(ctx, &assistv1.GetPortalRequest{PortalSlug: slug})
+			return err
+		}
+	}
 	start := func(req *assistv1.StartSessionRequest) func(ctx context.Context, c *assisttest.Clients) error {
 		return func(ctx context.Context, c *assisttest.Clients) error {
 			_, err := c.Portal.StartSession(ctx, req)
@@ -242,6 +248,8 @@ func badinputCodes(t *testing.T, env *assisttest.Env, advisor string) {
 
 	// Calls anyone may make.
 	anonymousCases := []badinputCase{
+		{"GetPortal: portal_slug with capitals and a space", getPortal("Bad Slug"), invalid, "portal_slug"},
+		{"GetPortal: unknown portal", getPortal("no-such-portal"), notFound, "portal"},
 		{"StartSession: portal_slug with capitals and a space", start(startReq(func(r *assistv1.StartSessionRequest) { r.PortalSlug = "Bad Slug" })), invalid, "portal_slug"},
 		{"StartSession: portal_slug empty", start(startReq(func(r *assistv1.StartSessionRequest) { r.PortalSlug = "" })), invalid, "portal_slug"},
 		{"StartSession: unknown portal", start(startReq(func(r *assistv1.StartSessionRequest) { r.PortalSlug = "no-such-portal" })), notFound, "portal"},

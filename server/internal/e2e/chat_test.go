@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect/v2"
+
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
@@ -183,5 +185,28 @@ func assertContiguous(t *testing.T, events []*assistv1.SessionEvent, from int64)
 			t.Fatalf("seq %d where %d was expected", ev.GetSeq(), want)
 		}
 		want++
+	}
+}
+
+// A customer's browser reads the portal before starting a session; an
+// unknown portal is NotFound.
+func TestCustomerReadsThePortal(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	ctx := context.Background()
+	for _, proto := range assisttest.Protocols {
+		portal := env.Services(proto, "").Portal
+		res, err := portal.GetPortal(ctx, &assistv1.GetPortalRequest{PortalSlug: assisttest.PortalSlug})
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		p := res.GetPortal()
+		if p.GetSlug() != assisttest.PortalSlug || p.GetMode() != assistv1.PortalMode_PORTAL_MODE_QUEUE || !p.GetWebChatEnabled() || p.GetDisplayName() == "" {
+			t.Fatalf("%s: portal %v, want the demo's queue-mode portal with web chat", proto, p)
+		}
+		_, err = portal.GetPortal(ctx, &assistv1.GetPortalRequest{PortalSlug: "no-such-portal"})
+		if connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("%s: unknown portal: %v, want NotFound", proto, err)
+		}
 	}
 }

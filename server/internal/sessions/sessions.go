@@ -164,6 +164,29 @@ func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, str
 	return sess, token, nil
 }
 
+// GetPortal describes a portal to anonymous customers.
+func (s *Service) GetPortal(ctx context.Context, slug string) (*assistv1.PublicPortal, error) {
+	portal, err := s.store.Q.PortalGetBySlug(ctx, s.store.Pool, slug)
+	if store.IsNotFound(err) {
+		return nil, failure.NotFound("portal")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load portal: %w", err)
+	}
+	account, err := s.store.Q.AccountGet(ctx, s.store.Pool, portal.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("load account: %w", err)
+	}
+	// Online advisors (web mode) come with advisor presence, in later work.
+	return &assistv1.PublicPortal{
+		Slug:            portal.Slug,
+		DisplayName:     portal.DisplayName,
+		Mode:            assistv1.PortalMode(portal.Mode),
+		WebChatEnabled:  account.WebChatEnabled,
+		FastChatEnabled: account.FastChatEnabled,
+	}, nil
+}
+
 // PickUp assigns a waiting session to the advisor. Exactly one advisor wins
 // a race: the claim is one conditional UPDATE.
 func (s *Service) PickUp(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*assistv1.Session, error) {
