@@ -12,7 +12,7 @@ import (
 // An integrator follows a session's log; after a restart it passes the
 // last seq it stored and gets exactly what it missed.
 func ExampleClient_Follow() {
-	c := assist.New("https://assist.example.com", assist.WithToken("ak_live_…"))
+	c := assist.New("https://assist.example.com", assist.WithToken("ast_key_…"))
 	var lastSeq int64 // load it from your store
 	err := c.Follow(context.Background(), "0b7c2a4e-5f0d-4c47-9a36-0d5c7f1e2a10", lastSeq, func(ev *assistv1.SessionEvent) error {
 		if ev.GetSeq() == 0 {
