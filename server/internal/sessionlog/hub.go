@@ -147,16 +147,20 @@ func (h *Hub) WakeAll() {
 	h.QueueChanged(uuid.Nil)
 }
 
-// QueueWatch is signalled when a portal's queue may have changed.
+// QueueWatch is signalled when the queue of one of its portals may have
+// changed; the watcher then re-reads those queues, which is always correct.
 type QueueWatch struct {
-	hub   *Hub
-	ready chan struct{}
+	hub     *Hub
+	portals map[uuid.UUID]bool
+	ready   chan struct{}
 }
 
-// WatchQueues registers for queue changes of any portal; watchers re-read
-// the queue of their own portals, which is cheap and always correct.
-func (h *Hub) WatchQueues() *QueueWatch {
-	w := &QueueWatch{hub: h, ready: make(chan struct{}, 1)}
+// WatchQueues registers for queue changes of the given portals.
+func (h *Hub) WatchQueues(portalIDs ...uuid.UUID) *QueueWatch {
+	w := &QueueWatch{hub: h, portals: make(map[uuid.UUID]bool, len(portalIDs)), ready: make(chan struct{}, 1)}
+	for _, id := range portalIDs {
+		w.portals[id] = true
+	}
 	h.mu.Lock()
 	h.queues[w] = struct{}{}
 	h.mu.Unlock()
@@ -179,6 +183,9 @@ func (h *Hub) QueueChanged(portalID uuid.UUID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for w := range h.queues {
+		if portalID != uuid.Nil && !w.portals[portalID] {
+			continue
+		}
 		select {
 		case w.ready <- struct{}{}:
 		default:

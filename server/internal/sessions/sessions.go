@@ -399,7 +399,7 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 		}
 	}
 	// Watch before the snapshot, so no change between the two is missed.
-	watch := s.log.Hub().WatchQueues()
+	watch := s.log.Hub().WatchQueues(portalIDs...)
 	defer watch.Close()
 
 	waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, portalIDs)
