@@ -140,8 +140,9 @@ func (cc *ChatConn) Send(ctx context.Context, text string) (*assistv1.ChatAck, e
 // Send returns once the message is stored: on its acknowledgement, or on
 // its event, whichever arrives first. If ctx ends first it returns ctx's
 // error, and the message may still be stored (once). A text the server
-// would refuse fails at once with InvalidArgument, because a refused
-// message ends the Chat stream.
+// would refuse fails at once with InvalidArgument; a message the server
+// refuses (a client message id reused for another text, an ended session)
+// fails with the server's code, and the conversation goes on.
 func (cc *ChatConn) SendWithID(ctx context.Context, clientMessageID, text string) (*assistv1.ChatAck, error) {
 	if err := checkClientMessageID(clientMessageID); err != nil {
 		return nil, err
@@ -322,9 +323,15 @@ func (cc *ChatConn) connect() (ended, received bool, err error) {
 		switch k := res.GetKind().(type) {
 		case *assistv1.ChatResponse_Ack:
 			cc.mu.Lock()
-			cc.completeLocked(k.Ack.GetSeq(), func(s *assistv1.ChatSend) bool {
-				return s.GetClientMessageId() == k.Ack.GetClientMessageId()
-			})
+			if r := k.Ack.GetRejection(); r != nil {
+				// Refused: nothing was stored, and re-sending would be
+				// refused again. The stream goes on.
+				cc.rejectLocked(k.Ack.GetClientMessageId(), r)
+			} else {
+				cc.completeLocked(k.Ack.GetSeq(), func(s *assistv1.ChatSend) bool {
+					return s.GetClientMessageId() == k.Ack.GetClientMessageId()
+				})
+			}
 			cc.mu.Unlock()
 		case *assistv1.ChatResponse_Event:
 			if cc.enqueue(k.Event) {
@@ -368,6 +375,23 @@ func (cc *ChatConn) completeLocked(seq int64, match func(*assistv1.ChatSend) boo
 			return false
 		}
 		o.ack = &assistv1.ChatAck{ClientMessageId: o.send.GetClientMessageId(), Seq: seq}
+		close(o.done)
+		return true
+	})
+}
+
+// rejectLocked fails the pending message the server refused, with the
+// error ChatService.Send would have returned.
+func (cc *ChatConn) rejectLocked(clientMessageID string, r *assistv1.ChatRejection) {
+	var code connect.Code
+	if code.UnmarshalText([]byte(r.GetCode())) != nil {
+		code = connect.CodeUnknown
+	}
+	cc.pending = slices.DeleteFunc(cc.pending, func(o *outgoing) bool {
+		if o.send.GetClientMessageId() != clientMessageID {
+			return false
+		}
+		o.err = connect.NewError(code, r.GetMessage())
 		close(o.done)
 		return true
 	})

@@ -48,8 +48,7 @@ func (c *Client) SendMessageWithID(ctx context.Context, sessionID, clientMessage
 	return res.GetEvent(), nil
 }
 
-// checkText refuses a text the server would refuse. On the Chat stream a
-// refused message ends the stream, so ChatConn checks before sending.
+// checkText refuses a text the server would refuse, without a round trip.
 func checkText(text string) error {
 	if strings.TrimFunc(text, unicode.IsSpace) == "" {
 		return connect.NewError(connect.CodeInvalidArgument, "text must not be empty or only blanks")

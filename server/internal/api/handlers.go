@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"connectrpc.com/connect/v2"
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -216,8 +217,14 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 		return err
 	}
 	open := first.GetOpen()
+	if first.GetAction() == nil {
+		return h.fail(ctx, proc, failure.InvalidArgument("action", "the first request must open a session"))
+	}
 	if open == nil {
 		return h.fail(ctx, proc, failure.InvalidArgument("open", "the first request must open a session"))
+	}
+	if err := protovalidate.Validate(first); err != nil {
+		return h.fail(ctx, proc, failure.InvalidArgument("open", "%s", err.Error()))
 	}
 	sid, err := parseID("open.session_id", open.GetSessionId())
 	if err != nil {
@@ -283,7 +290,8 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 var errStreamFinished = errors.New("stream finished")
 
 // receiveLoop handles the client's messages until it closes its side
-// (nil) or something fails.
+// (nil) or something ends the stream. A message the rules refuse is
+// answered with a rejection and the conversation goes on.
 func (h chatHandler) receiveLoop(ctx context.Context, p *auth.Principal, sid uuid.UUID, stream assistv1connect.ChatServiceChatServerStream, send func(*assistv1.ChatResponse) error) error {
 	for {
 		req, err := stream.Receive()
@@ -294,23 +302,54 @@ func (h chatHandler) receiveLoop(ctx context.Context, p *auth.Principal, sid uui
 			return err
 		}
 		switch a := req.GetAction().(type) {
+		case nil:
+			return failure.InvalidArgument("action", "a request must open, send or signal typing")
 		case *assistv1.ChatRequest_Open:
 			return failure.InvalidArgument("open", "the session is already open on this stream")
 		case *assistv1.ChatRequest_Typing:
-			if _, err := h.Conversation.Typing(ctx, p, sid, a.Typing.GetActive()); err != nil {
+			// Typing is best effort: a refused signal (session ended,
+			// read-only caller) is dropped rather than argued about.
+			if _, err := h.Conversation.Typing(ctx, p, sid, a.Typing.GetActive()); err != nil && !refusal(err) {
 				return err
 			}
 		case *assistv1.ChatRequest_Send:
-			ev, err := h.Conversation.Send(ctx, p, sid, a.Send.GetClientMessageId(), a.Send.GetText())
-			if err != nil {
+			ack := &assistv1.ChatAck{ClientMessageId: a.Send.GetClientMessageId()}
+			if err := protovalidate.Validate(req); err != nil {
+				ack.Rejection = rejection(failure.InvalidArgument("", "%s", err.Error()))
+			} else if ev, err := h.Conversation.Send(ctx, p, sid, a.Send.GetClientMessageId(), a.Send.GetText()); err == nil {
+				ack.Seq = ev.GetSeq()
+			} else if refusal(err) {
+				ack.Rejection = rejection(err)
+			} else {
 				return err
 			}
-			ack := &assistv1.ChatAck{ClientMessageId: a.Send.GetClientMessageId(), Seq: ev.GetSeq()}
 			if err := send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Ack{Ack: ack}}); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// refusal reports whether err is the rules saying no to one message, as
+// opposed to a failure that ends the stream.
+func refusal(err error) bool {
+	fe, ok := failure.As(err)
+	if !ok {
+		return false
+	}
+	switch fe.Kind {
+	case failure.KindInvalidArgument, failure.KindAlreadyExists, failure.KindPermissionDenied,
+		failure.KindFailedPrecondition, failure.KindResourceExhausted:
+		return true
+	}
+	return false
+}
+
+// rejection tells the client why one message was refused, with the code
+// and message ChatService.Send would have returned.
+func rejection(err error) *assistv1.ChatRejection {
+	fe, _ := failure.As(err)
+	return &assistv1.ChatRejection{Code: kindCodes[fe.Kind].String(), Message: fe.Error()}
 }
 
 // sessionHandler serves SessionService.

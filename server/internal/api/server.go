@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+
 	"connectrpc.com/connect/v2"
 
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
@@ -15,10 +17,25 @@ func NewConnectServer(d *Domain, authn *auth.Service, validator connect.ServerIn
 		recoverInterceptor(d.Logger),
 		logInterceptor(d.Logger),
 		authInterceptor(authn, d.Logger),
-		validator,
+		except(assistv1connect.ChatServiceChatProcedure, validator),
 	)
 	Register(server, d)
 	return server
+}
+
+// except applies interceptor to every procedure but one. The Chat stream
+// validates its own requests: a malformed message there is refused on its
+// own, without ending the conversation.
+func except(procedure string, interceptor connect.ServerInterceptor) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		wrapped := interceptor(next)
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			if spec.Procedure == procedure {
+				return next(ctx, spec, stream)
+			}
+			return wrapped(ctx, spec, stream)
+		}
+	}
 }
 
 // ServiceNames lists the contract's services, for health checks.

@@ -322,7 +322,7 @@ func authzAdvisor(t *testing.T, f *authzFixture) {
 	authzExpect(ctx, t, env, "portal advisor on a waiting session", f.advisor2, f.waiting,
 		authzAll(authzOnly(authzChatCalls, authzReadCalls...), authzOnly(authzAdvisorSessionCalls, "SessionService.GetSession")), authzOK)
 	authzExpect(ctx, t, env, "portal advisor on a waiting session", f.advisor2, f.waiting, authzOnly(authzChatCalls, chatWrites...), connect.CodePermissionDenied)
-	// On the bidi stream, the open succeeds and the first message fails.
+	// On the bidi stream, the open succeeds and the first message is refused.
 	stream, err := env.Services(assisttest.GRPC, f.advisor2).Chat.Chat(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +335,10 @@ func authzAdvisor(t *testing.T, f *authzFixture) {
 		t.Fatal(err)
 	}
 	for {
-		_, err := stream.Receive()
+		res, err := stream.Receive()
+		if err == nil {
+			err = e2eRejection(res)
+		}
 		if err != nil {
 			e2eWantCode(t, err, connect.CodePermissionDenied, "portal advisor chatting on the bidi stream of a waiting session")
 			break

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,5 +209,79 @@ func TestCustomerReadsThePortal(t *testing.T) {
 		if connect.CodeOf(err) != connect.CodeNotFound {
 			t.Fatalf("%s: unknown portal: %v, want NotFound", proto, err)
 		}
+	}
+}
+
+// On the bidi stream a refused message is answered on its own (a ChatAck
+// with the reason) and the conversation goes on: the next message is
+// stored and delivered on the same stream.
+func TestRefusedMessageOnTheChatStreamLeavesTheConversationOpen(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	for _, proto := range assisttest.Protocols {
+		t.Run(string(proto), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sid, customerToken, _ := env.ActiveSession(t)
+			chat := env.Services(proto, customerToken).Chat
+			if _, err := e2eSendText(ctx, chat, sid, "taken", "the first text"); err != nil {
+				t.Fatal(err)
+			}
+			stream, err := chat.Chat(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Close()
+			for _, req := range []*assistv1.ChatRequest{
+				{Action: &assistv1.ChatRequest_Open{Open: &assistv1.ChatOpen{SessionId: sid}}},
+				{Action: &assistv1.ChatRequest_Send{Send: &assistv1.ChatSend{ClientMessageId: "taken", Text: "another text"}}},
+				{Action: &assistv1.ChatRequest_Send{Send: &assistv1.ChatSend{ClientMessageId: "blank", Text: "   "}}},
+				{Action: &assistv1.ChatRequest_Send{Send: &assistv1.ChatSend{ClientMessageId: "bad/id", Text: "hi"}}},
+				{Action: &assistv1.ChatRequest_Send{Send: &assistv1.ChatSend{ClientMessageId: "fine", Text: "this one is fine"}}},
+			} {
+				if err := stream.Send(req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantRejected := map[string]connect.Code{
+				"taken":  connect.CodeAlreadyExists,
+				"blank":  connect.CodeInvalidArgument,
+				"bad/id": connect.CodeInvalidArgument,
+			}
+			var storedSeq int64
+			var delivered bool
+			for len(wantRejected) > 0 || storedSeq == 0 || !delivered {
+				res, err := stream.Receive()
+				if err != nil {
+					t.Fatalf("the stream ended: %v", err)
+				}
+				if ack := res.GetAck(); ack != nil {
+					if want, ok := wantRejected[ack.GetClientMessageId()]; ok {
+						code := connect.CodeOf(e2eRejection(res))
+						if code != want || ack.GetSeq() != 0 {
+							t.Fatalf("ack for %q: code %v seq %d, want %v and no seq", ack.GetClientMessageId(), code, ack.GetSeq(), want)
+						}
+						delete(wantRejected, ack.GetClientMessageId())
+						continue
+					}
+					if ack.GetClientMessageId() != "fine" || ack.GetRejection() != nil || ack.GetSeq() == 0 {
+						t.Fatalf("unexpected ack %v", ack)
+					}
+					storedSeq = ack.GetSeq()
+				}
+				if res.GetEvent().GetMessage().GetText() == "this one is fine" {
+					delivered = true
+				}
+			}
+			transcript, err := chat.GetTranscript(ctx, &assistv1.GetTranscriptRequest{SessionId: sid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range transcript.GetEvents() {
+				if text := ev.GetMessage().GetText(); text == "another text" || strings.TrimSpace(text) == "" && ev.GetMessage() != nil {
+					t.Fatalf("a refused message was stored: %v", ev)
+				}
+			}
+		})
 	}
 }

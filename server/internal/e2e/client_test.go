@@ -598,3 +598,40 @@ func (s *clientRecordingStream) Receive(msg any) error {
 	}
 	return err
 }
+
+// ChatConn reports a message the server refuses with the server's code, and
+// the conversation goes on: the next message is stored.
+func TestClientChatConnReportsARefusedMessageAndGoesOn(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	for _, p := range assisttest.Protocols {
+		t.Run(string(p), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sid, customerToken, _ := env.ActiveSession(t)
+			customer := assist.New(env.URL, assist.WithToken(customerToken), assist.WithProtocol(clientProtocol(p)))
+			if _, err := customer.SendMessageWithID(ctx, sid, "taken", "the first text"); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := customer.OpenChat(ctx, sid, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			go func() {
+				for range conn.Events() {
+				}
+			}()
+			if _, err := conn.SendWithID(ctx, "taken", "another text"); connect.CodeOf(err) != connect.CodeAlreadyExists {
+				t.Fatalf("reused id: %v, want AlreadyExists", err)
+			}
+			ack, err := conn.Send(ctx, "still talking")
+			if err != nil || ack.GetSeq() == 0 {
+				t.Fatalf("send after a refusal: %v, %v", ack, err)
+			}
+			if conn.Err() != nil {
+				t.Fatalf("the conversation ended: %v", conn.Err())
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -135,4 +136,17 @@ func e2eActiveSession(t *testing.T, env *assisttest.Env, advisorToken, customerN
 		t.Fatalf("pick up: %v", err)
 	}
 	return sess.GetId(), customerToken
+}
+
+// e2eRejection is the error a ChatAck's rejection stands for, or nil.
+func e2eRejection(res *assistv1.ChatResponse) error {
+	r := res.GetAck().GetRejection()
+	if r == nil {
+		return nil
+	}
+	var code connect.Code
+	if err := code.UnmarshalText([]byte(r.GetCode())); err != nil {
+		return fmt.Errorf("rejection with an unknown code %q: %s", r.GetCode(), r.GetMessage())
+	}
+	return connect.NewError(code, r.GetMessage())
 }

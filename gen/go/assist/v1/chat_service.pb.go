@@ -370,13 +370,17 @@ func (*ChatResponse_Event) isChatResponse_Kind() {}
 
 func (*ChatResponse_Ack) isChatResponse_Kind() {}
 
-// ChatAck acknowledges a stored chat message.
+// ChatAck answers a ChatSend: stored (seq set) or refused (rejection set).
 type ChatAck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The client_message_id of the acknowledged ChatSend.
+	// The client_message_id of the ChatSend answered.
 	ClientMessageId string `protobuf:"bytes,1,opt,name=client_message_id,json=clientMessageId,proto3" json:"client_message_id,omitempty"`
-	// The stored message's seq.
-	Seq           int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The stored message's seq; on a retry, the seq stored the first time.
+	// 0 when the message was refused.
+	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Why the message was refused; unset when it was stored. A refused
+	// message changes nothing, and the stream stays open.
+	Rejection     *ChatRejection `protobuf:"bytes,3,opt,name=rejection,proto3" json:"rejection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -425,6 +429,71 @@ func (x *ChatAck) GetSeq() int64 {
 	return 0
 }
 
+func (x *ChatAck) GetRejection() *ChatRejection {
+	if x != nil {
+		return x.Rejection
+	}
+	return nil
+}
+
+// ChatRejection is why a ChatSend was refused: the code and message that
+// ChatService.Send would have returned.
+type ChatRejection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The error code as Connect names it: "invalid_argument",
+	// "already_exists", "permission_denied", "failed_precondition" or
+	// "resource_exhausted".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// What is wrong, naming the field at fault.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatRejection) Reset() {
+	*x = ChatRejection{}
+	mi := &file_assist_v1_chat_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatRejection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatRejection) ProtoMessage() {}
+
+func (x *ChatRejection) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_chat_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatRejection.ProtoReflect.Descriptor instead.
+func (*ChatRejection) Descriptor() ([]byte, []int) {
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ChatRejection) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *ChatRejection) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // SubscribeRequest names the session and the cursor to resume from.
 type SubscribeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -438,7 +507,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_assist_v1_chat_service_proto_msgTypes[6]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +519,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_chat_service_proto_msgTypes[6]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +532,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{6}
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubscribeRequest) GetSessionId() string {
@@ -491,7 +560,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_assist_v1_chat_service_proto_msgTypes[7]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +572,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_chat_service_proto_msgTypes[7]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +585,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{7}
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SubscribeResponse) GetEvent() *SessionEvent {
@@ -544,7 +613,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_assist_v1_chat_service_proto_msgTypes[8]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +625,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_chat_service_proto_msgTypes[8]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +638,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{8}
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SendRequest) GetSessionId() string {
@@ -634,7 +703,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_assist_v1_chat_service_proto_msgTypes[9]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +715,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_chat_service_proto_msgTypes[9]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +728,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{9}
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SendResponse) GetEvent() *SessionEvent {
@@ -680,7 +749,7 @@ type GetTranscriptRequest struct {
 
 func (x *GetTranscriptRequest) Reset() {
 	*x = GetTranscriptRequest{}
-	mi := &file_assist_v1_chat_service_proto_msgTypes[10]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +761,7 @@ func (x *GetTranscriptRequest) String() string {
 func (*GetTranscriptRequest) ProtoMessage() {}
 
 func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_chat_service_proto_msgTypes[10]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +774,7 @@ func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTranscriptRequest.ProtoReflect.Descriptor instead.
 func (*GetTranscriptRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{10}
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetTranscriptRequest) GetSessionId() string {
@@ -731,7 +800,7 @@ type GetTranscriptResponse struct {
 
 func (x *GetTranscriptResponse) Reset() {
 	*x = GetTranscriptResponse{}
-	mi := &file_assist_v1_chat_service_proto_msgTypes[11]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +812,7 @@ func (x *GetTranscriptResponse) String() string {
 func (*GetTranscriptResponse) ProtoMessage() {}
 
 func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_chat_service_proto_msgTypes[11]
+	mi := &file_assist_v1_chat_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +825,7 @@ func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTranscriptResponse.ProtoReflect.Descriptor instead.
 func (*GetTranscriptResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{11}
+	return file_assist_v1_chat_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetTranscriptResponse) GetEvents() []*SessionEvent {
@@ -804,10 +873,14 @@ const file_assist_v1_chat_service_proto_rawDesc = "" +
 	"\fChatResponse\x12/\n" +
 	"\x05event\x18\x01 \x01(\v2\x17.assist.v1.SessionEventH\x00R\x05event\x12&\n" +
 	"\x03ack\x18\x02 \x01(\v2\x12.assist.v1.ChatAckH\x00R\x03ackB\x06\n" +
-	"\x04kind\"G\n" +
+	"\x04kind\"\x7f\n" +
 	"\aChatAck\x12*\n" +
 	"\x11client_message_id\x18\x01 \x01(\tR\x0fclientMessageId\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x03R\x03seq\"a\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x126\n" +
+	"\trejection\x18\x03 \x01(\v2\x18.assist.v1.ChatRejectionR\trejection\"=\n" +
+	"\rChatRejection\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"a\n" +
 	"\x10SubscribeRequest\x12'\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tsessionId\x12$\n" +
@@ -849,7 +922,7 @@ func file_assist_v1_chat_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_chat_service_proto_rawDescData
 }
 
-var file_assist_v1_chat_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_assist_v1_chat_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_assist_v1_chat_service_proto_goTypes = []any{
 	(*ChatRequest)(nil),           // 0: assist.v1.ChatRequest
 	(*ChatOpen)(nil),              // 1: assist.v1.ChatOpen
@@ -857,38 +930,40 @@ var file_assist_v1_chat_service_proto_goTypes = []any{
 	(*ChatTyping)(nil),            // 3: assist.v1.ChatTyping
 	(*ChatResponse)(nil),          // 4: assist.v1.ChatResponse
 	(*ChatAck)(nil),               // 5: assist.v1.ChatAck
-	(*SubscribeRequest)(nil),      // 6: assist.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 7: assist.v1.SubscribeResponse
-	(*SendRequest)(nil),           // 8: assist.v1.SendRequest
-	(*SendResponse)(nil),          // 9: assist.v1.SendResponse
-	(*GetTranscriptRequest)(nil),  // 10: assist.v1.GetTranscriptRequest
-	(*GetTranscriptResponse)(nil), // 11: assist.v1.GetTranscriptResponse
-	(*SessionEvent)(nil),          // 12: assist.v1.SessionEvent
+	(*ChatRejection)(nil),         // 6: assist.v1.ChatRejection
+	(*SubscribeRequest)(nil),      // 7: assist.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),     // 8: assist.v1.SubscribeResponse
+	(*SendRequest)(nil),           // 9: assist.v1.SendRequest
+	(*SendResponse)(nil),          // 10: assist.v1.SendResponse
+	(*GetTranscriptRequest)(nil),  // 11: assist.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil), // 12: assist.v1.GetTranscriptResponse
+	(*SessionEvent)(nil),          // 13: assist.v1.SessionEvent
 }
 var file_assist_v1_chat_service_proto_depIdxs = []int32{
 	1,  // 0: assist.v1.ChatRequest.open:type_name -> assist.v1.ChatOpen
 	2,  // 1: assist.v1.ChatRequest.send:type_name -> assist.v1.ChatSend
 	3,  // 2: assist.v1.ChatRequest.typing:type_name -> assist.v1.ChatTyping
-	12, // 3: assist.v1.ChatResponse.event:type_name -> assist.v1.SessionEvent
+	13, // 3: assist.v1.ChatResponse.event:type_name -> assist.v1.SessionEvent
 	5,  // 4: assist.v1.ChatResponse.ack:type_name -> assist.v1.ChatAck
-	12, // 5: assist.v1.SubscribeResponse.event:type_name -> assist.v1.SessionEvent
-	2,  // 6: assist.v1.SendRequest.message:type_name -> assist.v1.ChatSend
-	3,  // 7: assist.v1.SendRequest.typing:type_name -> assist.v1.ChatTyping
-	12, // 8: assist.v1.SendResponse.event:type_name -> assist.v1.SessionEvent
-	12, // 9: assist.v1.GetTranscriptResponse.events:type_name -> assist.v1.SessionEvent
-	0,  // 10: assist.v1.ChatService.Chat:input_type -> assist.v1.ChatRequest
-	6,  // 11: assist.v1.ChatService.Subscribe:input_type -> assist.v1.SubscribeRequest
-	8,  // 12: assist.v1.ChatService.Send:input_type -> assist.v1.SendRequest
-	10, // 13: assist.v1.ChatService.GetTranscript:input_type -> assist.v1.GetTranscriptRequest
-	4,  // 14: assist.v1.ChatService.Chat:output_type -> assist.v1.ChatResponse
-	7,  // 15: assist.v1.ChatService.Subscribe:output_type -> assist.v1.SubscribeResponse
-	9,  // 16: assist.v1.ChatService.Send:output_type -> assist.v1.SendResponse
-	11, // 17: assist.v1.ChatService.GetTranscript:output_type -> assist.v1.GetTranscriptResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	6,  // 5: assist.v1.ChatAck.rejection:type_name -> assist.v1.ChatRejection
+	13, // 6: assist.v1.SubscribeResponse.event:type_name -> assist.v1.SessionEvent
+	2,  // 7: assist.v1.SendRequest.message:type_name -> assist.v1.ChatSend
+	3,  // 8: assist.v1.SendRequest.typing:type_name -> assist.v1.ChatTyping
+	13, // 9: assist.v1.SendResponse.event:type_name -> assist.v1.SessionEvent
+	13, // 10: assist.v1.GetTranscriptResponse.events:type_name -> assist.v1.SessionEvent
+	0,  // 11: assist.v1.ChatService.Chat:input_type -> assist.v1.ChatRequest
+	7,  // 12: assist.v1.ChatService.Subscribe:input_type -> assist.v1.SubscribeRequest
+	9,  // 13: assist.v1.ChatService.Send:input_type -> assist.v1.SendRequest
+	11, // 14: assist.v1.ChatService.GetTranscript:input_type -> assist.v1.GetTranscriptRequest
+	4,  // 15: assist.v1.ChatService.Chat:output_type -> assist.v1.ChatResponse
+	8,  // 16: assist.v1.ChatService.Subscribe:output_type -> assist.v1.SubscribeResponse
+	10, // 17: assist.v1.ChatService.Send:output_type -> assist.v1.SendResponse
+	12, // 18: assist.v1.ChatService.GetTranscript:output_type -> assist.v1.GetTranscriptResponse
+	15, // [15:19] is the sub-list for method output_type
+	11, // [11:15] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_chat_service_proto_init() }
@@ -906,7 +981,7 @@ func file_assist_v1_chat_service_proto_init() {
 		(*ChatResponse_Event)(nil),
 		(*ChatResponse_Ack)(nil),
 	}
-	file_assist_v1_chat_service_proto_msgTypes[8].OneofWrappers = []any{
+	file_assist_v1_chat_service_proto_msgTypes[9].OneofWrappers = []any{
 		(*SendRequest_Message)(nil),
 		(*SendRequest_Typing)(nil),
 	}
@@ -916,7 +991,7 @@ func file_assist_v1_chat_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_chat_service_proto_rawDesc), len(file_assist_v1_chat_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

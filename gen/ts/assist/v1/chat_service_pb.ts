@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/chat_service.proto.
  */
 export const file_assist_v1_chat_service: GenFile = /*@__PURE__*/
-  fileDesc("Chxhc3Npc3QvdjEvY2hhdF9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEikQEKC0NoYXRSZXF1ZXN0EiMKBG9wZW4YASABKAsyEy5hc3Npc3QudjEuQ2hhdE9wZW5IABIjCgRzZW5kGAIgASgLMhMuYXNzaXN0LnYxLkNoYXRTZW5kSAASJwoGdHlwaW5nGAMgASgLMhUuYXNzaXN0LnYxLkNoYXRUeXBpbmdIAEIPCgZhY3Rpb24SBbpIAggBIkQKCENoYXRPcGVuEhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhoKCWFmdGVyX3NlcRgCIAEoA0IHukgEIgIoACJeCghDaGF0U2VuZBI4ChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCUIdukgachgQARhAMhJeW0EtWmEtejAtOS5fOi1dKyQSGAoEdGV4dBgCIAEoCUIKukgHcgUQARigHyIcCgpDaGF0VHlwaW5nEg4KBmFjdGl2ZRgBIAEoCCJjCgxDaGF0UmVzcG9uc2USKAoFZXZlbnQYASABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50SAASIQoDYWNrGAIgASgLMhIuYXNzaXN0LnYxLkNoYXRBY2tIAEIGCgRraW5kIjEKB0NoYXRBY2sSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSCwoDc2VxGAIgASgDIkwKEFN1YnNjcmliZVJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESGgoJYWZ0ZXJfc2VxGAIgASgDQge6SAQiAigAIjsKEVN1YnNjcmliZVJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCKOAQoLU2VuZFJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESJgoHbWVzc2FnZRgCIAEoCzITLmFzc2lzdC52MS5DaGF0U2VuZEgAEicKBnR5cGluZxgDIAEoCzIVLmFzc2lzdC52MS5DaGF0VHlwaW5nSABCEAoHY29udGVudBIFukgCCAEiNgoMU2VuZFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCI0ChRHZXRUcmFuc2NyaXB0UmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASJhChVHZXRUcmFuc2NyaXB0UmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudBIMCgR0ZXh0GAIgASgJEhEKCWZpbGVfbmFtZRgDIAEoCTKwAgoLQ2hhdFNlcnZpY2USOwoEQ2hhdBIWLmFzc2lzdC52MS5DaGF0UmVxdWVzdBoXLmFzc2lzdC52MS5DaGF0UmVzcG9uc2UoATABEk0KCVN1YnNjcmliZRIbLmFzc2lzdC52MS5TdWJzY3JpYmVSZXF1ZXN0GhwuYXNzaXN0LnYxLlN1YnNjcmliZVJlc3BvbnNlIgOQAgEwARI8CgRTZW5kEhYuYXNzaXN0LnYxLlNlbmRSZXF1ZXN0GhcuYXNzaXN0LnYxLlNlbmRSZXNwb25zZSIDkAICElcKDUdldFRyYW5zY3JpcHQSHy5hc3Npc3QudjEuR2V0VHJhbnNjcmlwdFJlcXVlc3QaIC5hc3Npc3QudjEuR2V0VHJhbnNjcmlwdFJlc3BvbnNlIgOQAgFCnwEKDWNvbS5hc3Npc3QudjFCEENoYXRTZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_event, file_buf_validate_validate]);
+  fileDesc("Chxhc3Npc3QvdjEvY2hhdF9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEikQEKC0NoYXRSZXF1ZXN0EiMKBG9wZW4YASABKAsyEy5hc3Npc3QudjEuQ2hhdE9wZW5IABIjCgRzZW5kGAIgASgLMhMuYXNzaXN0LnYxLkNoYXRTZW5kSAASJwoGdHlwaW5nGAMgASgLMhUuYXNzaXN0LnYxLkNoYXRUeXBpbmdIAEIPCgZhY3Rpb24SBbpIAggBIkQKCENoYXRPcGVuEhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhoKCWFmdGVyX3NlcRgCIAEoA0IHukgEIgIoACJeCghDaGF0U2VuZBI4ChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCUIdukgachgQARhAMhJeW0EtWmEtejAtOS5fOi1dKyQSGAoEdGV4dBgCIAEoCUIKukgHcgUQARigHyIcCgpDaGF0VHlwaW5nEg4KBmFjdGl2ZRgBIAEoCCJjCgxDaGF0UmVzcG9uc2USKAoFZXZlbnQYASABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50SAASIQoDYWNrGAIgASgLMhIuYXNzaXN0LnYxLkNoYXRBY2tIAEIGCgRraW5kIl4KB0NoYXRBY2sSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSCwoDc2VxGAIgASgDEisKCXJlamVjdGlvbhgDIAEoCzIYLmFzc2lzdC52MS5DaGF0UmVqZWN0aW9uIi4KDUNoYXRSZWplY3Rpb24SDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIkwKEFN1YnNjcmliZVJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESGgoJYWZ0ZXJfc2VxGAIgASgDQge6SAQiAigAIjsKEVN1YnNjcmliZVJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCKOAQoLU2VuZFJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESJgoHbWVzc2FnZRgCIAEoCzITLmFzc2lzdC52MS5DaGF0U2VuZEgAEicKBnR5cGluZxgDIAEoCzIVLmFzc2lzdC52MS5DaGF0VHlwaW5nSABCEAoHY29udGVudBIFukgCCAEiNgoMU2VuZFJlc3BvbnNlEiYKBWV2ZW50GAEgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCI0ChRHZXRUcmFuc2NyaXB0UmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASJhChVHZXRUcmFuc2NyaXB0UmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudBIMCgR0ZXh0GAIgASgJEhEKCWZpbGVfbmFtZRgDIAEoCTKwAgoLQ2hhdFNlcnZpY2USOwoEQ2hhdBIWLmFzc2lzdC52MS5DaGF0UmVxdWVzdBoXLmFzc2lzdC52MS5DaGF0UmVzcG9uc2UoATABEk0KCVN1YnNjcmliZRIbLmFzc2lzdC52MS5TdWJzY3JpYmVSZXF1ZXN0GhwuYXNzaXN0LnYxLlN1YnNjcmliZVJlc3BvbnNlIgOQAgEwARI8CgRTZW5kEhYuYXNzaXN0LnYxLlNlbmRSZXF1ZXN0GhcuYXNzaXN0LnYxLlNlbmRSZXNwb25zZSIDkAICElcKDUdldFRyYW5zY3JpcHQSHy5hc3Npc3QudjEuR2V0VHJhbnNjcmlwdFJlcXVlc3QaIC5hc3Npc3QudjEuR2V0VHJhbnNjcmlwdFJlc3BvbnNlIgOQAgFCnwEKDWNvbS5hc3Npc3QudjFCEENoYXRTZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_event, file_buf_validate_validate]);
 
 /**
  * ChatRequest is one message from the client on the Chat stream.
@@ -176,24 +176,33 @@ export const ChatResponseSchema: GenMessage<ChatResponse> = /*@__PURE__*/
   messageDesc(file_assist_v1_chat_service, 4);
 
 /**
- * ChatAck acknowledges a stored chat message.
+ * ChatAck answers a ChatSend: stored (seq set) or refused (rejection set).
  *
  * @generated from message assist.v1.ChatAck
  */
 export type ChatAck = Message<"assist.v1.ChatAck"> & {
   /**
-   * The client_message_id of the acknowledged ChatSend.
+   * The client_message_id of the ChatSend answered.
    *
    * @generated from field: string client_message_id = 1;
    */
   clientMessageId: string;
 
   /**
-   * The stored message's seq.
+   * The stored message's seq; on a retry, the seq stored the first time.
+   * 0 when the message was refused.
    *
    * @generated from field: int64 seq = 2;
    */
   seq: bigint;
+
+  /**
+   * Why the message was refused; unset when it was stored. A refused
+   * message changes nothing, and the stream stays open.
+   *
+   * @generated from field: assist.v1.ChatRejection rejection = 3;
+   */
+  rejection?: ChatRejection | undefined;
 };
 
 /**
@@ -202,6 +211,37 @@ export type ChatAck = Message<"assist.v1.ChatAck"> & {
  */
 export const ChatAckSchema: GenMessage<ChatAck> = /*@__PURE__*/
   messageDesc(file_assist_v1_chat_service, 5);
+
+/**
+ * ChatRejection is why a ChatSend was refused: the code and message that
+ * ChatService.Send would have returned.
+ *
+ * @generated from message assist.v1.ChatRejection
+ */
+export type ChatRejection = Message<"assist.v1.ChatRejection"> & {
+  /**
+   * The error code as Connect names it: "invalid_argument",
+   * "already_exists", "permission_denied", "failed_precondition" or
+   * "resource_exhausted".
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * What is wrong, naming the field at fault.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message assist.v1.ChatRejection.
+ * Use `create(ChatRejectionSchema)` to create a new message.
+ */
+export const ChatRejectionSchema: GenMessage<ChatRejection> = /*@__PURE__*/
+  messageDesc(file_assist_v1_chat_service, 6);
 
 /**
  * SubscribeRequest names the session and the cursor to resume from.
@@ -229,7 +269,7 @@ export type SubscribeRequest = Message<"assist.v1.SubscribeRequest"> & {
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
 export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_chat_service, 6);
+  messageDesc(file_assist_v1_chat_service, 7);
 
 /**
  * SubscribeResponse carries one event.
@@ -250,7 +290,7 @@ export type SubscribeResponse = Message<"assist.v1.SubscribeResponse"> & {
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
 export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_chat_service, 7);
+  messageDesc(file_assist_v1_chat_service, 8);
 
 /**
  * SendRequest is a chat message or a typing signal.
@@ -294,7 +334,7 @@ export type SendRequest = Message<"assist.v1.SendRequest"> & {
  * Use `create(SendRequestSchema)` to create a new message.
  */
 export const SendRequestSchema: GenMessage<SendRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_chat_service, 8);
+  messageDesc(file_assist_v1_chat_service, 9);
 
 /**
  * SendResponse carries the stored event (for a message) or the delivered
@@ -316,7 +356,7 @@ export type SendResponse = Message<"assist.v1.SendResponse"> & {
  * Use `create(SendResponseSchema)` to create a new message.
  */
 export const SendResponseSchema: GenMessage<SendResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_chat_service, 9);
+  messageDesc(file_assist_v1_chat_service, 10);
 
 /**
  * GetTranscriptRequest names the session.
@@ -337,7 +377,7 @@ export type GetTranscriptRequest = Message<"assist.v1.GetTranscriptRequest"> & {
  * Use `create(GetTranscriptRequestSchema)` to create a new message.
  */
 export const GetTranscriptRequestSchema: GenMessage<GetTranscriptRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_chat_service, 10);
+  messageDesc(file_assist_v1_chat_service, 11);
 
 /**
  * GetTranscriptResponse is the session's chat log.
@@ -373,7 +413,7 @@ export type GetTranscriptResponse = Message<"assist.v1.GetTranscriptResponse"> &
  * Use `create(GetTranscriptResponseSchema)` to create a new message.
  */
 export const GetTranscriptResponseSchema: GenMessage<GetTranscriptResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_chat_service, 11);
+  messageDesc(file_assist_v1_chat_service, 12);
 
 /**
  * ChatService carries the conversation of a session. There are two equal
@@ -392,14 +432,17 @@ export const ChatService: GenService<{
    * Chat is one bidi stream: the first request opens the session's log
    * after a seq; the server replays the stored events after it, then
    * streams live ones; the client sends messages and typing signals on the
-   * same stream and gets an acknowledgement for each message once it is
-   * stored. The stream ends after the SessionEnded event.
+   * same stream and gets a ChatAck for each message: once it is stored, or
+   * with the reason it was refused (malformed, client_message_id reused for
+   * another text, session ended, read-only credential), in which case
+   * nothing changed and the stream stays open. The stream ends after the
+   * SessionEnded event.
    *
-   * Errors: `InvalidArgument` (the first request is not an open, or a field
-   * is malformed), `Unauthenticated`, `NotFound` (no such session, or not
-   * one the caller may see), `FailedPrecondition` (sending to an ended
-   * session, or as a customer app whose account keeps chat out of the app),
-   * `PermissionDenied` (sending with a read-only credential).
+   * Errors that end the stream: `InvalidArgument` (the first request is not
+   * a valid open, a second open, or a request without action),
+   * `Unauthenticated` (also once the credential is revoked), `NotFound` (no
+   * such session, or not one the caller may see), `ResourceExhausted` (a
+   * request above the server's message size cap).
    *
    * @generated from rpc assist.v1.ChatService.Chat
    */

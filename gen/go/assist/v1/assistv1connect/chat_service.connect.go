@@ -73,14 +73,17 @@ type ChatServiceClient interface {
 	// Chat is one bidi stream: the first request opens the session's log
 	// after a seq; the server replays the stored events after it, then
 	// streams live ones; the client sends messages and typing signals on the
-	// same stream and gets an acknowledgement for each message once it is
-	// stored. The stream ends after the SessionEnded event.
+	// same stream and gets a ChatAck for each message: once it is stored, or
+	// with the reason it was refused (malformed, client_message_id reused for
+	// another text, session ended, read-only credential), in which case
+	// nothing changed and the stream stays open. The stream ends after the
+	// SessionEnded event.
 	//
-	// Errors: `InvalidArgument` (the first request is not an open, or a field
-	// is malformed), `Unauthenticated`, `NotFound` (no such session, or not
-	// one the caller may see), `FailedPrecondition` (sending to an ended
-	// session, or as a customer app whose account keeps chat out of the app),
-	// `PermissionDenied` (sending with a read-only credential).
+	// Errors that end the stream: `InvalidArgument` (the first request is not
+	// a valid open, a second open, or a request without action),
+	// `Unauthenticated` (also once the credential is revoked), `NotFound` (no
+	// such session, or not one the caller may see), `ResourceExhausted` (a
+	// request above the server's message size cap).
 	Chat(context.Context) (ChatServiceChatClientStream, error)
 	// Subscribe streams a session's log: the stored events after after_seq,
 	// then live events (typing included), with no gap and no duplicate. A
@@ -175,14 +178,17 @@ type ChatServiceHandler interface {
 	// Chat is one bidi stream: the first request opens the session's log
 	// after a seq; the server replays the stored events after it, then
 	// streams live ones; the client sends messages and typing signals on the
-	// same stream and gets an acknowledgement for each message once it is
-	// stored. The stream ends after the SessionEnded event.
+	// same stream and gets a ChatAck for each message: once it is stored, or
+	// with the reason it was refused (malformed, client_message_id reused for
+	// another text, session ended, read-only credential), in which case
+	// nothing changed and the stream stays open. The stream ends after the
+	// SessionEnded event.
 	//
-	// Errors: `InvalidArgument` (the first request is not an open, or a field
-	// is malformed), `Unauthenticated`, `NotFound` (no such session, or not
-	// one the caller may see), `FailedPrecondition` (sending to an ended
-	// session, or as a customer app whose account keeps chat out of the app),
-	// `PermissionDenied` (sending with a read-only credential).
+	// Errors that end the stream: `InvalidArgument` (the first request is not
+	// a valid open, a second open, or a request without action),
+	// `Unauthenticated` (also once the credential is revoked), `NotFound` (no
+	// such session, or not one the caller may see), `ResourceExhausted` (a
+	// request above the server's message size cap).
 	Chat(context.Context, ChatServiceChatServerStream) error
 	// Subscribe streams a session's log: the stored events after after_seq,
 	// then live events (typing included), with no gap and no duplicate. A
