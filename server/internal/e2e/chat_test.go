@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"connectrpc.com/connect/v2"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
 
@@ -283,5 +285,58 @@ func TestRefusedMessageOnTheChatStreamLeavesTheConversationOpen(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The customer saves the chat history as text: every message in order with
+// its author, notices included, typing never, under a .txt file name; the
+// customer can still read it after the session ended.
+func TestTranscriptIsTheChatHistoryAsText(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	ctx := context.Background()
+	sid, customerToken, advisorToken := env.ActiveSession(t)
+	customer := env.Services(assisttest.Connect, customerToken)
+	advisor := env.Services(assisttest.GRPC, advisorToken)
+	for i, step := range []struct {
+		chat assistv1connect.ChatServiceClient
+		text string
+	}{{customer.Chat, "Hello, my printer is on fire"}, {advisor.Chat, "Please unplug it"}, {customer.Chat, "Done, thanks!"}} {
+		if _, err := e2eSendText(ctx, step.chat, sid, "t"+strconv.Itoa(i), step.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := customer.Chat.Send(ctx, &assistv1.SendRequest{SessionId: sid, Content: &assistv1.SendRequest_Typing{Typing: &assistv1.ChatTyping{Active: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := advisor.Session.EndSession(ctx, &assistv1.EndSessionRequest{SessionId: sid, Outcome: assistv1.SessionOutcome_SESSION_OUTCOME_RESOLVED}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := customer.Chat.GetTranscript(ctx, &assistv1.GetTranscriptRequest{SessionId: sid})
+	if err != nil {
+		t.Fatalf("customer reads the transcript after the end: %v", err)
+	}
+	if !strings.HasSuffix(res.GetFileName(), ".txt") {
+		t.Fatalf("file name %q does not end in .txt", res.GetFileName())
+	}
+	text := res.GetText()
+	last := -1
+	for _, want := range []string{
+		"Ada joined",
+		"Ada: Hello, my printer is on fire",
+		"Alex (advisor): Please unplug it",
+		"Ada: Done, thanks!",
+		"The session ended",
+	} {
+		i := strings.Index(text, want)
+		if i < 0 || i < last {
+			t.Fatalf("the history lacks %q, or has it out of order:\n%s", want, text)
+		}
+		last = i
+	}
+	for _, ev := range res.GetEvents() {
+		if ev.GetTyping() != nil || ev.GetSeq() == 0 {
+			t.Fatalf("the transcript holds an ephemeral event: %v", ev)
+		}
 	}
 }
