@@ -1,0 +1,83 @@
+// Package layers holds the test that keeps the server's layering honest:
+// handlers stay thin, rules stay in the domain, SQL stays in the store. An
+// import that climbs a layer fails it.
+package layers
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/assist-chat/assist/"
+
+// allowed lists, for each package under server/internal, the internal
+// packages it may import. Test files are not checked: tests may reach
+// across layers.
+var allowed = map[string][]string{
+	"failure":    {},
+	"store":      {"store/dbq"},
+	"store/dbq":  {},
+	"pgembed":    {},
+	"pgtest":     {"pgembed"},
+	"auth":       {"failure", "store", "store/dbq"},
+	"sessionlog": {"failure", "store", "store/dbq"},
+	"sessions":   {"auth", "failure", "sessionlog", "store", "store/dbq"},
+	"chat":       {"auth", "failure", "sessionlog", "sessions"},
+	"demo":       {"auth", "store", "store/dbq"},
+	// The protocol layer decodes, calls the domain and maps errors: no SQL,
+	// no direct log writes.
+	"api":        {"auth", "chat", "failure", "sessions"},
+	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store"},
+	"assisttest": {"assistd", "demo", "pgtest"},
+}
+
+func TestImportsFollowTheLayers(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(dir string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			return nil // no Go files here
+		}
+		rel, _ := filepath.Rel(root, dir)
+		rel = filepath.ToSlash(rel)
+		if rel == "." || rel == "layers" || rel == "e2e" || rel == "bench" {
+			return nil // test-only packages
+		}
+		ok, known := allowed[rel]
+		if !known {
+			t.Errorf("package server/internal/%s has no entry in the layering table: add one", rel)
+			return nil
+		}
+		checked++
+		for _, imp := range pkg.Imports {
+			internal, isInternal := strings.CutPrefix(imp, module+"server/internal/")
+			if !isInternal {
+				if strings.HasPrefix(imp, module+"server/") || strings.HasPrefix(imp, module+"clients/") {
+					t.Errorf("server/internal/%s imports %s", rel, imp)
+				}
+				continue
+			}
+			if !slices.Contains(ok, internal) {
+				t.Errorf("server/internal/%s imports server/internal/%s, which its layer may not use", rel, internal)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < len(allowed) {
+		t.Errorf("checked %d packages, the table lists %d: a package moved or vanished", checked, len(allowed))
+	}
+}
