@@ -3,12 +3,14 @@ package sessionlog
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
@@ -68,13 +70,32 @@ func (l *Log) listenOnce(ctx context.Context, onListening func()) error {
 	}
 	onListening()
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		// Wait in slices and ping in between: a connection that died
+		// without a word (no RST) would otherwise block this wait forever
+		// while the replica silently misses events. A wait that times out
+		// leaves a pgx connection usable.
+		wait, cancel := context.WithTimeout(ctx, listenerPingInterval)
+		n, err := conn.WaitForNotification(wait)
+		cancel()
+		switch {
+		case err == nil:
+			l.dispatch(n.Payload)
+		case ctx.Err() == nil && (pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)):
+			ping, cancel := context.WithTimeout(ctx, listenerPingInterval)
+			err = conn.Ping(ping)
+			cancel()
+			if err != nil {
+				return err
+			}
+		default:
 			return err
 		}
-		l.dispatch(n.Payload)
 	}
 }
+
+// listenerPingInterval bounds how long a dead LISTEN connection can go
+// unnoticed.
+const listenerPingInterval = 15 * time.Second
 
 // dispatch handles one notification: "e:<replica>:<session>:<seq>",
 // "t:<replica>:<session>:<base64 event>" or "q:<replica>:<portal>".
