@@ -28,9 +28,7 @@ type Access struct {
 	PortalAdvisor bool
 }
 
-var (
-	sessionState = func(s dbq.Session) assistv1.SessionState { return assistv1.SessionState(s.State) }
-)
+func sessionState(s dbq.Session) assistv1.SessionState { return assistv1.SessionState(s.State) }
 
 // Load returns the session with the caller's rights on it. A session the
 // caller may not read is NotFound, exactly like one that does not exist, so

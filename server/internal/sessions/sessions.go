@@ -323,11 +323,6 @@ func (s *Service) toProto(ctx context.Context, sess dbq.Session) (*assistv1.Sess
 	return ToProto(sess, invited), nil
 }
 
-// Proto converts a stored session for the API.
-func (s *Service) Proto(ctx context.Context, sess dbq.Session) (*assistv1.Session, error) {
-	return s.toProto(ctx, sess)
-}
-
 // List returns a page of the advisor's sessions, newest first.
 func (s *Service) List(ctx context.Context, p *auth.Principal, pageSize int32, pageToken string, state assistv1.SessionState) ([]*assistv1.Session, string, error) {
 	if err := RequireAdvisor(p); err != nil {

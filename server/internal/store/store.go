@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -116,16 +115,3 @@ func TextOK(s string) bool { return !strings.ContainsRune(s, 0) }
 
 // IsNotFound reports whether err means a query found no row.
 func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
-// Constraint returns the name of the unique, foreign-key or check
-// constraint err violates, or "" if err is no such violation.
-func Constraint(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505", "23503", "23514": // unique, foreign key, check
-			return pgErr.ConstraintName
-		}
-	}
-	return ""
-}
