@@ -13,9 +13,11 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
+	connectv1 "connectrpc.com/connect"
 	"connectrpc.com/connect/v2/connecthttp"
 	connectcors "connectrpc.com/cors"
 	"connectrpc.com/grpchealth"
@@ -226,7 +228,7 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 		// saves bytes. Large replies (transcripts) are still compressed.
 		connecthttp.WithCompressMinBytes(1024),
 	)
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(api.ServiceNames()...)))
+	mux.Handle(grpchealth.NewHandler(&healthChecker{server: s}))
 
 	if len(s.cfg.CORSAllowedOrigins) == 0 {
 		return mux
@@ -238,6 +240,29 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
 	}).Handler(mux)
+}
+
+// healthChecker answers gRPC health checks: SERVING while the database
+// answers and the server is not shutting down, so that a load balancer
+// stops sending customers to a replica that cannot store their messages.
+type healthChecker struct{ server *Server }
+
+func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	if req.Service != "" && !slices.Contains(api.ServiceNames(), req.Service) {
+		return nil, connectv1.NewError(connectv1.CodeNotFound, fmt.Errorf("unknown service %s", req.Service))
+	}
+	select {
+	case <-h.server.stopping:
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	default:
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := h.server.store.Pool.Exec(ctx, "SELECT 1"); err != nil {
+		h.server.logger.Warn("health check: database unreachable", "error", err)
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }
 
 // clusterDir is where the embedded cluster lives: dataDir/postgres, unless

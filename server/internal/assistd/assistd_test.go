@@ -3,12 +3,14 @@ package assistd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	connectv1 "connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect/v2"
 	"github.com/jackc/pgx/v5"
@@ -174,4 +176,64 @@ func TestShutdownEndsOpenStreamsCleanly(t *testing.T) {
 		}()
 	}
 	stop(t, srv)
+}
+
+// Health follows the database: NOT_SERVING while it refuses connections,
+// SERVING again once it is back; an unknown service is NotFound.
+func TestHealthFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	health := grpchealth.NewClient(assisttest.HTTPClient(), env.URL)
+	status := func() grpchealth.Status {
+		t.Helper()
+		res, err := health.Check(ctx, &grpchealth.CheckRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Status
+	}
+	if got := status(); got != grpchealth.StatusServing {
+		t.Fatalf("healthy server: %v", got)
+	}
+	if _, err := health.Check(ctx, &grpchealth.CheckRequest{Service: "no.such.Service"}); connectv1.CodeOf(err) != connectv1.CodeNotFound {
+		t.Fatalf("unknown service: %v, want NotFound", err)
+	}
+
+	// Take the database away: refuse new connections (from another
+	// database: one cannot refuse connections to itself) and end the
+	// server's open ones.
+	cfg, err := pgx.ParseConfig(env.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	allow := func(on bool) {
+		t.Helper()
+		if _, err := admin.Exec(context.Background(), fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %t", pgx.Identifier{name}.Sanitize(), on)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow(false)
+	t.Cleanup(func() { allow(true) })
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(); got != grpchealth.StatusNotServing {
+		t.Fatalf("database unreachable: %v, want NOT_SERVING", got)
+	}
+	allow(true)
+	for status() != grpchealth.StatusServing {
+		if ctx.Err() != nil {
+			t.Fatal("health did not come back with the database")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
