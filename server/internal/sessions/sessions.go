@@ -349,13 +349,22 @@ func (s *Service) List(ctx context.Context, p *auth.Principal, pageSize int32, p
 		last := rows[len(rows)-1]
 		next = encodePageToken(last.CreateTime, last.ID)
 	}
+	// One query for the whole page's invited advisors, not one per session.
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	invited, err := s.store.Q.SessionInvitedAdvisors(ctx, s.store.Pool, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("load participants: %w", err)
+	}
+	bySession := map[uuid.UUID][]uuid.UUID{}
+	for _, inv := range invited {
+		bySession[inv.SessionID] = append(bySession[inv.SessionID], inv.AdvisorID)
+	}
 	out := make([]*assistv1.Session, 0, len(rows))
 	for _, r := range rows {
-		ps, err := s.toProto(ctx, r)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, ps)
+		out = append(out, ToProto(r, bySession[r.ID]))
 	}
 	return out, next, nil
 }

@@ -329,6 +329,38 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 	return i, err
 }
 
+const sessionInvitedAdvisors = `-- name: SessionInvitedAdvisors :many
+SELECT session_id, advisor_id FROM session_advisors
+WHERE session_id = ANY($1::uuid[]) AND NOT lead
+ORDER BY session_id, join_time
+`
+
+type SessionInvitedAdvisorsRow struct {
+	SessionID uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+// The invited (non-lead) advisors of several sessions, for a page of them.
+func (q *Queries) SessionInvitedAdvisors(ctx context.Context, db DBTX, sessionIds []uuid.UUID) ([]SessionInvitedAdvisorsRow, error) {
+	rows, err := db.Query(ctx, sessionInvitedAdvisors, sessionIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionInvitedAdvisorsRow
+	for rows.Next() {
+		var i SessionInvitedAdvisorsRow
+		if err := rows.Scan(&i.SessionID, &i.AdvisorID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sessionListByAdvisor = `-- name: SessionListByAdvisor :many
 SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq FROM sessions s
 JOIN session_advisors sa ON sa.session_id = s.id

@@ -70,3 +70,9 @@ SELECT sqlc.embed(s),
 FROM sessions s
 LEFT JOIN session_advisors sa ON sa.session_id = s.id AND sa.advisor_id = @advisor_id::uuid
 WHERE s.id = @id::uuid;
+
+-- The invited (non-lead) advisors of several sessions, for a page of them.
+-- name: SessionInvitedAdvisors :many
+SELECT session_id, advisor_id FROM session_advisors
+WHERE session_id = ANY(@session_ids::uuid[]) AND NOT lead
+ORDER BY session_id, join_time;
