@@ -21,6 +21,17 @@ var kindCodes = map[failure.Kind]connect.Code{
 	failure.KindFailedPrecondition: connect.CodeFailedPrecondition,
 	failure.KindResourceExhausted:  connect.CodeResourceExhausted,
 	failure.KindUnimplemented:      connect.CodeUnimplemented,
+	failure.KindUnavailable:        connect.CodeUnavailable,
+}
+
+// errorInterceptor is the one place where what a handler returns becomes
+// what the client sees: handlers return domain errors as they are.
+func errorInterceptor(logger *slog.Logger) connect.ServerInterceptor {
+	return func(next connect.ServerFunc) connect.ServerFunc {
+		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
+			return toConnect(ctx, logger, spec.Procedure, next(ctx, spec, stream))
+		}
+	}
 }
 
 // toConnect is the one place where domain errors become protocol errors.
@@ -36,6 +47,9 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		return err
 	}
 	if fe, ok := failure.As(err); ok {
+		if fe.Kind == failure.KindUnavailable {
+			logger.WarnContext(ctx, "transient failure", "procedure", procedure, "error", err)
+		}
 		return connect.NewError(kindCodes[fe.Kind], fe.Error()).WithCause(err)
 	}
 	if errors.Is(err, context.Canceled) {

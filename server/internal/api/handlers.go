@@ -37,16 +37,12 @@ type Domain struct {
 	CredentialCheckInterval time.Duration
 }
 
-func (d *Domain) fail(ctx context.Context, procedure string, err error) error {
-	return toConnect(ctx, d.Logger, procedure, err)
-}
-
 // streamContext bounds a long-lived stream: it ends with the call, at
 // shutdown (the stream then finishes cleanly and the client resumes from
 // its cursor, here or on another replica), or once the caller's credential
 // is revoked or expires, which is checked every CredentialCheckInterval. The
 // returned finish turns the stream's outcome into the error to return.
-func (d *Domain) streamContext(ctx context.Context, procedure string) (context.Context, func(error) error, context.CancelFunc) {
+func (d *Domain) streamContext(ctx context.Context) (context.Context, func(error) error, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	var revoked atomic.Bool
 	p := auth.FromContext(ctx)
@@ -88,7 +84,7 @@ func (d *Domain) streamContext(ctx context.Context, procedure string) (context.C
 			return nil
 		default:
 		}
-		return d.fail(ctx, procedure, err)
+		return err
 	}
 	return ctx, finish, cancel
 }
@@ -107,7 +103,7 @@ type authHandler struct{ *Domain }
 func (h authHandler) Login(ctx context.Context, req *assistv1.LoginRequest) (*assistv1.LoginResponse, error) {
 	token, expire, adv, err := h.Auth.Login(ctx, req.GetEmail(), req.GetPassword())
 	if err != nil {
-		return nil, h.fail(ctx, assistv1connect.AuthServiceLoginProcedure, err)
+		return nil, err
 	}
 	h.Logger.Info("advisor logged in", "advisor", adv.ID)
 	return &assistv1.LoginResponse{
@@ -123,7 +119,7 @@ func (h authHandler) Login(ctx context.Context, req *assistv1.LoginRequest) (*as
 
 func (h authHandler) Logout(ctx context.Context, _ *assistv1.LogoutRequest) (*assistv1.LogoutResponse, error) {
 	if err := h.Auth.Revoke(ctx, auth.FromContext(ctx)); err != nil {
-		return nil, h.fail(ctx, assistv1connect.AuthServiceLogoutProcedure, err)
+		return nil, err
 	}
 	return &assistv1.LogoutResponse{}, nil
 }
@@ -134,7 +130,7 @@ type portalHandler struct{ *Domain }
 func (h portalHandler) GetPortal(ctx context.Context, req *assistv1.GetPortalRequest) (*assistv1.GetPortalResponse, error) {
 	portal, err := h.Sessions.GetPortal(ctx, req.GetPortalSlug())
 	if err != nil {
-		return nil, h.fail(ctx, assistv1connect.PortalServiceGetPortalProcedure, err)
+		return nil, err
 	}
 	return &assistv1.GetPortalResponse{Portal: portal}, nil
 }
@@ -151,7 +147,7 @@ func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSess
 		RequestID:             req.GetRequestId(),
 	})
 	if err != nil {
-		return nil, h.fail(ctx, assistv1connect.PortalServiceStartSessionProcedure, err)
+		return nil, err
 	}
 	return &assistv1.StartSessionResponse{Session: sessions.ToProto(sess, nil), CustomerToken: token}, nil
 }
@@ -160,10 +156,9 @@ func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSess
 type chatHandler struct{ *Domain }
 
 func (h chatHandler) Send(ctx context.Context, req *assistv1.SendRequest) (*assistv1.SendResponse, error) {
-	const proc = assistv1connect.ChatServiceSendProcedure
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	p := auth.FromContext(ctx)
 	var ev *assistv1.SessionEvent
@@ -174,18 +169,17 @@ func (h chatHandler) Send(ctx context.Context, req *assistv1.SendRequest) (*assi
 		ev, err = h.Conversation.Send(ctx, p, sid, m.GetClientMessageId(), m.GetText())
 	}
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	return &assistv1.SendResponse{Event: ev}, nil
 }
 
 func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeRequest, stream assistv1connect.ChatServiceSubscribeServerStream) error {
-	const proc = assistv1connect.ChatServiceSubscribeProcedure
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {
-		return h.fail(ctx, proc, err)
+		return err
 	}
-	ctx, finish, cancel := h.streamContext(ctx, proc)
+	ctx, finish, cancel := h.streamContext(ctx)
 	defer cancel()
 	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), stream.SendHeaders, func(ev *assistv1.SessionEvent) error {
 		return stream.Send(&assistv1.SubscribeResponse{Event: ev})
@@ -193,14 +187,13 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 }
 
 func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscriptRequest) (*assistv1.GetTranscriptResponse, error) {
-	const proc = assistv1connect.ChatServiceGetTranscriptProcedure
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	t, err := h.Conversation.GetTranscript(ctx, auth.FromContext(ctx), sid)
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	return &assistv1.GetTranscriptResponse{Events: t.Events, Text: t.Text, FileName: t.FileName}, nil
 }
@@ -208,7 +201,6 @@ func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscr
 // Chat runs the bidi stream: events flow out from the log while the
 // client's messages flow in, each acknowledged after it is stored.
 func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServiceChatServerStream) error {
-	const proc = assistv1connect.ChatServiceChatProcedure
 	first, err := stream.Receive()
 	if errors.Is(err, io.EOF) {
 		return nil
@@ -218,25 +210,25 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 	}
 	open := first.GetOpen()
 	if first.GetAction() == nil {
-		return h.fail(ctx, proc, failure.InvalidArgument("action", "the first request must open a session"))
+		return failure.InvalidArgument("action", "the first request must open a session")
 	}
 	if open == nil {
-		return h.fail(ctx, proc, failure.InvalidArgument("open", "the first request must open a session"))
+		return failure.InvalidArgument("open", "the first request must open a session")
 	}
 	if err := protovalidate.Validate(first); err != nil {
-		return h.fail(ctx, proc, failure.InvalidArgument("open", "%s", err.Error()))
+		return failure.InvalidArgument("open", "%s", err.Error())
 	}
 	sid, err := parseID("open.session_id", open.GetSessionId())
 	if err != nil {
-		return h.fail(ctx, proc, err)
+		return err
 	}
 	p := auth.FromContext(ctx)
 	// Check access now, so a refused stream fails before anything is sent.
 	if _, err := h.Sessions.Load(ctx, p, sid); err != nil {
-		return h.fail(ctx, proc, err)
+		return err
 	}
 
-	ctx, finish, cancel := h.streamContext(ctx, proc)
+	ctx, finish, cancel := h.streamContext(ctx)
 	defer cancel()
 	var sendMu sync.Mutex // one Send at a time on the stream
 	finished := false     // set under sendMu when the handler returns
@@ -259,7 +251,7 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 
 	// Headers now: the client knows the stream is open before any event.
 	if err := stream.SendHeaders(); err != nil {
-		return h.fail(ctx, proc, err)
+		return err
 	}
 
 	logDone := make(chan error, 1)
@@ -359,46 +351,43 @@ type sessionHandler struct {
 }
 
 func (h sessionHandler) WatchQueue(ctx context.Context, req *assistv1.WatchQueueRequest, stream assistv1connect.SessionServiceWatchQueueServerStream) error {
-	const proc = assistv1connect.SessionServiceWatchQueueProcedure
 	var portals []uuid.UUID
 	for _, s := range req.GetPortalIds() {
 		id, err := parseID("portal_ids", s)
 		if err != nil {
-			return h.fail(ctx, proc, err)
+			return err
 		}
 		portals = append(portals, id)
 	}
-	ctx, finish, cancel := h.streamContext(ctx, proc)
+	ctx, finish, cancel := h.streamContext(ctx)
 	defer cancel()
 	return finish(h.Sessions.WatchQueue(ctx, auth.FromContext(ctx), portals, stream.Send))
 }
 
 func (h sessionHandler) PickUpSession(ctx context.Context, req *assistv1.PickUpSessionRequest) (*assistv1.PickUpSessionResponse, error) {
-	const proc = assistv1connect.SessionServicePickUpSessionProcedure
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	s, err := h.Sessions.PickUp(ctx, auth.FromContext(ctx), sid)
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	return &assistv1.PickUpSessionResponse{Session: s}, nil
 }
 
 func (h sessionHandler) GetSession(ctx context.Context, req *assistv1.GetSessionRequest) (*assistv1.GetSessionResponse, error) {
-	const proc = assistv1connect.SessionServiceGetSessionProcedure
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	p := auth.FromContext(ctx)
 	if err := sessions.RequireAdvisor(p); err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	s, err := h.Sessions.Get(ctx, p, sid)
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	return &assistv1.GetSessionResponse{Session: s}, nil
 }
@@ -406,20 +395,19 @@ func (h sessionHandler) GetSession(ctx context.Context, req *assistv1.GetSession
 func (h sessionHandler) ListSessions(ctx context.Context, req *assistv1.ListSessionsRequest) (*assistv1.ListSessionsResponse, error) {
 	list, next, err := h.Sessions.List(ctx, auth.FromContext(ctx), req.GetPageSize(), req.GetPageToken(), req.GetState())
 	if err != nil {
-		return nil, h.fail(ctx, assistv1connect.SessionServiceListSessionsProcedure, err)
+		return nil, err
 	}
 	return &assistv1.ListSessionsResponse{Sessions: list, NextPageToken: next}, nil
 }
 
 func (h sessionHandler) EndSession(ctx context.Context, req *assistv1.EndSessionRequest) (*assistv1.EndSessionResponse, error) {
-	const proc = assistv1connect.SessionServiceEndSessionProcedure
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	s, err := h.Sessions.End(ctx, auth.FromContext(ctx), sid, req.GetOutcome(), req.GetNotes())
 	if err != nil {
-		return nil, h.fail(ctx, proc, err)
+		return nil, err
 	}
 	return &assistv1.EndSessionResponse{Session: s}, nil
 }

@@ -67,7 +67,7 @@ func logInterceptor(logger *slog.Logger) connect.ServerInterceptor {
 
 // authInterceptor resolves the bearer token before the handler reads any
 // message. It surrounds streams as well as unary calls.
-func authInterceptor(authn *auth.Service, logger *slog.Logger) connect.ServerInterceptor {
+func authInterceptor(authn *auth.Service) connect.ServerInterceptor {
 	return func(next connect.ServerFunc) connect.ServerFunc {
 		return func(ctx context.Context, spec connect.Spec, stream connect.ServerStream) error {
 			info, _ := connect.CallInfoForServerContext(ctx)
@@ -86,7 +86,7 @@ func authInterceptor(authn *auth.Service, logger *slog.Logger) connect.ServerInt
 			}
 			p, err := authn.Resolve(ctx, token)
 			if err != nil {
-				return toConnect(ctx, logger, spec.Procedure, err)
+				return err
 			}
 			return next(auth.WithPrincipal(ctx, p), spec, stream)
 		}

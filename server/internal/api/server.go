@@ -10,13 +10,15 @@ import (
 )
 
 // NewConnectServer returns the connect server with every service
-// registered. Interceptors run outermost first: recover, log, authenticate
-// (before any message is read), then validate each message.
+// registered. Interceptors run outermost first: recover, log, map errors
+// to codes, authenticate (before any message is read), then validate each
+// message.
 func NewConnectServer(d *Domain, authn *auth.Service, validator connect.ServerInterceptor) *connect.Server {
 	server := connect.NewServer(
 		recoverInterceptor(d.Logger),
 		logInterceptor(d.Logger),
-		authInterceptor(authn, d.Logger),
+		errorInterceptor(d.Logger),
+		authInterceptor(authn),
 		except(assistv1connect.ChatServiceChatProcedure, validator),
 	)
 	Register(server, d)

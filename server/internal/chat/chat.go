@@ -29,6 +29,9 @@ func NewService(l *sessionlog.Log, s *sessions.Service) *Service {
 	return &Service{log: l, sessions: s}
 }
 
+// writable checks that p may write in the session. The session's end is
+// not checked here: the log refuses new messages to an ended session under
+// its lock, after finding retries of messages stored before the end.
 func (s *Service) writable(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*sessions.Access, error) {
 	a, err := s.sessions.Load(ctx, p, sessionID)
 	if err != nil {
@@ -39,9 +42,6 @@ func (s *Service) writable(ctx context.Context, p *auth.Principal, sessionID uui
 			return nil, failure.PermissionDenied("pick the session up (or be invited) before chatting in it")
 		}
 		return nil, failure.PermissionDenied("this credential may only read the session")
-	}
-	if assistv1.SessionState(a.Session.State) == assistv1.SessionState_SESSION_STATE_ENDED {
-		return nil, failure.FailedPrecondition("the session has ended")
 	}
 	return a, nil
 }
@@ -67,8 +67,12 @@ func (s *Service) Send(ctx context.Context, p *auth.Principal, sessionID uuid.UU
 
 // Typing delivers a typing signal live; it is never stored.
 func (s *Service) Typing(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, active bool) (*assistv1.SessionEvent, error) {
-	if _, err := s.writable(ctx, p, sessionID); err != nil {
+	a, err := s.writable(ctx, p, sessionID)
+	if err != nil {
 		return nil, err
+	}
+	if assistv1.SessionState(a.Session.State) == assistv1.SessionState_SESSION_STATE_ENDED {
+		return nil, failure.FailedPrecondition("the session has ended")
 	}
 	ev := &assistv1.SessionEvent{
 		SessionId: sessionID.String(),

@@ -29,6 +29,9 @@ const (
 	KindResourceExhausted
 	// KindUnimplemented: the contract has it, this server does not yet.
 	KindUnimplemented
+	// KindUnavailable: a transient failure (the database restarting, a
+	// lost connection); the same request may succeed if retried.
+	KindUnavailable
 )
 
 // Error is a deliberate failure with a message safe to show the caller.
@@ -98,6 +101,11 @@ func ResourceExhausted(format string, args ...any) *Error {
 // Unimplemented reports a feature the server does not offer yet.
 func Unimplemented(format string, args ...any) *Error {
 	return newf(KindUnimplemented, format, args...)
+}
+
+// Unavailable reports a transient failure: the caller should retry.
+func Unavailable(format string, args ...any) *Error {
+	return newf(KindUnavailable, format, args...)
 }
 
 // As returns the deliberate failure in err's chain, if any.

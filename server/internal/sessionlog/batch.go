@@ -3,13 +3,9 @@ package sessionlog
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/failure"
@@ -104,43 +100,62 @@ func (l *Log) enqueue(ctx context.Context, sessionID uuid.UUID, ev *assistv1.Ses
 
 type clientKey struct {
 	session uuid.UUID
+	sender  string
 	id      string
 }
 
 // commitBatch stores a batch in one transaction and answers every message.
+// If the transaction fails for a reason a retry would not cure, each
+// message is tried again in a transaction of its own, so that one bad
+// message never fails its neighbours.
 func (l *Log) commitBatch(ctx context.Context, batch []*pendingMessage) {
+	results, err := l.storeBatch(ctx, batch)
+	switch {
+	case err == nil:
+	case len(batch) > 1 && !failure.IsKind(err, failure.KindUnavailable) && ctx.Err() == nil:
+		l.logger.Error("a group commit failed; storing its messages one by one", "messages", len(batch), "error", err)
+		for _, m := range batch {
+			l.commitBatch(ctx, []*pendingMessage{m})
+		}
+		return
+	default:
+		if ctx.Err() != nil && !failure.IsKind(err, failure.KindUnavailable) {
+			// The writer's own time limit, not the caller's: transient.
+			err = failure.Unavailable("the message could not be stored in time; retry").WithCause(err)
+		}
+		// Nothing was stored: every message that was to be stored fails.
+		for i := range results {
+			if results[i].err == nil {
+				results[i] = sendResult{err: err}
+			}
+		}
+	}
+	for i, m := range batch {
+		m.done <- results[i]
+	}
+}
+
+// storeBatch appends a batch in one transaction: it locks the sessions,
+// finds retries of messages stored before, and appends the rest through
+// the one append routine.
+func (l *Log) storeBatch(ctx context.Context, batch []*pendingMessage) ([]sendResult, error) {
 	results := make([]sendResult, len(batch))
 	// sameAs[i] = j: message i repeats message j of this batch.
 	sameAs := map[int]int{}
-	var stored []*assistv1.SessionEvent
-
-	err := l.store.InTx(ctx, func(tx pgx.Tx) error {
-		stored = stored[:0]
-		clear(sameAs)
+	_, err := l.Write(ctx, func(tx *Tx) error {
 		ids := make([]uuid.UUID, 0, len(batch))
 		keys := dbq.EventListByClientMessageIDsParams{}
 		for _, m := range batch {
 			ids = append(ids, m.sessionID)
 			keys.SessionIds = append(keys.SessionIds, m.sessionID)
+			keys.Senders = append(keys.Senders, senderKey(m.ev.GetAuthor()))
 			keys.ClientMessageIds = append(keys.ClientMessageIds, m.ev.GetClientMessageId())
 		}
-		slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-		ids = slices.Compact(ids)
-
-		locked, err := l.store.Q.SessionLockForAppend(ctx, tx, ids)
-		if err != nil {
-			return fmt.Errorf("lock sessions: %w", err)
+		if err := tx.lock(ctx, ids...); err != nil {
+			return err
 		}
-		type sessionState struct {
-			state   assistv1.SessionState
-			lastSeq int64
-			changed bool
-		}
-		sessions := make(map[uuid.UUID]*sessionState, len(locked))
-		for _, r := range locked {
-			sessions[r.ID] = &sessionState{state: assistv1.SessionState(r.State), lastSeq: r.LastSeq}
-		}
-		// Retries of messages stored by an earlier transaction.
+		// Retries of messages stored by an earlier transaction: found
+		// whatever happened to the session since.
 		prior, err := l.store.Q.EventListByClientMessageIDs(ctx, tx, keys)
 		if err != nil {
 			return fmt.Errorf("find retried messages: %w", err)
@@ -151,72 +166,39 @@ func (l *Log) commitBatch(ctx context.Context, batch []*pendingMessage) {
 			if err != nil {
 				return err
 			}
-			storedBefore[clientKey{row.SessionID, *row.ClientMessageID}] = ev
+			storedBefore[clientKey{row.SessionID, row.Sender, *row.ClientMessageID}] = ev
 		}
-
-		var rows dbq.EventInsertBatchParams
 		firstInBatch := map[clientKey]int{}
-		now := timestamppb.New(time.Now())
 		for i, m := range batch {
-			key := clientKey{m.sessionID, m.ev.GetClientMessageId()}
-			s := sessions[m.sessionID]
-			switch {
-			case s == nil:
+			key := clientKey{m.sessionID, senderKey(m.ev.GetAuthor()), m.ev.GetClientMessageId()}
+			s := tx.sessions[m.sessionID]
+			if s == nil {
 				results[i].err = failure.NotFound("session")
-			case storedBefore[key] != nil:
-				results[i] = sameMessage(storedBefore[key], m.ev)
-			case s.state == assistv1.SessionState_SESSION_STATE_ENDED:
-				results[i].err = failure.FailedPrecondition("the session has ended")
-			default:
-				if j, ok := firstInBatch[key]; ok {
-					sameAs[i] = j
-					continue
-				}
-				s.lastSeq++
-				s.changed = true
-				ev := proto.CloneOf(m.ev)
-				ev.Seq = s.lastSeq
-				ev.CreateTime = now
-				data, err := proto.Marshal(ev)
-				if err != nil {
-					return err
-				}
-				rows.SessionIds = append(rows.SessionIds, m.sessionID)
-				rows.Seqs = append(rows.Seqs, ev.Seq)
-				rows.ClientMessageIds = append(rows.ClientMessageIds, key.id)
-				rows.Events = append(rows.Events, data)
-				results[i] = sendResult{ev: ev}
-				firstInBatch[key] = i
-				stored = append(stored, ev)
+				continue
 			}
-		}
-		if len(stored) == 0 {
-			return nil
-		}
-		if err := l.store.Q.EventInsertBatch(ctx, tx, rows); err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		var last dbq.SessionSetLastSeqBatchParams
-		for id, s := range sessions {
-			if s.changed {
-				last.Ids = append(last.Ids, id)
-				last.LastSeqs = append(last.LastSeqs, s.lastSeq)
+			if prev := storedBefore[key]; prev != nil {
+				results[i] = sameMessage(prev, m.ev)
+				continue
 			}
+			if j, ok := firstInBatch[key]; ok {
+				sameAs[i] = j
+				continue
+			}
+			ev, err := tx.add(m.sessionID, s, m.ev)
+			if _, refused := failure.As(err); refused {
+				results[i].err = err
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			results[i] = sendResult{ev: ev}
+			firstInBatch[key] = i
 		}
-		if err := l.store.Q.SessionSetLastSeqBatch(ctx, tx, last); err != nil {
-			return fmt.Errorf("advance seqs: %w", err)
-		}
-		return l.notifyAppended(ctx, tx, stored)
+		return nil
 	})
 	if err != nil {
-		// Nothing was stored: every message that was to be stored fails.
-		for i := range results {
-			if results[i].err == nil {
-				results[i] = sendResult{err: err}
-			}
-		}
-	} else {
-		l.hub.Publish(stored...)
+		return results, err
 	}
 	for i, j := range sameAs {
 		if results[j].err != nil {
@@ -225,9 +207,7 @@ func (l *Log) commitBatch(ctx context.Context, batch []*pendingMessage) {
 			results[i] = sameMessage(results[j].ev, batch[i].ev)
 		}
 	}
-	for i, m := range batch {
-		m.done <- results[i]
-	}
+	return results, nil
 }
 
 // sameMessage answers a repeated client message id: the stored event if the

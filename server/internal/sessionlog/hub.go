@@ -2,6 +2,7 @@ package sessionlog
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -21,6 +22,7 @@ type Hub struct {
 	mu       sync.Mutex
 	sessions map[uuid.UUID]map[*Subscription]struct{}
 	queues   map[*QueueWatch]struct{}
+	access   map[*AccessWatch]struct{}
 }
 
 // NewHub returns an empty hub.
@@ -28,6 +30,7 @@ func NewHub() *Hub {
 	return &Hub{
 		sessions: make(map[uuid.UUID]map[*Subscription]struct{}),
 		queues:   make(map[*QueueWatch]struct{}),
+		access:   make(map[*AccessWatch]struct{}),
 	}
 }
 
@@ -132,32 +135,52 @@ func (h *Hub) Wake(sessionID uuid.UUID, seq int64) {
 	h.each(sessionID, func(s *Subscription) { s.push(nil, seq) })
 }
 
-// WakeAll makes every subscriber and queue watcher re-read the table:
-// after a lost LISTEN connection, anything may have been missed.
+// WakeAll makes every subscriber, queue watcher and access watcher look
+// again at the table: after a lost LISTEN connection, anything may have
+// been missed.
 func (h *Hub) WakeAll() {
 	h.mu.Lock()
 	var ids []uuid.UUID
 	for id := range h.sessions {
 		ids = append(ids, id)
 	}
+	queues := make([]*QueueWatch, 0, len(h.queues))
+	for w := range h.queues {
+		queues = append(queues, w)
+	}
+	access := make([]*AccessWatch, 0, len(h.access))
+	for w := range h.access {
+		access = append(access, w)
+	}
 	h.mu.Unlock()
 	for _, id := range ids {
 		h.Wake(id, math.MaxInt64)
 	}
-	h.QueueChanged(uuid.Nil)
+	for _, w := range queues {
+		w.push(uuid.Nil)
+	}
+	for _, w := range access {
+		w.signal()
+	}
 }
 
-// QueueWatch is signalled when the queue of one of its portals may have
-// changed; the watcher then re-reads those queues, which is always correct.
+// QueueWatch collects the waiting sessions that changed in the queues of
+// its portals, so that a watcher reads those sessions only.
 type QueueWatch struct {
 	hub     *Hub
 	portals map[uuid.UUID]bool
 	ready   chan struct{}
+
+	mu      sync.Mutex
+	changed map[uuid.UUID]bool
+	// all: anything may have changed (a lost LISTEN, an overflow): re-read
+	// the whole queue.
+	all bool
 }
 
 // WatchQueues registers for queue changes of the given portals.
 func (h *Hub) WatchQueues(portalIDs ...uuid.UUID) *QueueWatch {
-	w := &QueueWatch{hub: h, portals: make(map[uuid.UUID]bool, len(portalIDs)), ready: make(chan struct{}, 1)}
+	w := &QueueWatch{hub: h, portals: make(map[uuid.UUID]bool, len(portalIDs)), ready: make(chan struct{}, 1), changed: map[uuid.UUID]bool{}}
 	for _, id := range portalIDs {
 		w.portals[id] = true
 	}
@@ -170,6 +193,39 @@ func (h *Hub) WatchQueues(portalIDs ...uuid.UUID) *QueueWatch {
 // Ready is signalled after a queue change.
 func (w *QueueWatch) Ready() <-chan struct{} { return w.ready }
 
+// Drain returns the sessions that changed since the last call, or all =
+// true when the whole queue must be read again.
+func (w *QueueWatch) Drain() (sessions []uuid.UUID, all bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	all = w.all
+	if !all {
+		for id := range w.changed {
+			sessions = append(sessions, id)
+		}
+	}
+	clear(w.changed)
+	w.all = false
+	return sessions, all
+}
+
+// push records a changed session (uuid.Nil: anything changed).
+func (w *QueueWatch) push(sessionID uuid.UUID) {
+	w.mu.Lock()
+	switch {
+	case sessionID == uuid.Nil || len(w.changed) >= maxPending:
+		w.all = true
+		clear(w.changed)
+	case !w.all:
+		w.changed[sessionID] = true
+	}
+	w.mu.Unlock()
+	select {
+	case w.ready <- struct{}{}:
+	default:
+	}
+}
+
 // Close unregisters the watcher.
 func (w *QueueWatch) Close() {
 	w.hub.mu.Lock()
@@ -177,18 +233,81 @@ func (w *QueueWatch) Close() {
 	w.hub.mu.Unlock()
 }
 
-// QueueChanged signals watchers that portalID's queue changed (uuid.Nil:
-// any queue).
-func (h *Hub) QueueChanged(portalID uuid.UUID) {
+// QueueChanged tells the watchers of portalID that sessionID joined or
+// left its queue.
+func (h *Hub) QueueChanged(portalID, sessionID uuid.UUID) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	var watchers []*QueueWatch
 	for w := range h.queues {
-		if portalID != uuid.Nil && !w.portals[portalID] {
-			continue
+		if w.portals[portalID] {
+			watchers = append(watchers, w)
 		}
-		select {
-		case w.ready <- struct{}{}:
-		default:
+	}
+	h.mu.Unlock()
+	for _, w := range watchers {
+		w.push(sessionID)
+	}
+}
+
+// AccessWatch is signalled when the rights of a stream's holder may have
+// changed: its credential was revoked (logout, revocation, a disabled
+// advisor or API key), or who may read one of its sessions changed
+// (pick-up by another advisor, transfer, end of an invitation). The holder
+// then checks again, and ends the stream if access is gone.
+type AccessWatch struct {
+	hub        *Hub
+	credential string
+	sessions   []uuid.UUID
+	ready      chan struct{}
+}
+
+// WatchAccess registers for changes of the credential key and of the given
+// sessions' access.
+func (h *Hub) WatchAccess(credential string, sessions ...uuid.UUID) *AccessWatch {
+	w := &AccessWatch{hub: h, credential: credential, sessions: sessions, ready: make(chan struct{}, 1)}
+	h.mu.Lock()
+	h.access[w] = struct{}{}
+	h.mu.Unlock()
+	return w
+}
+
+// Ready is signalled when access may have changed.
+func (w *AccessWatch) Ready() <-chan struct{} { return w.ready }
+
+// Close unregisters the watcher.
+func (w *AccessWatch) Close() {
+	w.hub.mu.Lock()
+	delete(w.hub.access, w)
+	w.hub.mu.Unlock()
+}
+
+func (w *AccessWatch) signal() {
+	select {
+	case w.ready <- struct{}{}:
+	default:
+	}
+}
+
+// AccessChanged signals the watchers of sessionID.
+func (h *Hub) AccessChanged(sessionID uuid.UUID) {
+	h.signalAccess(func(w *AccessWatch) bool { return slices.Contains(w.sessions, sessionID) })
+}
+
+// CredentialRevoked signals the watchers holding the credential key.
+func (h *Hub) CredentialRevoked(key string) {
+	h.signalAccess(func(w *AccessWatch) bool { return w.credential == key })
+}
+
+func (h *Hub) signalAccess(match func(*AccessWatch) bool) {
+	h.mu.Lock()
+	var hit []*AccessWatch
+	for w := range h.access {
+		if match(w) {
+			hit = append(hit, w)
 		}
+	}
+	h.mu.Unlock()
+	for _, w := range hit {
+		w.signal()
 	}
 }

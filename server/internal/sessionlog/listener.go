@@ -2,18 +2,12 @@ package sessionlog
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"google.golang.org/protobuf/proto"
 
-	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 )
 
 // ListenerApplicationName is the application_name of the LISTEN
@@ -97,38 +91,21 @@ func (l *Log) listenOnce(ctx context.Context, onListening func()) error {
 // unnoticed.
 const listenerPingInterval = 15 * time.Second
 
-// dispatch handles one notification: "e:<replica>:<session>:<seq>",
-// "t:<replica>:<session>:<base64 event>" or "q:<replica>:<portal>".
+// dispatch handles one notification from another replica.
 func (l *Log) dispatch(payload string) {
-	parts := strings.SplitN(payload, ":", 4)
-	if len(parts) < 3 || parts[1] == l.replica {
+	n, err := parseNotification(payload)
+	if err != nil {
+		l.logger.Warn("ignoring a malformed notification", "payload", payload)
 		return
 	}
-	switch parts[0] {
-	case "e":
-		if len(parts) != 4 {
-			return
-		}
-		id, err1 := uuid.Parse(parts[2])
-		seq, err2 := strconv.ParseInt(parts[3], 10, 64)
-		if err1 == nil && err2 == nil {
-			l.hub.Wake(id, seq)
-		}
-	case "t":
-		if len(parts) != 4 {
-			return
-		}
-		data, err := base64.StdEncoding.DecodeString(parts[3])
-		if err != nil {
-			return
-		}
-		ev := new(assistv1.SessionEvent)
-		if proto.Unmarshal(data, ev) == nil {
-			l.hub.Publish(ev)
-		}
-	case "q":
-		if id, err := uuid.Parse(parts[2]); err == nil {
-			l.hub.QueueChanged(id)
-		}
+	if n.replica == l.replica {
+		return // local subscribers already have it
 	}
+	for _, a := range n.appended {
+		l.hub.Wake(a.session, a.seq)
+	}
+	if n.typing != nil {
+		l.hub.Publish(n.typing)
+	}
+	l.deliverLocally(nil, n)
 }

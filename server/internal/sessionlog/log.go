@@ -10,10 +10,11 @@ package sessionlog
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,9 +28,6 @@ import (
 	"github.com/assist-chat/assist/server/internal/store/dbq"
 )
 
-// notifyChannel is the PostgreSQL channel that wakes other replicas.
-const notifyChannel = "assist_log"
-
 // readBatch is how many stored events a replay reads per query.
 const readBatch = 500
 
@@ -38,7 +36,8 @@ type Log struct {
 	store *store.Store
 	hub   *Hub
 	// replica tags this process's notifications so that it can skip its
-	// own: local subscribers already got those events from the hub.
+	// own: local subscribers already got those events from the hub. 128
+	// random bits: two replicas never share one.
 	replica string
 	logger  *slog.Logger
 	// pending feeds chat messages to the group-commit writers (batch.go).
@@ -47,116 +46,215 @@ type Log struct {
 
 // New returns the log over s, fanning out through hub.
 func New(s *store.Store, hub *Hub, logger *slog.Logger) *Log {
-	return &Log{store: s, hub: hub, replica: uuid.NewString()[:8], logger: logger, pending: make(chan *pendingMessage, maxBatch*batchWriters)}
+	return &Log{store: s, hub: hub, replica: strings.ReplaceAll(uuid.NewString(), "-", ""), logger: logger, pending: make(chan *pendingMessage, maxBatch*batchWriters)}
 }
 
 // Hub returns the local fan-out.
 func (l *Log) Hub() *Hub { return l.hub }
 
-// Tx is a database transaction that may append to session logs and change
-// queues. What it appends is published only after it commits.
+// Tx is a database transaction that may append to session logs, change
+// queues and change who may reach what. What it appends is written, and
+// the other replicas are told, when it commits; local subscribers get it
+// after the commit.
 type Tx struct {
 	pgx.Tx
-	log      *Log
+	log *Log
+	// sessions holds the rows this transaction locked to append to.
+	sessions map[uuid.UUID]*lockedSession
+	rows     dbq.EventInsertBatchParams
 	appended []*assistv1.SessionEvent
-	portals  map[uuid.UUID]bool
+	note     notification
+}
+
+// lockedSession is a session row locked for appending: its state and the
+// last seq handed out in this transaction.
+type lockedSession struct {
+	state   assistv1.SessionState
+	lastSeq int64
+	changed bool
 }
 
 // Write runs fn in one transaction and, after commit, delivers the events
-// it appended. fn sees the session rows it appends to locked.
+// it appended and the changes it recorded. fn sees the session rows it
+// appends to locked.
 func (l *Log) Write(ctx context.Context, fn func(tx *Tx) error) ([]*assistv1.SessionEvent, error) {
 	var t *Tx
 	err := l.store.InTx(ctx, func(ptx pgx.Tx) error {
-		t = &Tx{Tx: ptx, log: l, portals: map[uuid.UUID]bool{}}
+		t = &Tx{Tx: ptx, log: l, sessions: map[uuid.UUID]*lockedSession{}, note: notification{replica: l.replica}}
 		if err := fn(t); err != nil {
 			return err
 		}
-		return t.notify(ctx)
+		return t.flush(ctx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	l.hub.Publish(t.appended...)
-	for p := range t.portals {
-		l.hub.QueueChanged(p)
-	}
+	l.deliverLocally(t.appended, t.note)
 	return t.appended, nil
 }
 
-// Append assigns ev the session's next seq and stores it. The session row
-// stays locked until commit. An ended session accepts only its SessionEnded
-// event.
+// deliverLocally hands what a committed transaction did to this process's
+// subscribers and watchers.
+func (l *Log) deliverLocally(appended []*assistv1.SessionEvent, n notification) {
+	l.hub.Publish(appended...)
+	for _, q := range n.queue {
+		l.hub.QueueChanged(q.portal, q.session)
+	}
+	for _, id := range n.access {
+		l.hub.AccessChanged(id)
+	}
+	for _, key := range n.revoked {
+		l.hub.CredentialRevoked(key)
+	}
+}
+
+// lock locks, in id order so that transactions never deadlock, the
+// sessions this transaction has not locked yet. Unknown ids stay unlocked.
+func (t *Tx) lock(ctx context.Context, ids ...uuid.UUID) error {
+	var need []uuid.UUID
+	for _, id := range ids {
+		if t.sessions[id] == nil {
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	slices.SortFunc(need, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	need = slices.Compact(need)
+	rows, err := t.log.store.Q.SessionLockForAppend(ctx, t, need)
+	if err != nil {
+		return fmt.Errorf("lock sessions: %w", err)
+	}
+	for _, r := range rows {
+		t.sessions[r.ID] = &lockedSession{state: assistv1.SessionState(r.State), lastSeq: r.LastSeq}
+	}
+	return nil
+}
+
+// Append assigns ev the session's next seq and stores it at commit. The
+// session row stays locked until then. An ended session accepts only its
+// SessionEnded event.
 func (t *Tx) Append(ctx context.Context, ev *assistv1.SessionEvent) (*assistv1.SessionEvent, error) {
 	sessionID, err := uuid.Parse(ev.GetSessionId())
 	if err != nil {
 		return nil, failure.InvalidArgument("session_id", "must be a UUID")
 	}
-	next, err := t.log.store.Q.SessionNextSeq(ctx, t, sessionID)
-	if store.IsNotFound(err) {
+	if err := t.lock(ctx, sessionID); err != nil {
+		return nil, err
+	}
+	s := t.sessions[sessionID]
+	if s == nil {
 		return nil, failure.NotFound("session")
 	}
-	if err != nil {
-		return nil, fmt.Errorf("next seq: %w", err)
-	}
-	if next.State == int16(assistv1.SessionState_SESSION_STATE_ENDED) && ev.GetSessionEnded() == nil {
+	return t.add(sessionID, s, ev)
+}
+
+// add is the one routine that puts an event in a log, for Append and for
+// the group commit alike: it applies the log's rules to the locked
+// session, assigns the next seq and stamps the time.
+func (t *Tx) add(sessionID uuid.UUID, s *lockedSession, ev *assistv1.SessionEvent) (*assistv1.SessionEvent, error) {
+	if s.state == assistv1.SessionState_SESSION_STATE_ENDED && ev.GetSessionEnded() == nil {
 		return nil, failure.FailedPrecondition("the session has ended")
 	}
+	if ev.GetSessionEnded() != nil {
+		s.state = assistv1.SessionState_SESSION_STATE_ENDED
+	}
 	ev = proto.CloneOf(ev)
-	ev.Seq = next.LastSeq
+	s.lastSeq++
+	s.changed = true
+	ev.Seq = s.lastSeq
 	ev.CreateTime = timestamppb.New(time.Now())
 	data, err := proto.Marshal(ev)
 	if err != nil {
 		return nil, err
 	}
-	var cmid *string
-	if ev.ClientMessageId != "" {
-		cmid = &ev.ClientMessageId
-	}
-	err = t.log.store.Q.EventInsert(ctx, t, dbq.EventInsertParams{
-		SessionID: sessionID, Seq: ev.Seq, ClientMessageID: cmid, Event: data,
-	})
-	if err != nil {
-		return nil, err
-	}
+	t.rows.SessionIds = append(t.rows.SessionIds, sessionID)
+	t.rows.Seqs = append(t.rows.Seqs, ev.Seq)
+	t.rows.Senders = append(t.rows.Senders, senderKey(ev.GetAuthor()))
+	t.rows.ClientMessageIds = append(t.rows.ClientMessageIds, ev.GetClientMessageId())
+	t.rows.Events = append(t.rows.Events, data)
 	t.appended = append(t.appended, ev)
 	return ev, nil
 }
 
-// QueueChanged records that portalID's queue changes in this transaction.
-func (t *Tx) QueueChanged(portalID uuid.UUID) { t.portals[portalID] = true }
+// QueueChanged records that sessionID joins or leaves portalID's queue in
+// this transaction.
+func (t *Tx) QueueChanged(portalID, sessionID uuid.UUID) {
+	t.note.queue = append(t.note.queue, queueChange{portalID, sessionID})
+}
 
-// notify wakes other replicas at commit: PostgreSQL delivers NOTIFY only if
-// the transaction commits.
-func (t *Tx) notify(ctx context.Context) error {
-	if err := t.log.notifyAppended(ctx, t.Tx, t.appended); err != nil {
+// AccessChanged records that who may read sessionID changes in this
+// transaction: open streams on it check their access again.
+func (t *Tx) AccessChanged(sessionID uuid.UUID) {
+	t.note.access = append(t.note.access, sessionID)
+}
+
+// CredentialRevoked records that the credential key (see
+// auth.Principal.CredentialKey) stops working in this transaction: open
+// streams holding it check again and end.
+func (t *Tx) CredentialRevoked(key string) {
+	t.note.revoked = append(t.note.revoked, key)
+}
+
+// flush writes the appended rows, advances the sessions' last seq, and
+// queues the notifications that PostgreSQL delivers only if the
+// transaction commits, in one round trip each.
+func (t *Tx) flush(ctx context.Context) error {
+	if len(t.rows.Seqs) > 0 {
+		if err := t.log.store.Q.EventInsertBatch(ctx, t, t.rows); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		var last dbq.SessionSetLastSeqBatchParams
+		for id, s := range t.sessions {
+			if s.changed {
+				last.Ids = append(last.Ids, id)
+				last.LastSeqs = append(last.LastSeqs, s.lastSeq)
+				t.note.appended = append(t.note.appended, sessionSeq{id, s.lastSeq})
+			}
+		}
+		if err := t.log.store.Q.SessionSetLastSeqBatch(ctx, t, last); err != nil {
+			return fmt.Errorf("advance seqs: %w", err)
+		}
+	}
+	return t.log.notify(ctx, t, t.note)
+}
+
+// notify sends n to the other replicas through db (inside a transaction:
+// delivered at commit).
+func (l *Log) notify(ctx context.Context, db dbq.DBTX, n notification) error {
+	payloads, err := n.encode()
+	if err != nil || len(payloads) == 0 {
 		return err
 	}
-	for p := range t.portals {
-		if err := pgNotify(ctx, t.Tx, fmt.Sprintf("q:%s:%s", t.log.replica, p)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return l.store.Q.NotifyAll(ctx, db, dbq.NotifyAllParams{Channel: notifyChannel, Payloads: payloads})
 }
 
-// notifyAppended tells other replicas, one notification per session, up to
-// which seq its log grew in this transaction.
-func (l *Log) notifyAppended(ctx context.Context, tx pgx.Tx, events []*assistv1.SessionEvent) error {
-	last := map[string]int64{}
-	for _, ev := range events {
-		last[ev.SessionId] = max(last[ev.SessionId], ev.Seq)
-	}
-	for sid, seq := range last {
-		if err := pgNotify(ctx, tx, fmt.Sprintf("e:%s:%s:%d", l.replica, sid, seq)); err != nil {
-			return err
-		}
-	}
-	return nil
+// RevokeCredential tells every replica that the credential key stopped
+// working (already committed: a logout, a revoked key), so that open
+// streams holding it end now.
+func (l *Log) RevokeCredential(ctx context.Context, key string) error {
+	n := notification{replica: l.replica, revoked: []string{key}}
+	l.hub.CredentialRevoked(key)
+	return l.notify(ctx, l.store.Pool, n)
 }
 
-func pgNotify(ctx context.Context, tx pgx.Tx, payload string) error {
-	_, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
-	return err
+// senderKey names who sent an event, for the uniqueness of client message
+// ids: each sender has its own.
+func senderKey(p *assistv1.Participant) string {
+	switch p.GetRole() {
+	case assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER:
+		return "customer"
+	case assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER_APP:
+		return "app"
+	case assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR:
+		return "advisor:" + p.GetId()
+	case assistv1.ParticipantRole_PARTICIPANT_ROLE_INTEGRATION:
+		return "integration:" + p.GetId()
+	case assistv1.ParticipantRole_PARTICIPANT_ROLE_SYSTEM:
+		return "system"
+	}
+	return ""
 }
 
 // SendMessage stores a chat message and returns the stored event. If the
@@ -179,16 +277,7 @@ func (l *Log) PublishEphemeral(ctx context.Context, ev *assistv1.SessionEvent) e
 	ev.Seq = 0
 	ev.CreateTime = timestamppb.New(time.Now())
 	l.hub.Publish(ev)
-	data, err := proto.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	payload := fmt.Sprintf("t:%s:%s:%s", l.replica, ev.SessionId, base64.StdEncoding.EncodeToString(data))
-	if len(payload) > 7900 { // NOTIFY's payload limit is 8000 bytes
-		return nil
-	}
-	_, err = l.store.Pool.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, payload)
-	return err
+	return l.notify(ctx, l.store.Pool, notification{replica: l.replica, typing: ev})
 }
 
 // Read returns stored events with seq > afterSeq, up to limit.

@@ -150,7 +150,7 @@ func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, str
 				return err
 			}
 		}
-		tx.QueueChanged(portal.ID)
+		tx.QueueChanged(portal.ID, sess.ID)
 		return nil
 	})
 	if err != nil {
@@ -239,7 +239,10 @@ func (s *Service) PickUp(ctx context.Context, p *auth.Principal, sessionID uuid.
 				return err
 			}
 		}
-		tx.QueueChanged(sess.PortalID)
+		tx.QueueChanged(sess.PortalID, sessionID)
+		// The other advisors of the portal could read the waiting session:
+		// their open streams on it end now.
+		tx.AccessChanged(sessionID)
 		return nil
 	})
 	if err != nil {
@@ -283,7 +286,8 @@ func (s *Service) End(ctx context.Context, p *auth.Principal, sessionID uuid.UUI
 		if err != nil {
 			return err
 		}
-		tx.QueueChanged(sess.PortalID)
+		tx.QueueChanged(sess.PortalID, sessionID)
+		tx.AccessChanged(sessionID)
 		return nil
 	})
 	if err != nil {
@@ -384,8 +388,13 @@ func decodePageToken(tok string) (time.Time, uuid.UUID, error) {
 	return time.UnixMicro(int64(binary.BigEndian.Uint64(b[:8]))), id, nil
 }
 
+// QueueSnapshotLimit bounds the sessions a queue snapshot lists, so that
+// it stays far below clients' message size limits however long the queue.
+const QueueSnapshotLimit = 500
+
 // WatchQueue sends the waiting sessions of the advisor's portals: a
-// snapshot, then each session that joins or leaves, until ctx ends.
+// snapshot, then each session that joins or leaves, until ctx ends. Each
+// change reads only the sessions that changed.
 func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs []uuid.UUID, send func(*assistv1.WatchQueueResponse) error) error {
 	if err := RequireAdvisor(p); err != nil {
 		return err
@@ -406,12 +415,17 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 	watch := s.log.Hub().WatchQueues(portalIDs...)
 	defer watch.Close()
 
-	waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, portalIDs)
+	waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, dbq.SessionListWaitingParams{PortalIds: portalIDs, PageLimit: QueueSnapshotLimit})
 	if err != nil {
 		return fmt.Errorf("list queue: %w", err)
 	}
+	total, err := s.store.Q.SessionCountWaiting(ctx, s.store.Pool, portalIDs)
+	if err != nil {
+		return fmt.Errorf("count queue: %w", err)
+	}
+	// shown: the sessions the watcher was told are waiting.
 	shown := map[uuid.UUID]bool{}
-	snapshot := &assistv1.QueueSnapshot{}
+	snapshot := &assistv1.QueueSnapshot{TotalWaiting: int32(max(total, int64(len(waiting))))}
 	for _, w := range waiting {
 		shown[w.ID] = true
 		snapshot.Sessions = append(snapshot.Sessions, ToProto(w, nil))
@@ -425,34 +439,58 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 			return ctx.Err()
 		case <-watch.Ready():
 		}
-		waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, portalIDs)
-		if err != nil {
-			return fmt.Errorf("list queue: %w", err)
-		}
-		now := map[uuid.UUID]bool{}
-		for _, w := range waiting {
-			now[w.ID] = true
-			if !shown[w.ID] {
-				if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Added{Added: ToProto(w, nil)}}); err != nil {
-					return err
-				}
+		changed, all := watch.Drain()
+		if all {
+			// Anything may have changed: the head of the queue, and every
+			// session shown, are read again.
+			head, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, dbq.SessionListWaitingParams{PortalIds: portalIDs, PageLimit: QueueSnapshotLimit})
+			if err != nil {
+				return fmt.Errorf("list queue: %w", err)
+			}
+			changed = changed[:0]
+			for _, w := range head {
+				changed = append(changed, w.ID)
+			}
+			for id := range shown {
+				changed = append(changed, id)
 			}
 		}
-		for id := range shown {
-			if now[id] {
-				continue
+		if err := s.sendQueueChanges(ctx, portalIDs, changed, shown, send); err != nil {
+			return err
+		}
+	}
+}
+
+// sendQueueChanges reads the changed sessions and tells the watcher which
+// joined and which left its queues.
+func (s *Service) sendQueueChanges(ctx context.Context, portalIDs, changed []uuid.UUID, shown map[uuid.UUID]bool, send func(*assistv1.WatchQueueResponse) error) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	slices.SortFunc(changed, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	rows, err := s.store.Q.SessionGetMany(ctx, s.store.Pool, slices.Compact(changed))
+	if err != nil {
+		return fmt.Errorf("read queue changes: %w", err)
+	}
+	slices.SortFunc(rows, func(a, b dbq.Session) int { return a.CreateTime.Compare(b.CreateTime) })
+	for _, sess := range rows {
+		waiting := sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING && slices.Contains(portalIDs, sess.PortalID)
+		switch {
+		case waiting && !shown[sess.ID]:
+			shown[sess.ID] = true
+			if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Added{Added: ToProto(sess, nil)}}); err != nil {
+				return err
 			}
-			removal := &assistv1.QueueRemoval{SessionId: id.String()}
-			if sess, err := s.store.Q.SessionGet(ctx, s.store.Pool, id); err == nil {
-				removal.State = assistv1.SessionState(sess.State)
-				if sess.AdvisorID != nil {
-					removal.AdvisorId = sess.AdvisorID.String()
-				}
+		case !waiting && shown[sess.ID]:
+			delete(shown, sess.ID)
+			removal := &assistv1.QueueRemoval{SessionId: sess.ID.String(), State: sessionState(sess)}
+			if sess.AdvisorID != nil {
+				removal.AdvisorId = sess.AdvisorID.String()
 			}
 			if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Removed{Removed: removal}}); err != nil {
 				return err
 			}
 		}
-		shown = now
 	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,7 +27,8 @@ var migrationFiles embed.FS
 
 // Store is the database handle shared by the domain packages.
 type Store struct {
-	Pool *pgxpool.Pool
+	// Pool runs queries; its errors are translated (see Translate).
+	Pool *DB
 	Q    *dbq.Queries
 	// URL is the connection string, kept for dedicated connections such as
 	// the LISTEN connection of the fan-out.
@@ -44,6 +46,12 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 		cfg.MaxConns = maxConns
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "assistd"
+	// After a database restart every idle connection is dead: find them
+	// in the background, and ping any connection idle for over a second
+	// before handing it out (pgxpool's default), so that few calls meet a
+	// dead connection, and those that do answer Unavailable.
+	cfg.HealthCheckPeriod = 5 * time.Second
+	cfg.PingTimeout = 2 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -56,7 +64,7 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Pool: pool, Q: dbq.New(), URL: url}, nil
+	return &Store{Pool: &DB{pool: pool}, Q: dbq.New(), URL: url}, nil
 }
 
 // Close releases the pool.
@@ -87,22 +95,24 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	return nil
 }
 
-// InTx runs fn in a transaction, committing if fn returns nil and rolling
-// back otherwise.
-func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error) {
+// InTx runs fn in a transaction, committing if fn returns nil. The
+// transaction always ends: on an error, on a panic in fn (before the panic
+// goes on, so no connection stays idle in a transaction holding row locks),
+// or on a failed commit. Rollback after a commit does nothing.
+func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
-		if err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
 	}()
-	if err = fn(tx); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
-	if err = tx.Commit(ctx); err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil

@@ -173,11 +173,15 @@ func (*WatchQueueResponse_Added) isWatchQueueResponse_Change() {}
 
 func (*WatchQueueResponse_Removed) isWatchQueueResponse_Change() {}
 
-// QueueSnapshot is the full list of waiting sessions.
+// QueueSnapshot lists the waiting sessions, oldest first. A long queue is
+// cut at the server's limit (500 sessions): total_waiting then exceeds the
+// number listed. Later changes are sent for every session, listed or not.
 type QueueSnapshot struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Waiting sessions, oldest first.
-	Sessions      []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// Waiting sessions, oldest first, up to the server's limit.
+	Sessions []*Session `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// How many sessions were waiting in all when the snapshot was taken.
+	TotalWaiting  int32 `protobuf:"varint,2,opt,name=total_waiting,json=totalWaiting,proto3" json:"total_waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -217,6 +221,13 @@ func (x *QueueSnapshot) GetSessions() []*Session {
 		return x.Sessions
 	}
 	return nil
+}
+
+func (x *QueueSnapshot) GetTotalWaiting() int32 {
+	if x != nil {
+		return x.TotalWaiting
+	}
+	return 0
 }
 
 // QueueRemoval says a session left the queue.
@@ -1194,9 +1205,10 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\bsnapshot\x18\x01 \x01(\v2\x18.assist.v1.QueueSnapshotH\x00R\bsnapshot\x12*\n" +
 	"\x05added\x18\x02 \x01(\v2\x12.assist.v1.SessionH\x00R\x05added\x123\n" +
 	"\aremoved\x18\x03 \x01(\v2\x17.assist.v1.QueueRemovalH\x00R\aremovedB\b\n" +
-	"\x06change\"?\n" +
+	"\x06change\"d\n" +
 	"\rQueueSnapshot\x12.\n" +
-	"\bsessions\x18\x01 \x03(\v2\x12.assist.v1.SessionR\bsessions\"{\n" +
+	"\bsessions\x18\x01 \x03(\v2\x12.assist.v1.SessionR\bsessions\x12#\n" +
+	"\rtotal_waiting\x18\x02 \x01(\x05R\ftotalWaiting\"{\n" +
 	"\fQueueRemoval\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12-\n" +

@@ -12,13 +12,14 @@ import (
 )
 
 const eventInsert = `-- name: EventInsert :exec
-INSERT INTO session_events (session_id, seq, client_message_id, event)
-VALUES ($1, $2, $3, $4)
+INSERT INTO session_events (session_id, seq, sender, client_message_id, event)
+VALUES ($1, $2, $3, $4, $5)
 `
 
 type EventInsertParams struct {
 	SessionID       uuid.UUID
 	Seq             int64
+	Sender          string
 	ClientMessageID *string
 	Event           []byte
 }
@@ -27,6 +28,7 @@ func (q *Queries) EventInsert(ctx context.Context, db DBTX, arg EventInsertParam
 	_, err := db.Exec(ctx, eventInsert,
 		arg.SessionID,
 		arg.Seq,
+		arg.Sender,
 		arg.ClientMessageID,
 		arg.Event,
 	)
@@ -34,14 +36,15 @@ func (q *Queries) EventInsert(ctx context.Context, db DBTX, arg EventInsertParam
 }
 
 const eventInsertBatch = `-- name: EventInsertBatch :exec
-INSERT INTO session_events (session_id, seq, client_message_id, event)
-SELECT unnest($1::uuid[]), unnest($2::bigint[]),
-       unnest($3::text[]), unnest($4::bytea[])
+INSERT INTO session_events (session_id, seq, sender, client_message_id, event)
+SELECT unnest($1::uuid[]), unnest($2::bigint[]), unnest($3::text[]),
+       nullif(unnest($4::text[]), ''), unnest($5::bytea[])
 `
 
 type EventInsertBatchParams struct {
 	SessionIds       []uuid.UUID
 	Seqs             []int64
+	Senders          []string
 	ClientMessageIds []string
 	Events           [][]byte
 }
@@ -50,6 +53,7 @@ func (q *Queries) EventInsertBatch(ctx context.Context, db DBTX, arg EventInsert
 	_, err := db.Exec(ctx, eventInsertBatch,
 		arg.SessionIds,
 		arg.Seqs,
+		arg.Senders,
 		arg.ClientMessageIds,
 		arg.Events,
 	)
@@ -57,7 +61,7 @@ func (q *Queries) EventInsertBatch(ctx context.Context, db DBTX, arg EventInsert
 }
 
 const eventListAfter = `-- name: EventListAfter :many
-SELECT session_id, seq, client_message_id, event, create_time FROM session_events
+SELECT session_id, seq, client_message_id, event, create_time, sender FROM session_events
 WHERE session_id = $1 AND seq > $2
 ORDER BY seq
 LIMIT $3
@@ -84,6 +88,7 @@ func (q *Queries) EventListAfter(ctx context.Context, db DBTX, arg EventListAfte
 			&i.ClientMessageID,
 			&i.Event,
 			&i.CreateTime,
+			&i.Sender,
 		); err != nil {
 			return nil, err
 		}
@@ -96,20 +101,23 @@ func (q *Queries) EventListAfter(ctx context.Context, db DBTX, arg EventListAfte
 }
 
 const eventListByClientMessageIDs = `-- name: EventListByClientMessageIDs :many
-SELECT e.session_id, e.seq, e.client_message_id, e.event, e.create_time FROM session_events e
+SELECT e.session_id, e.seq, e.client_message_id, e.event, e.create_time, e.sender FROM session_events e
 JOIN (
     SELECT unnest($1::uuid[]) AS session_id,
-           unnest($2::text[]) AS client_message_id
-) AS k ON e.session_id = k.session_id AND e.client_message_id = k.client_message_id
+           unnest($2::text[]) AS sender,
+           unnest($3::text[]) AS client_message_id
+) AS k ON e.session_id = k.session_id AND e.sender = k.sender
+      AND e.client_message_id = k.client_message_id
 `
 
 type EventListByClientMessageIDsParams struct {
 	SessionIds       []uuid.UUID
+	Senders          []string
 	ClientMessageIds []string
 }
 
 func (q *Queries) EventListByClientMessageIDs(ctx context.Context, db DBTX, arg EventListByClientMessageIDsParams) ([]SessionEvent, error) {
-	rows, err := db.Query(ctx, eventListByClientMessageIDs, arg.SessionIds, arg.ClientMessageIds)
+	rows, err := db.Query(ctx, eventListByClientMessageIDs, arg.SessionIds, arg.Senders, arg.ClientMessageIds)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +131,7 @@ func (q *Queries) EventListByClientMessageIDs(ctx context.Context, db DBTX, arg 
 			&i.ClientMessageID,
 			&i.Event,
 			&i.CreateTime,
+			&i.Sender,
 		); err != nil {
 			return nil, err
 		}
@@ -132,6 +141,21 @@ func (q *Queries) EventListByClientMessageIDs(ctx context.Context, db DBTX, arg 
 		return nil, err
 	}
 	return items, nil
+}
+
+const notifyAll = `-- name: NotifyAll :exec
+SELECT pg_notify($1::text, p) FROM unnest($2::text[]) AS p
+`
+
+type NotifyAllParams struct {
+	Channel  string
+	Payloads []string
+}
+
+// One round trip for every notification of a transaction.
+func (q *Queries) NotifyAll(ctx context.Context, db DBTX, arg NotifyAllParams) error {
+	_, err := db.Exec(ctx, notifyAll, arg.Channel, arg.Payloads)
+	return err
 }
 
 const sessionLockForAppend = `-- name: SessionLockForAppend :many

@@ -92,6 +92,7 @@ type Session struct {
 	Outcome             int16
 	Notes               string
 	LastSeq             int64
+	StartRequestHash    []byte
 }
 
 type SessionAdvisor struct {
@@ -107,4 +108,5 @@ type SessionEvent struct {
 	ClientMessageID *string
 	Event           []byte
 	CreateTime      time.Time
+	Sender          string
 }

@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAccessGet = `-- name: SessionAccessGet :one
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq,
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash,
     sa.lead AS participant_lead,
     EXISTS (
         SELECT 1 FROM portal_advisors pa
@@ -63,6 +63,7 @@ func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAcce
 		&i.Session.Outcome,
 		&i.Session.Notes,
 		&i.Session.LastSeq,
+		&i.Session.StartRequestHash,
 		&i.ParticipantLead,
 		&i.ServesPortal,
 	)
@@ -114,11 +115,23 @@ func (q *Queries) SessionAdvisorList(ctx context.Context, db DBTX, sessionID uui
 	return items, nil
 }
 
+const sessionCountWaiting = `-- name: SessionCountWaiting :one
+SELECT count(*) FROM sessions
+WHERE state = 1 AND portal_id = ANY($1::uuid[])
+`
+
+func (q *Queries) SessionCountWaiting(ctx context.Context, db DBTX, portalIds []uuid.UUID) (int64, error) {
+	row := db.QueryRow(ctx, sessionCountWaiting, portalIds)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const sessionEnd = `-- name: SessionEnd :one
 UPDATE sessions
 SET state = 3, end_time = now(), outcome = $1, notes = $2
 WHERE id = $3 AND state <> 3
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash
 `
 
 type SessionEndParams struct {
@@ -152,12 +165,13 @@ func (q *Queries) SessionEnd(ctx context.Context, db DBTX, arg SessionEndParams)
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.StartRequestHash,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions WHERE id = $1
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -185,12 +199,13 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Sessio
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.StartRequestHash,
 	)
 	return i, err
 }
 
 const sessionGetByStartRequest = `-- name: SessionGetByStartRequest :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions WHERE portal_id = $1 AND start_request_id = $2
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE portal_id = $1 AND start_request_id = $2
 `
 
 type SessionGetByStartRequestParams struct {
@@ -223,12 +238,13 @@ func (q *Queries) SessionGetByStartRequest(ctx context.Context, db DBTX, arg Ses
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.StartRequestHash,
 	)
 	return i, err
 }
 
 const sessionGetForUpdate = `-- name: SessionGetForUpdate :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions WHERE id = $1 FOR UPDATE
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -256,20 +272,69 @@ func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.StartRequestHash,
 	)
 	return i, err
+}
+
+const sessionGetMany = `-- name: SessionGetMany :many
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE id = ANY($1::uuid[])
+`
+
+func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) ([]Session, error) {
+	rows, err := db.Query(ctx, sessionGetMany, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Session
+	for rows.Next() {
+		var i Session
+		if err := rows.Scan(
+			&i.ID,
+			&i.AccountID,
+			&i.PortalID,
+			&i.PortalMode,
+			&i.Kind,
+			&i.State,
+			&i.UpgradeState,
+			&i.CustomerDisplayName,
+			&i.CustomerEmail,
+			&i.CustomerProblem,
+			&i.CustomerDevice,
+			&i.CustomerOs,
+			&i.CustomerUserAgent,
+			&i.StartRequestID,
+			&i.AdvisorID,
+			&i.CreateTime,
+			&i.PickUpTime,
+			&i.EndTime,
+			&i.Outcome,
+			&i.Notes,
+			&i.LastSeq,
+			&i.StartRequestHash,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sessionInsert = `-- name: SessionInsert :one
 INSERT INTO sessions (
     account_id, portal_id, portal_mode, kind, state,
     customer_display_name, customer_email, customer_problem,
-    customer_device, customer_os, customer_user_agent, start_request_id
+    customer_device, customer_os, customer_user_agent, start_request_id,
+    start_request_hash
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash
 `
 
 type SessionInsertParams struct {
@@ -285,6 +350,7 @@ type SessionInsertParams struct {
 	CustomerOs          int16
 	CustomerUserAgent   string
 	StartRequestID      *uuid.UUID
+	StartRequestHash    []byte
 }
 
 func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertParams) (Session, error) {
@@ -301,6 +367,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		arg.CustomerOs,
 		arg.CustomerUserAgent,
 		arg.StartRequestID,
+		arg.StartRequestHash,
 	)
 	var i Session
 	err := row.Scan(
@@ -325,6 +392,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.StartRequestHash,
 	)
 	return i, err
 }
@@ -362,7 +430,7 @@ func (q *Queries) SessionInvitedAdvisors(ctx context.Context, db DBTX, sessionId
 }
 
 const sessionListByAdvisor = `-- name: SessionListByAdvisor :many
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq FROM sessions s
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash FROM sessions s
 JOIN session_advisors sa ON sa.session_id = s.id
 WHERE sa.advisor_id = $1
   AND ($2::smallint = 0 OR s.state = $2::smallint)
@@ -417,6 +485,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 			&i.Outcome,
 			&i.Notes,
 			&i.LastSeq,
+			&i.StartRequestHash,
 		); err != nil {
 			return nil, err
 		}
@@ -429,13 +498,19 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionListWaiting = `-- name: SessionListWaiting :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions
 WHERE state = 1 AND portal_id = ANY($1::uuid[])
 ORDER BY create_time, id
+LIMIT $2
 `
 
-func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, portalIds []uuid.UUID) ([]Session, error) {
-	rows, err := db.Query(ctx, sessionListWaiting, portalIds)
+type SessionListWaitingParams struct {
+	PortalIds []uuid.UUID
+	PageLimit int32
+}
+
+func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, arg SessionListWaitingParams) ([]Session, error) {
+	rows, err := db.Query(ctx, sessionListWaiting, arg.PortalIds, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -465,6 +540,7 @@ func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, portalIds []u
 			&i.Outcome,
 			&i.Notes,
 			&i.LastSeq,
+			&i.StartRequestHash,
 		); err != nil {
 			return nil, err
 		}
@@ -476,27 +552,11 @@ func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, portalIds []u
 	return items, nil
 }
 
-const sessionNextSeq = `-- name: SessionNextSeq :one
-UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, state
-`
-
-type SessionNextSeqRow struct {
-	LastSeq int64
-	State   int16
-}
-
-func (q *Queries) SessionNextSeq(ctx context.Context, db DBTX, id uuid.UUID) (SessionNextSeqRow, error) {
-	row := db.QueryRow(ctx, sessionNextSeq, id)
-	var i SessionNextSeqRow
-	err := row.Scan(&i.LastSeq, &i.State)
-	return i, err
-}
-
 const sessionPickUp = `-- name: SessionPickUp :one
 UPDATE sessions
 SET state = 2, advisor_id = $1, pick_up_time = now(), kind = $2
 WHERE id = $3 AND state = 1
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash
 `
 
 type SessionPickUpParams struct {
@@ -532,6 +592,7 @@ func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpP
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.StartRequestHash,
 	)
 	return i, err
 }

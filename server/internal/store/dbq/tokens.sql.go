@@ -109,6 +109,22 @@ func (q *Queries) AccessTokenRevoke(ctx context.Context, db DBTX, tokenHash []by
 	return err
 }
 
+const accessTokenRevokeBySession = `-- name: AccessTokenRevokeBySession :exec
+UPDATE access_tokens SET revoke_time = now()
+WHERE session_id = $1 AND kind = $2 AND revoke_time IS NULL
+`
+
+type AccessTokenRevokeBySessionParams struct {
+	SessionID *uuid.UUID
+	Kind      int16
+}
+
+// Revoke every live token of one kind reaching a session.
+func (q *Queries) AccessTokenRevokeBySession(ctx context.Context, db DBTX, arg AccessTokenRevokeBySessionParams) error {
+	_, err := db.Exec(ctx, accessTokenRevokeBySession, arg.SessionID, arg.Kind)
+	return err
+}
+
 const apiKeyGetBySecret = `-- name: ApiKeyGetBySecret :one
 SELECT id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL
 `

@@ -1,6 +1,6 @@
 -- name: EventInsert :exec
-INSERT INTO session_events (session_id, seq, client_message_id, event)
-VALUES ($1, $2, $3, $4);
+INSERT INTO session_events (session_id, seq, sender, client_message_id, event)
+VALUES ($1, $2, $3, $4, $5);
 
 -- name: EventListAfter :many
 SELECT * FROM session_events
@@ -20,13 +20,19 @@ FOR UPDATE;
 SELECT e.* FROM session_events e
 JOIN (
     SELECT unnest(@session_ids::uuid[]) AS session_id,
+           unnest(@senders::text[]) AS sender,
            unnest(@client_message_ids::text[]) AS client_message_id
-) AS k ON e.session_id = k.session_id AND e.client_message_id = k.client_message_id;
+) AS k ON e.session_id = k.session_id AND e.sender = k.sender
+      AND e.client_message_id = k.client_message_id;
 
 -- name: EventInsertBatch :exec
-INSERT INTO session_events (session_id, seq, client_message_id, event)
-SELECT unnest(@session_ids::uuid[]), unnest(@seqs::bigint[]),
-       unnest(@client_message_ids::text[]), unnest(@events::bytea[]);
+INSERT INTO session_events (session_id, seq, sender, client_message_id, event)
+SELECT unnest(@session_ids::uuid[]), unnest(@seqs::bigint[]), unnest(@senders::text[]),
+       nullif(unnest(@client_message_ids::text[]), ''), unnest(@events::bytea[]);
+
+-- One round trip for every notification of a transaction.
+-- name: NotifyAll :exec
+SELECT pg_notify(@channel::text, p) FROM unnest(@payloads::text[]) AS p;
 
 -- name: SessionSetLastSeqBatch :exec
 UPDATE sessions SET last_seq = v.last_seq

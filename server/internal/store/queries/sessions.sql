@@ -2,9 +2,10 @@
 INSERT INTO sessions (
     account_id, portal_id, portal_mode, kind, state,
     customer_display_name, customer_email, customer_problem,
-    customer_device, customer_os, customer_user_agent, start_request_id
+    customer_device, customer_os, customer_user_agent, start_request_id,
+    start_request_hash
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
 RETURNING *;
@@ -21,7 +22,15 @@ SELECT * FROM sessions WHERE id = $1 FOR UPDATE;
 -- name: SessionListWaiting :many
 SELECT * FROM sessions
 WHERE state = 1 AND portal_id = ANY(@portal_ids::uuid[])
-ORDER BY create_time, id;
+ORDER BY create_time, id
+LIMIT @page_limit;
+
+-- name: SessionCountWaiting :one
+SELECT count(*) FROM sessions
+WHERE state = 1 AND portal_id = ANY(@portal_ids::uuid[]);
+
+-- name: SessionGetMany :many
+SELECT * FROM sessions WHERE id = ANY(@ids::uuid[]);
 
 -- name: SessionListByAdvisor :many
 SELECT s.* FROM sessions s
@@ -46,9 +55,6 @@ UPDATE sessions
 SET state = 3, end_time = now(), outcome = @outcome, notes = @notes
 WHERE id = @id AND state <> 3
 RETURNING *;
-
--- name: SessionNextSeq :one
-UPDATE sessions SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq, state;
 
 -- name: SessionAdvisorInsert :exec
 INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, $3)

@@ -22,3 +22,8 @@ FROM access_tokens t
 LEFT JOIN advisors a ON a.id = t.advisor_id
 LEFT JOIN sessions s ON s.id = t.session_id
 WHERE t.token_hash = $1 AND t.revoke_time IS NULL AND t.expire_time > now();
+
+-- Revoke every live token of one kind reaching a session.
+-- name: AccessTokenRevokeBySession :exec
+UPDATE access_tokens SET revoke_time = now()
+WHERE session_id = @session_id AND kind = @kind AND revoke_time IS NULL;
