@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,114 +20,67 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "assistd:", err)
-		if errors.Is(err, pgembed.ErrBinariesNotFound) {
+		switch {
+		case errors.Is(err, pgembed.ErrBinariesNotFound):
 			fmt.Fprintln(os.Stderr, "\nInstall the PostgreSQL server (Debian/Ubuntu: sudo apt-get install postgresql),\nor point assistd at an existing server: ASSIST_DATABASE_URL=postgres://user:pass@host/db")
+		case errors.Is(err, assistd.ErrListen):
+			fmt.Fprintln(os.Stderr, "\nAnother program may be using that address. Stop it, or choose another address\nwith --addr (or ASSIST_ADDR), for example: assistd --addr 127.0.0.1:8081")
 		}
 		os.Exit(1)
 	}
 }
 
-// env returns the environment variable's value, or def.
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
-
-func envBool(name string, def bool) bool {
-	if v, ok := os.LookupEnv(name); ok {
-		b, err := strconv.ParseBool(v)
-		if err == nil {
-			return b
-		}
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, ok := os.LookupEnv(name); ok {
-		n, err := strconv.Atoi(v)
-		if err == nil {
-			return n
-		}
-	}
-	return def
-}
-
-func run() error {
-	fs := flag.NewFlagSet("assistd", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	addr := fs.String("addr", env("ASSIST_ADDR", "127.0.0.1:8080"), "listen address (ASSIST_ADDR)")
-	dbURL := fs.String("database-url", env("ASSIST_DATABASE_URL", ""), "PostgreSQL URL; empty runs an embedded cluster in the data dir (ASSIST_DATABASE_URL)")
-	dataDir := fs.String("data-dir", env("ASSIST_DATA_DIR", ".assist-data"), "data directory of the embedded PostgreSQL (ASSIST_DATA_DIR)")
-	origins := fs.String("cors-origins", env("ASSIST_CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the API, or * (ASSIST_CORS_ORIGINS)")
-	maxMsg := fs.Int("max-message-bytes", envInt("ASSIST_MAX_MESSAGE_BYTES", 1<<20), "largest request message accepted (ASSIST_MAX_MESSAGE_BYTES)")
-	seed := fs.Bool("demo", envBool("ASSIST_DEMO", true), "create the demo account on start if missing (ASSIST_DEMO)")
-	level := fs.String("log-level", env("ASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
-	format := fs.String("log-format", env("ASSIST_LOG_FORMAT", "text"), "text or json (ASSIST_LOG_FORMAT)")
-	if err := fs.Parse(os.Args[1:]); err != nil {
+func run(args []string) error {
+	var opts options
+	fs := opts.flags()
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+	if err := opts.fromEnvironment(fs); err != nil {
+		return err
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	var logger *slog.Logger
-	switch *format {
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	case "text":
-		logger = slog.New(slog.NewTextHandler(os.Stderr, opts))
-	default:
-		return fmt.Errorf("--log-format: want text or json, got %q", *format)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see assistd --help)", fs.Arg(0))
+	}
+	logger, err := opts.logger()
+	if err != nil {
+		return err
 	}
 	slog.SetDefault(logger)
-
-	var corsOrigins []string
-	for _, o := range strings.Split(*origins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			corsOrigins = append(corsOrigins, o)
-		}
+	cfg, err := opts.config(logger)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := assistd.Start(ctx, assistd.Config{
-		Addr:               *addr,
-		DatabaseURL:        *dbURL,
-		DataDir:            *dataDir,
-		CORSAllowedOrigins: corsOrigins,
-		MaxMessageBytes:    *maxMsg,
-		SeedDemo:           *seed,
-		Logger:             logger,
-	})
+	srv, err := assistd.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if *seed {
+	if cfg.SeedDemo {
 		printWelcome(srv.URL(), srv.Addr())
 	}
 
+	var failed error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case <-srv.Done():
-		logger.Error("embedded PostgreSQL exited unexpectedly; shutting down")
+		failed = errors.New("the embedded PostgreSQL exited unexpectedly")
+		logger.Error(failed.Error() + "; shutting down")
+	case err := <-srv.Failed():
+		failed = fmt.Errorf("serving on %s stopped: %w", srv.Addr(), err)
+		logger.Error("the listener failed; shutting down", "error", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	return errors.Join(failed, srv.Shutdown(shutdownCtx))
 }
 
 func printWelcome(url, addr string) {
@@ -148,4 +100,15 @@ Try it:
 
 Stop with Ctrl-C.
 `, url, addr, demo.PortalSlug, demo.AdminEmail, demo.AdminPassword, demo.AdvisorEmail, demo.AdvisorPassword, demo.Advisor2Email, demo.Advisor2Password)
+}
+
+// joinNonEmpty splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -35,58 +34,6 @@ type Domain struct {
 	// CredentialCheckInterval is how often open streams re-check their
 	// caller's credential. Default 30s.
 	CredentialCheckInterval time.Duration
-}
-
-// streamContext bounds a long-lived stream: it ends with the call, at
-// shutdown (the stream then finishes cleanly and the client resumes from
-// its cursor, here or on another replica), or once the caller's credential
-// is revoked or expires, which is checked every CredentialCheckInterval. The
-// returned finish turns the stream's outcome into the error to return.
-func (d *Domain) streamContext(ctx context.Context) (context.Context, func(error) error, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
-	var revoked atomic.Bool
-	p := auth.FromContext(ctx)
-	interval := d.CredentialCheckInterval
-	if interval <= 0 {
-		interval = 30 * time.Second
-	}
-	go func() {
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-d.Stopping:
-				cancel()
-				return
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if p == nil {
-					continue
-				}
-				if err := d.Auth.StillValid(ctx, p); failure.IsKind(err, failure.KindUnauthenticated) {
-					revoked.Store(true)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	finish := func(err error) error {
-		if err == nil {
-			return nil
-		}
-		if revoked.Load() {
-			return connect.NewError(connect.CodeUnauthenticated, "the credential was revoked or has expired")
-		}
-		select {
-		case <-d.Stopping:
-			return nil
-		default:
-		}
-		return err
-	}
-	return ctx, finish, cancel
 }
 
 func parseID(field, value string) (uuid.UUID, error) {
@@ -179,7 +126,7 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 	if err != nil {
 		return err
 	}
-	ctx, finish, cancel := h.streamContext(ctx)
+	ctx, finish, cancel := h.guardStream(ctx, sid)
 	defer cancel()
 	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), stream.SendHeaders, func(ev *assistv1.SessionEvent) error {
 		return stream.Send(&assistv1.SubscribeResponse{Event: ev})
@@ -201,6 +148,7 @@ func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscr
 // Chat runs the bidi stream: events flow out from the log while the
 // client's messages flow in, each acknowledged after it is stored.
 func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServiceChatServerStream) error {
+	const proc = assistv1connect.ChatServiceChatProcedure
 	first, err := stream.Receive()
 	if errors.Is(err, io.EOF) {
 		return nil
@@ -228,7 +176,7 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 		return err
 	}
 
-	ctx, finish, cancel := h.streamContext(ctx)
+	ctx, finish, cancel := h.guardStream(ctx, sid)
 	defer cancel()
 	var sendMu sync.Mutex // one Send at a time on the stream
 	finished := false     // set under sendMu when the handler returns
@@ -254,16 +202,14 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 		return err
 	}
 
-	logDone := make(chan error, 1)
-	go func() {
-		logDone <- h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), nil, func(ev *assistv1.SessionEvent) error {
+	logDone := goSafely(h.Logger, proc, func() error {
+		return h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), nil, func(ev *assistv1.SessionEvent) error {
 			return send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Event{Event: ev}})
 		})
-	}()
-	recvDone := make(chan error, 1)
-	go func() {
-		recvDone <- h.receiveLoop(ctx, p, sid, stream, send)
-	}()
+	})
+	recvDone := goSafely(h.Logger, proc, func() error {
+		return h.receiveLoop(ctx, p, sid, stream, send)
+	})
 
 	select {
 	case err = <-logDone:
@@ -359,7 +305,7 @@ func (h sessionHandler) WatchQueue(ctx context.Context, req *assistv1.WatchQueue
 		}
 		portals = append(portals, id)
 	}
-	ctx, finish, cancel := h.streamContext(ctx)
+	ctx, finish, cancel := h.guardStream(ctx)
 	defer cancel()
 	return finish(h.Sessions.WatchQueue(ctx, auth.FromContext(ctx), portals, stream.Send))
 }

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"connectrpc.com/connect/v2"
 
@@ -40,15 +42,27 @@ func except(procedure string, interceptor connect.ServerInterceptor) connect.Ser
 	}
 }
 
-// ServiceNames lists the contract's services, for health checks.
-func ServiceNames() []string {
-	return []string{
-		assistv1connect.AuthServiceName,
-		assistv1connect.PortalServiceName,
-		assistv1connect.ChatServiceName,
-		assistv1connect.SessionServiceName,
-		assistv1connect.CustomerAppServiceName,
-		assistv1connect.ReportServiceName,
-		assistv1connect.AdminServiceName,
+// ServiceNames lists the services registered on server, for reflection
+// and health checks: one list, read from what is served.
+func ServiceNames(server *connect.Server) []string {
+	var names []string
+	for spec := range server.Specs() {
+		svc := spec.Procedure[1:strings.LastIndexByte(spec.Procedure, '/')]
+		if !slices.Contains(names, svc) {
+			names = append(names, svc)
+		}
 	}
+	return names
+}
+
+// UnaryProcedures lists the unary procedures served, whose request body
+// must arrive in bounded time.
+func UnaryProcedures(server *connect.Server) map[string]bool {
+	unary := map[string]bool{}
+	for spec := range server.Specs() {
+		if spec.StreamType == connect.StreamTypeUnary {
+			unary[spec.Procedure] = true
+		}
+	}
+	return unary
 }

@@ -25,10 +25,12 @@ import (
 	"connectrpc.com/validate"
 	"github.com/rs/cors"
 
+	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
 	"github.com/assist-chat/assist/server/internal/api"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/demo"
+	"github.com/assist-chat/assist/server/internal/limits"
 	"github.com/assist-chat/assist/server/internal/pgembed"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
@@ -58,6 +60,27 @@ type Config struct {
 	// CredentialCheckInterval is how often open streams re-check that their
 	// caller's credential still works (logout, expiry). Default 30s.
 	CredentialCheckInterval time.Duration
+	// StartSessionRate limits StartSession per client address. Default
+	// 30/m; limits.RateOff for none.
+	StartSessionRate limits.Rate
+	// LoginRate limits Login per client address, so passwords cannot be
+	// guessed quickly. Default 20/m; limits.RateOff for none.
+	LoginRate limits.Rate
+	// CredentialRate limits calls per bearer credential (token or API
+	// key). Default 100/s; limits.RateOff for none.
+	CredentialRate limits.Rate
+	// MaxConnsPerAddress bounds the connections of one client address.
+	// Default 512; negative for no limit.
+	MaxConnsPerAddress int
+	// MaxStreamsPerConn bounds the concurrent HTTP/2 streams of one
+	// connection. Default 250.
+	MaxStreamsPerConn int
+	// MaxInFlight bounds the requests served at once, streams included.
+	// Default 20,000; negative for no limit.
+	MaxInFlight int
+	// UnaryBodyTimeout bounds the time a unary call may take to send its
+	// request body. Default 10s.
+	UnaryBodyTimeout time.Duration
 	// PasswordCost is bcrypt's work factor for stored passwords. Default
 	// auth.DefaultPasswordCost; tests lower it.
 	PasswordCost int
@@ -81,7 +104,37 @@ func (c *Config) applyDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	defaultRate := func(r *limits.Rate, def limits.Rate) {
+		if *r == (limits.Rate{}) {
+			*r = def
+		}
+	}
+	defaultRate(&c.StartSessionRate, DefaultStartSessionRate)
+	defaultRate(&c.LoginRate, DefaultLoginRate)
+	defaultRate(&c.CredentialRate, DefaultCredentialRate)
+	if c.MaxConnsPerAddress == 0 {
+		c.MaxConnsPerAddress = 512
+	}
+	if c.MaxStreamsPerConn == 0 {
+		c.MaxStreamsPerConn = 250
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 20_000
+	}
+	if c.UnaryBodyTimeout == 0 {
+		c.UnaryBodyTimeout = 10 * time.Second
+	}
 }
+
+// The default rate limits: generous for people, tight for scripts.
+var (
+	DefaultStartSessionRate = limits.Rate{N: 30, Period: time.Minute}
+	DefaultLoginRate        = limits.Rate{N: 20, Period: time.Minute}
+	DefaultCredentialRate   = limits.Rate{N: 100, Period: time.Second}
+)
+
+// ErrListen is returned by Start when the address cannot be listened on.
+var ErrListen = errors.New("cannot listen")
 
 // Server is a running assistd.
 type Server struct {
@@ -97,7 +150,13 @@ type Server struct {
 	wg       sync.WaitGroup
 	serveErr chan error
 	once     sync.Once
+	limiter  *limits.Limiter
+	services []string // served services, for reflection and health
 }
+
+// Failed delivers an error if the server stops serving on its own (its
+// listener failed); the process should then exit.
+func (s *Server) Failed() <-chan error { return s.serveErr }
 
 // Start prepares the database, listens on cfg.Addr and serves in the
 // background until Shutdown.
@@ -106,9 +165,18 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s := &Server{cfg: cfg, logger: cfg.Logger, stopping: make(chan struct{}), serveErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
+			if s.listener != nil {
+				_ = s.listener.Close()
+			}
 			s.release(context.WithoutCancel(ctx))
 		}
 	}()
+	// The port first: a busy port is reported at once, before the database
+	// is started and migrated.
+	s.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w on %s: %w", ErrListen, cfg.Addr, err)
+	}
 
 	url := cfg.DatabaseURL
 	if url == "" {
@@ -160,6 +228,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 
 	authn := auth.NewService(s.store, cfg.PasswordCost)
+	authn.Revoked = s.log.RevokeCredential
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
 	domain := &api.Domain{
 		Auth:         authn,
@@ -184,42 +253,40 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		HTTP2: &http.HTTP2Config{
-			MaxConcurrentStreams: 1000,
+			MaxConcurrentStreams: cfg.MaxStreamsPerConn,
 			SendPingTimeout:      30 * time.Second,
 			PingTimeout:          15 * time.Second,
 		},
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
-	s.listener, err = net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
-	go func() { s.serveErr <- s.http.Serve(s.listener) }()
+	listener := s.limiter.ConnectionsPerAddress(s.listener, cfg.MaxConnsPerAddress)
+	go func() {
+		if err := s.http.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr <- err
+		}
+	}()
 	s.logger.Info("assistd listening", "addr", s.listener.Addr().String())
 	return s, nil
 }
 
 func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 	server := api.NewConnectServer(domain, authn, validate.NewServerInterceptor())
-	reflected := func() []string {
-		var names []string
-		seen := map[string]bool{}
-		for spec := range server.Specs() {
-			svc := spec.Procedure[1:]
-			for i := len(svc) - 1; i >= 0; i-- {
-				if svc[i] == '/' {
-					svc = svc[:i]
-					break
-				}
-			}
-			if !seen[svc] {
-				seen[svc] = true
-				names = append(names, svc)
-			}
-		}
-		return append(names, grpchealth.HealthV1ServiceName)
-	}
-	grpcreflect.Register(server, grpcreflect.WithNamer(grpcreflect.NamerFunc(reflected)))
+	// One list of services for reflection and health alike.
+	names := append(api.ServiceNames(server), grpchealth.HealthV1ServiceName)
+	grpcreflect.Register(server, grpcreflect.WithNamer(grpcreflect.NamerFunc(func() []string { return names })))
+	s.services = names
+
+	s.limiter = limits.New(limits.Config{
+		PerAddress: map[string]limits.Rate{
+			"/" + assistv1connect.PortalServiceName + "/StartSession": s.cfg.StartSessionRate,
+			"/" + assistv1connect.AuthServiceName + "/Login":          s.cfg.LoginRate,
+		},
+		PerCredential:    s.cfg.CredentialRate,
+		MaxInFlight:      s.cfg.MaxInFlight,
+		UnaryBodyTimeout: s.cfg.UnaryBodyTimeout,
+		Unary:            api.UnaryProcedures(server),
+		Logger:           s.logger,
+	})
 
 	mux := http.NewServeMux()
 	connecthttp.Mount(mux, server,
@@ -229,17 +296,32 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 		connecthttp.WithCompressMinBytes(1024),
 	)
 	mux.Handle(grpchealth.NewHandler(&healthChecker{server: s}))
+	mux.Handle("GET /metrics", http.HandlerFunc(s.metrics))
 
-	if len(s.cfg.CORSAllowedOrigins) == 0 {
-		return mux
+	var h http.Handler = mux
+	if len(s.cfg.CORSAllowedOrigins) > 0 {
+		h = cors.New(cors.Options{
+			AllowedOrigins: s.cfg.CORSAllowedOrigins,
+			AllowedMethods: connectcors.AllowedMethods(),
+			AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
+			ExposedHeaders: append(connectcors.ExposedHeaders(), "Retry-After"),
+			MaxAge:         7200,
+		}).Handler(h)
 	}
-	return cors.New(cors.Options{
-		AllowedOrigins: s.cfg.CORSAllowedOrigins,
-		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
-		ExposedHeaders: connectcors.ExposedHeaders(),
-		MaxAge:         7200,
-	}).Handler(mux)
+	return s.limiter.Wrap(h)
+}
+
+// metrics reports, in Prometheus' text format, what the limits refused.
+func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	r := &s.limiter.Refused
+	fmt.Fprintf(w, "# HELP assist_refused_total Requests and connections refused by a limit.\n# TYPE assist_refused_total counter\n")
+	for _, c := range []struct {
+		reason string
+		n      int64
+	}{{"address_rate", r.Address.Load()}, {"credential_rate", r.Credential.Load()}, {"in_flight", r.InFlight.Load()}, {"connections", r.Connections.Load()}} {
+		fmt.Fprintf(w, "assist_refused_total{reason=%q} %d\n", c.reason, c.n)
+	}
 }
 
 // healthChecker answers gRPC health checks: SERVING while the database
@@ -248,7 +330,7 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 type healthChecker struct{ server *Server }
 
 func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	if req.Service != "" && !slices.Contains(api.ServiceNames(), req.Service) {
+	if req.Service != "" && !slices.Contains(h.server.services, req.Service) {
 		return nil, connectv1.NewError(connectv1.CodeNotFound, fmt.Errorf("unknown service %s", req.Service))
 	}
 	select {

@@ -23,6 +23,7 @@ import (
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
 	"github.com/assist-chat/assist/server/internal/assistd"
 	"github.com/assist-chat/assist/server/internal/demo"
+	"github.com/assist-chat/assist/server/internal/limits"
 	"github.com/assist-chat/assist/server/internal/pgtest"
 )
 
@@ -60,6 +61,16 @@ func WithCredentialCheckInterval(d time.Duration) Option {
 	return func(c *assistd.Config) { c.CredentialCheckInterval = d }
 }
 
+// WithRateLimits sets the rate limits (off by default in tests).
+func WithRateLimits(startSession, login, credential limits.Rate) Option {
+	return func(c *assistd.Config) {
+		c.StartSessionRate, c.LoginRate, c.CredentialRate = startSession, login, credential
+	}
+}
+
+// WithConfig lets a test set any other server setting.
+func WithConfig(set func(*assistd.Config)) Option { return Option(set) }
+
 // WithMaxMessageBytes caps request messages.
 func WithMaxMessageBytes(n int) Option {
 	return func(c *assistd.Config) { c.MaxMessageBytes = n }
@@ -90,6 +101,11 @@ func StartOnConfig(tb testing.TB, databaseURL string, opts ...Option) *Env {
 		// under the race detector, and is not what these tests measure.
 		PasswordCost: bcrypt.MinCost,
 		Logger:       Logger(),
+		// Tests start many sessions and send fast from one address: the
+		// rate limits are tested on their own (WithRateLimits).
+		StartSessionRate: limits.RateOff,
+		LoginRate:        limits.RateOff,
+		CredentialRate:   limits.RateOff,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -68,6 +68,21 @@ func (p *Principal) Participant() *assistv1.Participant {
 	return &assistv1.Participant{}
 }
 
+// CredentialKey names what a revocation of p's credential reaches: every
+// token of an advisor (a disabled advisor), of a session (customer and app
+// tokens), or one API key. Streams watch it to end when it is revoked.
+func (p *Principal) CredentialKey() string {
+	switch p.Kind {
+	case KindAdvisor:
+		return "adv-" + p.AdvisorID.String()
+	case KindCustomer, KindCustomerApp:
+		return "ses-" + p.SessionID.String()
+	case KindIntegration:
+		return "key-" + p.APIKeyID.String()
+	}
+	return "none"
+}
+
 // HasScope reports whether an integration's key carries scope.
 func (p *Principal) HasScope(scope assistv1.ApiKeyScope) bool {
 	for _, s := range p.Scopes {

@@ -74,6 +74,10 @@ type Service struct {
 	// dummyHash makes a login for an unknown e-mail cost as much as a wrong
 	// password, so timing does not reveal which e-mails exist.
 	dummyHash func() []byte
+	// Revoked, if set, is told the credential key of every credential
+	// revoked here, after the revocation is stored, so that open streams
+	// holding it end at once on every replica.
+	Revoked func(ctx context.Context, credentialKey string) error
 }
 
 // NewService returns the credential service. passwordCost is the bcrypt
@@ -140,7 +144,18 @@ func (s *Service) Revoke(ctx context.Context, p *Principal) error {
 	if p == nil || p.Kind != KindAdvisor {
 		return failure.PermissionDenied("only advisor tokens can be logged out")
 	}
-	return s.store.Q.AccessTokenRevoke(ctx, s.store.Pool, p.TokenHash)
+	if err := s.store.Q.AccessTokenRevoke(ctx, s.store.Pool, p.TokenHash); err != nil {
+		return err
+	}
+	return s.announceRevoked(ctx, p.CredentialKey())
+}
+
+// announceRevoked tells open streams that a credential was revoked.
+func (s *Service) announceRevoked(ctx context.Context, key string) error {
+	if s.Revoked == nil {
+		return nil
+	}
+	return s.Revoked(ctx, key)
 }
 
 // StillValid returns Unauthenticated once p's credential is revoked or

@@ -19,6 +19,7 @@ const module = "github.com/assist-chat/assist/"
 // across layers.
 var allowed = map[string][]string{
 	"failure":    {},
+	"limits":     {},
 	"store":      {"store/dbq"},
 	"store/dbq":  {},
 	"pgembed":    {},
@@ -31,8 +32,8 @@ var allowed = map[string][]string{
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
 	"api":        {"auth", "chat", "failure", "sessions"},
-	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store"},
-	"assisttest": {"assistd", "demo", "pgtest"},
+	"assistd":    {"api", "auth", "chat", "demo", "limits", "pgembed", "sessionlog", "sessions", "store"},
+	"assisttest": {"assistd", "demo", "limits", "pgtest"},
 }
 
 func TestImportsFollowTheLayers(t *testing.T) {

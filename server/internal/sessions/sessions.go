@@ -4,7 +4,9 @@
 package sessions
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -78,8 +80,11 @@ func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, str
 	if req.SessionCode != "" {
 		return dbq.Session{}, "", failure.InvalidArgument("session_code", "a queue-mode portal takes no session code")
 	}
-	if req.AdvisorID != "" || req.FirstAvailableAdvisor {
+	if req.AdvisorID != "" {
 		return dbq.Session{}, "", failure.InvalidArgument("advisor_id", "a queue-mode portal takes no advisor choice")
+	}
+	if req.FirstAvailableAdvisor {
+		return dbq.Session{}, "", failure.InvalidArgument("first_available_advisor", "a queue-mode portal takes no advisor choice")
 	}
 	account, err := s.store.Q.AccountGet(ctx, s.store.Pool, portal.AccountID)
 	if err != nil {
@@ -119,15 +124,10 @@ func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, str
 			CustomerOs:          int16(req.Platform.GetOperatingSystem()),
 			CustomerUserAgent:   req.Platform.GetUserAgent(),
 			StartRequestID:      requestID,
+			StartRequestHash:    requestHash(req),
 		})
 		if store.IsNotFound(err) && requestID != nil {
-			// A retry of a start that already succeeded: same session, and a
-			// fresh token (the first one is stored hashed only).
-			sess, err = s.store.Q.SessionGetByStartRequest(ctx, tx, dbq.SessionGetByStartRequestParams{PortalID: portal.ID, StartRequestID: requestID})
-			if err != nil {
-				return fmt.Errorf("load retried session: %w", err)
-			}
-			token, err = s.auth.MintSessionToken(ctx, tx, auth.KindCustomer, sess.AccountID, sess.ID)
+			sess, token, err = s.retriedStart(ctx, tx, portal.ID, *requestID, req)
 			return err
 		}
 		if err != nil {
@@ -162,6 +162,45 @@ func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, str
 	}
 	s.logger.Info("session started", "session", sess.ID, "portal", portal.Slug, "kind", kind)
 	return sess, token, nil
+}
+
+// retriedStart answers a StartSession whose request_id already started a
+// session: the same session, with a new customer token (the first is stored
+// hashed only, and its response may have been lost). The tokens minted for
+// earlier attempts are revoked, so a request_id never yields more than one
+// working token. A reuse with other details, or after the session ended, is
+// refused.
+func (s *Service) retriedStart(ctx context.Context, tx *sessionlog.Tx, portalID, requestID uuid.UUID, req Start) (dbq.Session, string, error) {
+	sess, err := s.store.Q.SessionGetByStartRequest(ctx, tx, dbq.SessionGetByStartRequestParams{PortalID: portalID, StartRequestID: &requestID})
+	if err != nil {
+		return dbq.Session{}, "", fmt.Errorf("load retried session: %w", err)
+	}
+	if !bytes.Equal(sess.StartRequestHash, requestHash(req)) {
+		return dbq.Session{}, "", failure.AlreadyExists("request_id was already used to start a session with other details; use a new request_id")
+	}
+	if sessionState(sess) == assistv1.SessionState_SESSION_STATE_ENDED {
+		return dbq.Session{}, "", failure.FailedPrecondition("the session started with this request_id has ended; start a new one with a new request_id")
+	}
+	if err := s.store.Q.AccessTokenRevokeBySession(ctx, tx, dbq.AccessTokenRevokeBySessionParams{SessionID: &sess.ID, Kind: int16(auth.KindCustomer)}); err != nil {
+		return dbq.Session{}, "", fmt.Errorf("revoke earlier tokens: %w", err)
+	}
+	tx.CredentialRevoked((&auth.Principal{Kind: auth.KindCustomer, SessionID: sess.ID}).CredentialKey())
+	token, err := s.auth.MintSessionToken(ctx, tx, auth.KindCustomer, sess.AccountID, sess.ID)
+	return sess, token, err
+}
+
+// requestHash fingerprints what a StartSession asks for, so that a
+// request_id reused for another request is recognised.
+func requestHash(req Start) []byte {
+	h := sha256.New()
+	for _, f := range []string{
+		req.PortalSlug, req.Customer.GetDisplayName(), req.Customer.GetEmail(), req.Customer.GetProblemDescription(),
+		req.Platform.GetDeviceType().String(), req.Platform.GetOperatingSystem().String(),
+		req.SessionCode, req.AdvisorID, fmt.Sprint(req.FirstAvailableAdvisor), fmt.Sprint(req.FastChat),
+	} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return h.Sum(nil)
 }
 
 // GetPortal describes a portal to anonymous customers.

@@ -184,7 +184,9 @@ func (x *ChatOpen) GetAfterSeq() int64 {
 // ChatSend is a chat message sent on the Chat stream.
 type ChatSend struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The sender's idempotency key, unique per message (a UUID is fine).
+	// The sender's idempotency key, unique per message among the sender's
+	// messages in this session (a UUID is fine); another participant's ids
+	// never collide with it.
 	ClientMessageId string `protobuf:"bytes,1,opt,name=client_message_id,json=clientMessageId,proto3" json:"client_message_id,omitempty"`
 	// The message's text: 1 to 4000 characters, not only blanks.
 	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`

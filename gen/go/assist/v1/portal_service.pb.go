@@ -293,8 +293,11 @@ type StartSessionRequest struct {
 	// Start a FastChat (chat only, never upgraded) instead of a web chat.
 	FastChat bool `protobuf:"varint,7,opt,name=fast_chat,json=fastChat,proto3" json:"fast_chat,omitempty"`
 	// Optional idempotency key for this start (a UUID the browser generates
-	// once): a retry with the same key returns the same session, with a fresh
-	// customer token.
+	// once): a retry with the same key and the same details returns the same
+	// session with a new customer token, revoking the tokens minted for
+	// earlier attempts, so a key never yields more than one working token.
+	// A key reused with other details is refused with `AlreadyExists`; a
+	// retry after the session ended gets `FailedPrecondition`.
 	RequestId     string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -95,7 +95,9 @@ export const ChatOpenSchema: GenMessage<ChatOpen> = /*@__PURE__*/
  */
 export type ChatSend = Message<"assist.v1.ChatSend"> & {
   /**
-   * The sender's idempotency key, unique per message (a UUID is fine).
+   * The sender's idempotency key, unique per message among the sender's
+   * messages in this session (a UUID is fine); another participant's ids
+   * never collide with it.
    *
    * @generated from field: string client_message_id = 1;
    */
@@ -470,7 +472,9 @@ export const ChatService: GenService<{
   /**
    * Send adds a chat message to the session's log, or signals typing. A
    * message is acknowledged only once it is stored; a retry with the same
-   * client_message_id returns the stored event and writes nothing.
+   * client_message_id returns the stored event and writes nothing, even
+   * after the session ended. Client message ids are the sender's own: two
+   * participants may use the same id without colliding.
    *
    * Errors: `InvalidArgument` (malformed field, empty or oversized text),
    * `Unauthenticated`, `NotFound`, `PermissionDenied` (read-only

@@ -219,8 +219,11 @@ export type StartSessionRequest = Message<"assist.v1.StartSessionRequest"> & {
 
   /**
    * Optional idempotency key for this start (a UUID the browser generates
-   * once): a retry with the same key returns the same session, with a fresh
-   * customer token.
+   * once): a retry with the same key and the same details returns the same
+   * session with a new customer token, revoking the tokens minted for
+   * earlier attempts, so a key never yields more than one working token.
+   * A key reused with other details is refused with `AlreadyExists`; a
+   * retry after the session ended gets `FailedPrecondition`.
    *
    * @generated from field: string request_id = 8;
    */
@@ -288,15 +291,19 @@ export const PortalService: GenService<{
    * queue mode the session waits in the portal's queue; in code mode it goes
    * to the advisor who created the code; in web mode to the chosen advisor.
    * The response carries a customer token that reaches this one session
-   * only. Retrying with the same request_id returns the same session and
-   * token instead of starting a second session.
+   * only. Retrying with the same request_id and the same details returns
+   * the same session with a new customer token, and revokes the tokens of
+   * earlier attempts, instead of starting a second session.
    *
    * Anyone may call it (integrators with API_KEY_SCOPE_SESSIONS_WRITE start
    * sessions the same way). Errors: `InvalidArgument` (a field is
    * malformed, or the routing does not fit the portal's mode), `NotFound`
    * (no such portal, unknown or expired session code, unknown advisor),
    * `FailedPrecondition` (the chosen advisor is not online, or FastChat is
-   * not enabled), `ResourceExhausted` (too many sessions started).
+   * not enabled, or the session a reused request_id started has ended),
+   * `AlreadyExists` (request_id already used with other details),
+   * `ResourceExhausted` (too many sessions started from this address or
+   * API key: retry after the delay in the error's RetryInfo detail).
    *
    * @generated from rpc assist.v1.PortalService.StartSession
    */

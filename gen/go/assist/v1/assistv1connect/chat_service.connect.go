@@ -95,7 +95,9 @@ type ChatServiceClient interface {
 	Subscribe(context.Context, *v1.SubscribeRequest) (ChatServiceSubscribeClientStream, error)
 	// Send adds a chat message to the session's log, or signals typing. A
 	// message is acknowledged only once it is stored; a retry with the same
-	// client_message_id returns the stored event and writes nothing.
+	// client_message_id returns the stored event and writes nothing, even
+	// after the session ended. Client message ids are the sender's own: two
+	// participants may use the same id without colliding.
 	//
 	// Errors: `InvalidArgument` (malformed field, empty or oversized text),
 	// `Unauthenticated`, `NotFound`, `PermissionDenied` (read-only
@@ -200,7 +202,9 @@ type ChatServiceHandler interface {
 	Subscribe(context.Context, *v1.SubscribeRequest, ChatServiceSubscribeServerStream) error
 	// Send adds a chat message to the session's log, or signals typing. A
 	// message is acknowledged only once it is stored; a retry with the same
-	// client_message_id returns the stored event and writes nothing.
+	// client_message_id returns the stored event and writes nothing, even
+	// after the session ended. Client message ids are the sender's own: two
+	// participants may use the same id without colliding.
 	//
 	// Errors: `InvalidArgument` (malformed field, empty or oversized text),
 	// `Unauthenticated`, `NotFound`, `PermissionDenied` (read-only

@@ -59,15 +59,19 @@ type PortalServiceClient interface {
 	// queue mode the session waits in the portal's queue; in code mode it goes
 	// to the advisor who created the code; in web mode to the chosen advisor.
 	// The response carries a customer token that reaches this one session
-	// only. Retrying with the same request_id returns the same session and
-	// token instead of starting a second session.
+	// only. Retrying with the same request_id and the same details returns
+	// the same session with a new customer token, and revokes the tokens of
+	// earlier attempts, instead of starting a second session.
 	//
 	// Anyone may call it (integrators with API_KEY_SCOPE_SESSIONS_WRITE start
 	// sessions the same way). Errors: `InvalidArgument` (a field is
 	// malformed, or the routing does not fit the portal's mode), `NotFound`
 	// (no such portal, unknown or expired session code, unknown advisor),
 	// `FailedPrecondition` (the chosen advisor is not online, or FastChat is
-	// not enabled), `ResourceExhausted` (too many sessions started).
+	// not enabled, or the session a reused request_id started has ended),
+	// `AlreadyExists` (request_id already used with other details),
+	// `ResourceExhausted` (too many sessions started from this address or
+	// API key: retry after the delay in the error's RetryInfo detail).
 	StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error)
 }
 
@@ -88,15 +92,19 @@ type PortalServiceHandler interface {
 	// queue mode the session waits in the portal's queue; in code mode it goes
 	// to the advisor who created the code; in web mode to the chosen advisor.
 	// The response carries a customer token that reaches this one session
-	// only. Retrying with the same request_id returns the same session and
-	// token instead of starting a second session.
+	// only. Retrying with the same request_id and the same details returns
+	// the same session with a new customer token, and revokes the tokens of
+	// earlier attempts, instead of starting a second session.
 	//
 	// Anyone may call it (integrators with API_KEY_SCOPE_SESSIONS_WRITE start
 	// sessions the same way). Errors: `InvalidArgument` (a field is
 	// malformed, or the routing does not fit the portal's mode), `NotFound`
 	// (no such portal, unknown or expired session code, unknown advisor),
 	// `FailedPrecondition` (the chosen advisor is not online, or FastChat is
-	// not enabled), `ResourceExhausted` (too many sessions started).
+	// not enabled, or the session a reused request_id started has ended),
+	// `AlreadyExists` (request_id already used with other details),
+	// `ResourceExhausted` (too many sessions started from this address or
+	// API key: retry after the delay in the error's RetryInfo detail).
 	StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error)
 }
 
