@@ -281,6 +281,11 @@ func (cc *ChatConn) connect() (ended, received bool, err error) {
 		cancel()
 		return false, false, err
 	}
+	// A cancelled context alone leaves a Receive on a quiet stream waiting
+	// for the server: closing the stream unblocks it, so Close and the end
+	// of OpenChat's context return at once.
+	stopClosing := context.AfterFunc(ctx, func() { _ = stream.Close() })
+	defer stopClosing()
 	defer func() {
 		cancel() // unblocks a write in flight on this stream…
 		cc.writeMu.Lock()

@@ -84,6 +84,9 @@ func (c *Client) followOnce(ctx context.Context, sessionID string, cursor *int64
 		return false, false, err
 	}
 	defer stream.Close()
+	// Closing the stream, not only cancelling ctx, unblocks a Receive on a
+	// quiet stream at once.
+	defer context.AfterFunc(ctx, func() { _ = stream.Close() })()
 	for {
 		res, err := stream.Receive()
 		if errors.Is(err, io.EOF) {
