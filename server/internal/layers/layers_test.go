@@ -20,7 +20,7 @@ const module = "github.com/assist-chat/assist/"
 var allowed = map[string][]string{
 	"failure":    {},
 	"limits":     {},
-	"store":      {"store/dbq"},
+	"store":      {"failure", "store/dbq"},
 	"store/dbq":  {},
 	"pgembed":    {},
 	"pgtest":     {"pgembed"},

@@ -170,3 +170,65 @@ func TestBatchStoresARepeatedClientMessageIDOnce(t *testing.T) {
 		t.Fatalf("%d events stored, want 2", len(stored))
 	}
 }
+
+func advisorMessage(sessionID uuid.UUID, advisorID, clientID, text string) *assistv1.SessionEvent {
+	ev := chatMessage(sessionID, clientID, text)
+	ev.Author = &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR, Id: advisorID, DisplayName: "Bob"}
+	return ev
+}
+
+// Client message ids are the sender's own: an advisor who uses the id the
+// customer used stores a message of its own, and each still dedupes its
+// retries.
+func TestClientMessageIDsAreEachSendersOwn(t *testing.T) {
+	t.Parallel()
+	b := batchSetup(t)
+	sid := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+	adv := uuid.NewString()
+	got := b.sendAsOneBatch(t,
+		chatMessage(sid, "m1", "from the customer"),
+		advisorMessage(sid, adv, "m1", "from the advisor"),
+	)
+	for i, g := range got {
+		if g.err != nil || g.duplicate {
+			t.Fatalf("message %d: %+v, want stored", i, g)
+		}
+	}
+	again := b.sendAsOneBatch(t, advisorMessage(sid, adv, "m1", "from the advisor"), chatMessage(sid, "m1", "from the customer"))
+	if !again[0].duplicate || again[0].ev.GetSeq() != got[1].ev.GetSeq() || !again[1].duplicate || again[1].ev.GetSeq() != got[0].ev.GetSeq() {
+		t.Fatalf("retries %+v, want each sender's stored message", again)
+	}
+	other := b.sendAsOneBatch(t, advisorMessage(sid, uuid.NewString(), "m1", "another advisor"))
+	if other[0].err != nil || other[0].duplicate {
+		t.Fatalf("another advisor's m1: %+v, want stored", other[0])
+	}
+}
+
+// A retry of a message stored before the session ended finds the stored
+// event (its first acknowledgement was lost); a new message is refused.
+func TestRetryAfterTheEndFindsTheStoredMessage(t *testing.T) {
+	t.Parallel()
+	b := batchSetup(t)
+	sid := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+	first := b.sendAsOneBatch(t, chatMessage(sid, "m1", "hello"))
+	if first[0].err != nil {
+		t.Fatal(first[0].err)
+	}
+	_, err := b.log.Write(context.Background(), func(tx *Tx) error {
+		if _, err := tx.Exec(context.Background(), "UPDATE sessions SET state = 3 WHERE id = $1", sid); err != nil {
+			return err
+		}
+		_, err := tx.Append(context.Background(), &assistv1.SessionEvent{SessionId: sid.String(), Payload: &assistv1.SessionEvent_SessionEnded{SessionEnded: &assistv1.SessionEnded{}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.sendAsOneBatch(t, chatMessage(sid, "m1", "hello"), chatMessage(sid, "m2", "too late"))
+	if got[0].err != nil || !got[0].duplicate || got[0].ev.GetSeq() != first[0].ev.GetSeq() {
+		t.Fatalf("retry after the end: %+v, want the stored event", got[0])
+	}
+	if !failure.IsKind(got[1].err, failure.KindFailedPrecondition) {
+		t.Fatalf("new message after the end: %v, want FailedPrecondition", got[1].err)
+	}
+}

@@ -58,7 +58,7 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
+		return nil, fmt.Errorf("connect to database: %w", Translate(err))
 	}
 	if err := migrate(ctx, pool, logger); err != nil {
 		pool.Close()
