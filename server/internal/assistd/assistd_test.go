@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,5 +242,26 @@ func TestHealthFollowsTheDatabase(t *testing.T) {
 			t.Fatal("health did not come back with the database")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A busy port is reported at once, naming the address, before any
+// database work: here the database does not even exist.
+func TestBusyPortIsReportedBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = assistd.Start(ctx, assistd.Config{Addr: busy.Addr().String(), DatabaseURL: "postgres://nobody@127.0.0.1:1/none"})
+	if !errors.Is(err, assistd.ErrListen) || !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Fatalf("Start on a busy port: %v, want ErrListen naming %s", err, busy.Addr())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the busy port was reported after %s", d)
 	}
 }
