@@ -7,6 +7,8 @@
 #   4. gofmt -l over the repo's Go files is empty
 #   5. go vet ./...
 #   6. the generated TypeScript type-checks (tsc --noEmit), imports included
+#   7. buf breaking against the previous commit's contract (scripts/breaking.sh)
+#   8. golangci-lint (pinned in tools/golangci-lint/go.mod; .golangci.yml)
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,6 +36,9 @@ fi
 
 step "buf lint"
 run "$BUF" lint || fail "buf lint"
+
+step "buf breaking: the contract stays compatible with the previous commit's"
+run bash scripts/breaking.sh || fail "buf breaking (a change to the contract breaks clients: make it additive)"
 
 step "buf format"
 run "$BUF" format -d --exit-code || fail "buf format (fix: node_modules/.bin/buf format -w)"

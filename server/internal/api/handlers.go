@@ -52,16 +52,8 @@ func (h authHandler) Login(ctx context.Context, req *assistv1.LoginRequest) (*as
 	if err != nil {
 		return nil, err
 	}
-	h.Logger.Info("advisor logged in", "advisor", adv.ID)
-	return &assistv1.LoginResponse{
-		AccessToken: token,
-		ExpireTime:  timestamppb.New(expire),
-		Advisor: &assistv1.Advisor{
-			Id: adv.ID.String(), AccountId: adv.AccountID.String(), Email: adv.Email,
-			DisplayName: adv.DisplayName, ReportAccess: adv.ReportAccess, Admin: adv.Admin,
-			Disabled: adv.Disabled, CreateTime: timestamppb.New(adv.CreateTime),
-		},
-	}, nil
+	h.Logger.Info("advisor logged in", "advisor", adv.GetId())
+	return &assistv1.LoginResponse{AccessToken: token, ExpireTime: timestamppb.New(expire), Advisor: adv}, nil
 }
 
 func (h authHandler) Logout(ctx context.Context, _ *assistv1.LogoutRequest) (*assistv1.LogoutResponse, error) {
@@ -96,7 +88,7 @@ func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSess
 	if err != nil {
 		return nil, err
 	}
-	return &assistv1.StartSessionResponse{Session: sessions.ToProto(sess, nil), CustomerToken: token}, nil
+	return &assistv1.StartSessionResponse{Session: sess, CustomerToken: token}, nil
 }
 
 // chatHandler serves ChatService.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/failure"
@@ -93,31 +94,40 @@ func NewService(s *store.Store, passwordCost int) *Service {
 }
 
 // Login checks an advisor's password and mints an advisor token.
-func (s *Service) Login(ctx context.Context, email, password string) (token string, expire time.Time, advisor dbq.Advisor, err error) {
+func (s *Service) Login(ctx context.Context, email, password string) (token string, expire time.Time, advisor *assistv1.Advisor, err error) {
 	if !store.TextOK(email) {
-		return "", time.Time{}, dbq.Advisor{}, failure.InvalidArgument("email", "must not contain NUL characters")
+		return "", time.Time{}, nil, failure.InvalidArgument("email", "must not contain NUL characters")
 	}
-	advisor, err = s.store.Q.AdvisorGetByEmail(ctx, s.store.Pool, email)
+	row, err := s.store.Q.AdvisorGetByEmail(ctx, s.store.Pool, email)
 	if store.IsNotFound(err) {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
-		return "", time.Time{}, dbq.Advisor{}, failure.Unauthenticated("wrong e-mail or password")
+		return "", time.Time{}, nil, failure.Unauthenticated("wrong e-mail or password")
 	}
 	if err != nil {
-		return "", time.Time{}, dbq.Advisor{}, err
+		return "", time.Time{}, nil, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(advisor.PasswordHash), []byte(password)) != nil || advisor.Disabled {
-		return "", time.Time{}, dbq.Advisor{}, failure.Unauthenticated("wrong e-mail or password")
+	if bcrypt.CompareHashAndPassword([]byte(row.PasswordHash), []byte(password)) != nil || row.Disabled {
+		return "", time.Time{}, nil, failure.Unauthenticated("wrong e-mail or password")
 	}
 	expire = s.now().Add(AdvisorTokenLifetime)
 	token, hash := newSecret(prefixAdvisor)
 	err = s.store.Q.AccessTokenInsert(ctx, s.store.Pool, dbq.AccessTokenInsertParams{
-		TokenHash: hash, Kind: int16(KindAdvisor), AccountID: advisor.AccountID,
-		AdvisorID: &advisor.ID, ExpireTime: expire,
+		TokenHash: hash, Kind: int16(KindAdvisor), AccountID: row.AccountID,
+		AdvisorID: &row.ID, ExpireTime: expire,
 	})
 	if err != nil {
-		return "", time.Time{}, dbq.Advisor{}, err
+		return "", time.Time{}, nil, err
 	}
-	return token, expire, advisor, nil
+	return token, expire, AdvisorProto(row), nil
+}
+
+// AdvisorProto is an advisor as the contract shows it (no password hash).
+func AdvisorProto(a dbq.Advisor) *assistv1.Advisor {
+	return &assistv1.Advisor{
+		Id: a.ID.String(), AccountId: a.AccountID.String(), Email: a.Email,
+		DisplayName: a.DisplayName, ReportAccess: a.ReportAccess, Admin: a.Admin,
+		Disabled: a.Disabled, CreateTime: timestamppb.New(a.CreateTime),
+	}
 }
 
 // MintSessionToken creates a customer or customer-app token reaching one

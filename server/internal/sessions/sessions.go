@@ -55,7 +55,15 @@ type Start struct {
 
 // StartSession starts a session for a customer and mints the customer's
 // token, which reaches this session only.
-func (s *Service) StartSession(ctx context.Context, req Start) (dbq.Session, string, error) {
+func (s *Service) StartSession(ctx context.Context, req Start) (*assistv1.Session, string, error) {
+	sess, token, err := s.startSession(ctx, req)
+	if err != nil {
+		return nil, "", err
+	}
+	return ToProto(sess, nil), token, nil
+}
+
+func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, string, error) {
 	for _, f := range []struct{ field, value string }{
 		{"customer.display_name", req.Customer.GetDisplayName()},
 		{"customer.email", req.Customer.GetEmail()},
