@@ -25,11 +25,13 @@ import (
 	"connectrpc.com/validate"
 	"github.com/rs/cors"
 
+	"github.com/assist-chat/assist/server/internal/admin"
 	"github.com/assist-chat/assist/server/internal/api"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/demo"
 	"github.com/assist-chat/assist/server/internal/pgembed"
+	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
 	"github.com/assist-chat/assist/server/internal/store"
@@ -165,6 +167,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Auth:         authn,
 		Sessions:     sess,
 		Conversation: chat.NewService(s.log, sess),
+		Reports:      reports.NewService(s.store, s.log),
+		Admin:        admin.NewService(s.store, cfg.PasswordCost, s.logger),
 		Logger:       s.logger,
 		Stopping:     s.stopping,
 

@@ -110,7 +110,7 @@ func (q *Queries) AccessTokenRevoke(ctx context.Context, db DBTX, tokenHash []by
 }
 
 const apiKeyGetBySecret = `-- name: ApiKeyGetBySecret :one
-SELECT id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL
+SELECT id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time, last_use_time FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL
 `
 
 func (q *Queries) ApiKeyGetBySecret(ctx context.Context, db DBTX, secretHash []byte) (ApiKey, error) {
@@ -125,6 +125,7 @@ func (q *Queries) ApiKeyGetBySecret(ctx context.Context, db DBTX, secretHash []b
 		&i.SecretHash,
 		&i.CreateTime,
 		&i.RevokeTime,
+		&i.LastUseTime,
 	)
 	return i, err
 }
