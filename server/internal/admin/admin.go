@@ -53,14 +53,15 @@ type change struct {
 
 // write runs fn in a transaction that holds the account's row lock, and
 // records the audit entry fn returns in it: a change and its entry commit
-// together or not at all.
+// together or not at all. An entry without an action means fn changed
+// nothing.
 func (s *Service) write(ctx context.Context, p *auth.Principal, fn func(tx pgx.Tx) (change, error)) error {
 	return s.store.InTx(ctx, func(tx pgx.Tx) error {
 		if _, err := s.store.Q.AdminAccountLock(ctx, tx, p.AccountID); err != nil {
 			return fmt.Errorf("lock account: %w", err)
 		}
 		c, err := fn(tx)
-		if err != nil {
+		if err != nil || c.action == "" {
 			return err
 		}
 		actor := p.AdvisorID

@@ -88,12 +88,16 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *auth.Principal, keyID str
 	}
 	var key dbq.ApiKey
 	err = s.write(ctx, p, func(tx pgx.Tx) (change, error) {
-		key, err = s.store.Q.ApiKeyRevoke(ctx, tx, dbq.ApiKeyRevokeParams{ID: id, AccountID: p.AccountID})
+		row, err := s.store.Q.ApiKeyRevoke(ctx, tx, dbq.ApiKeyRevokeParams{ID: id, AccountID: p.AccountID})
 		if store.IsNotFound(err) {
 			return change{}, failure.NotFound("API key")
 		}
 		if err != nil {
 			return change{}, fmt.Errorf("revoke API key: %w", err)
+		}
+		key = row.ApiKey
+		if !row.RevokedNow {
+			return change{}, nil // revoked before: nothing changes, nothing to audit
 		}
 		return change{"api_key.revoke", "api_key", id.String(), fmt.Sprintf("name=%q prefix=%s", key.Name, key.Prefix)}, nil
 	})

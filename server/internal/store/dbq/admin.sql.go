@@ -225,7 +225,7 @@ func (q *Queries) ApiKeyListByAccount(ctx context.Context, db DBTX, accountID uu
 const apiKeyRevoke = `-- name: ApiKeyRevoke :one
 UPDATE api_keys SET revoke_time = coalesce(revoke_time, now())
 WHERE id = $1::uuid AND account_id = $2::uuid
-RETURNING id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time, last_use_time
+RETURNING api_keys.id, api_keys.account_id, api_keys.name, api_keys.scopes, api_keys.prefix, api_keys.secret_hash, api_keys.create_time, api_keys.revoke_time, api_keys.last_use_time, revoke_time = now() AS revoked_now
 `
 
 type ApiKeyRevokeParams struct {
@@ -233,20 +233,27 @@ type ApiKeyRevokeParams struct {
 	AccountID uuid.UUID
 }
 
-// Revoking twice keeps the first revocation time.
-func (q *Queries) ApiKeyRevoke(ctx context.Context, db DBTX, arg ApiKeyRevokeParams) (ApiKey, error) {
+type ApiKeyRevokeRow struct {
+	ApiKey     ApiKey
+	RevokedNow bool
+}
+
+// Revoking twice keeps the first revocation time; revoked_now tells
+// whether this call revoked it (now() is the transaction's start).
+func (q *Queries) ApiKeyRevoke(ctx context.Context, db DBTX, arg ApiKeyRevokeParams) (ApiKeyRevokeRow, error) {
 	row := db.QueryRow(ctx, apiKeyRevoke, arg.ID, arg.AccountID)
-	var i ApiKey
+	var i ApiKeyRevokeRow
 	err := row.Scan(
-		&i.ID,
-		&i.AccountID,
-		&i.Name,
-		&i.Scopes,
-		&i.Prefix,
-		&i.SecretHash,
-		&i.CreateTime,
-		&i.RevokeTime,
-		&i.LastUseTime,
+		&i.ApiKey.ID,
+		&i.ApiKey.AccountID,
+		&i.ApiKey.Name,
+		&i.ApiKey.Scopes,
+		&i.ApiKey.Prefix,
+		&i.ApiKey.SecretHash,
+		&i.ApiKey.CreateTime,
+		&i.ApiKey.RevokeTime,
+		&i.ApiKey.LastUseTime,
+		&i.RevokedNow,
 	)
 	return i, err
 }

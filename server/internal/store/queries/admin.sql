@@ -63,11 +63,12 @@ RETURNING *;
 -- name: ApiKeyListByAccount :many
 SELECT * FROM api_keys WHERE account_id = $1 ORDER BY create_time DESC, id DESC;
 
--- Revoking twice keeps the first revocation time.
+-- Revoking twice keeps the first revocation time; revoked_now tells
+-- whether this call revoked it (now() is the transaction's start).
 -- name: ApiKeyRevoke :one
 UPDATE api_keys SET revoke_time = coalesce(revoke_time, now())
 WHERE id = @id::uuid AND account_id = @account_id::uuid
-RETURNING *;
+RETURNING sqlc.embed(api_keys), revoke_time = now() AS revoked_now;
 
 -- Records a key's use at most once a minute: the condition makes most
 -- calls a no-op that writes nothing.
