@@ -402,3 +402,59 @@ func TestDisabledAdvisorIsRefusedAtOnce(t *testing.T) {
 	e2eWantCode(t, err, connect.CodeUnauthenticated, "an old token after re-enabling")
 	env.Login(t, assisttest.Advisor2Email, assisttest.Advisor2Password)
 }
+
+// Streams opened before a change of access end at the server's next
+// credential check: a disabled advisor's queue stream, a revoked API key's
+// session stream.
+func TestDisablingAndRevokingEndOpenStreams(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	env := assisttest.Start(t, assisttest.WithCredentialCheckInterval(50*time.Millisecond))
+	admin := env.Services(assisttest.Connect, env.Login(t, assisttest.AdminEmail, assisttest.AdminPassword)).Admin
+	login, err := env.Services(assisttest.Connect, "").Auth.Login(ctx, &assistv1.LoginRequest{Email: assisttest.Advisor2Email, Password: assisttest.Advisor2Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := admin.CreateApiKey(ctx, &assistv1.CreateApiKeyRequest{Name: "reader", Scopes: []assistv1.ApiKeyScope{assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_READ}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, _, _ := env.ActiveSession(t)
+
+	queue, err := env.Services(assisttest.GRPC, login.GetAccessToken()).Session.WatchQueue(ctx, &assistv1.WatchQueueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queue.Close()
+	if _, err := queue.Receive(); err != nil { // the snapshot: open
+		t.Fatal(err)
+	}
+	sub, err := env.Services(assisttest.GRPC, key.GetSecret()).Chat.Subscribe(ctx, &assistv1.SubscribeRequest{SessionId: sid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Receive(); err != nil { // the first stored event: open
+		t.Fatal(err)
+	}
+
+	if _, err := admin.UpdateAdvisor(ctx, &assistv1.UpdateAdvisorRequest{AdvisorId: login.GetAdvisor().GetId(), Disabled: true, UpdateMask: reportsMask("disabled")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.RevokeApiKey(ctx, &assistv1.RevokeApiKeyRequest{ApiKeyId: key.GetApiKey().GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := queue.Receive(); err != nil {
+			e2eWantCode(t, err, connect.CodeUnauthenticated, "the disabled advisor's WatchQueue")
+			break
+		}
+	}
+	for {
+		if _, err := sub.Receive(); err != nil {
+			e2eWantCode(t, err, connect.CodeUnauthenticated, "the revoked key's Subscribe")
+			break
+		}
+	}
+}
