@@ -90,6 +90,7 @@ func TestOnlyTheAccountsAdminsAdministerIt(t *testing.T) {
 
 	authzExpect(ctx, t, env, "no credentials", "", "", calls, connect.CodeUnauthenticated)
 	authzExpect(ctx, t, env, "a customer", f.endedCustomer, "", calls, connect.CodePermissionDenied)
+	authzExpect(ctx, t, env, "a customer app", f.app, "", calls, connect.CodePermissionDenied)
 	authzExpect(ctx, t, env, "an advisor", f.advisor2, "", calls, connect.CodePermissionDenied)
 	authzExpect(ctx, t, env, "an advisor with report access", f.advisor, "", calls, connect.CodePermissionDenied)
 	for scope, key := range f.keys {

@@ -20,6 +20,7 @@ import (
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assisttest"
+	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/store"
 )
@@ -32,6 +33,7 @@ type reportsFixture struct {
 	adminID, advisorID       string
 	advisor2ID, portalID     string
 	ended, endedCustomer     string
+	app                      string // a customer app token of the ended session
 	keys                     map[assistv1.ApiKeyScope]string // one key per scope
 	foreignAdmin             string
 	foreignEnded             string
@@ -73,6 +75,21 @@ func reportsSetup(ctx context.Context, t *testing.T) *reportsFixture {
 		f.keys[scope] = k.GetSecret()
 	}
 	f.foreignAdmin, f.foreignEnded = reportsForeignAccount(ctx, t, env)
+	// A customer app token, minted as RedeemOpener will (not implemented yet).
+	st, err := store.Open(ctx, env.DatabaseURL, 2, assisttest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sess, err := env.Services(assisttest.Connect, f.admin).Report.GetSessionReport(ctx, &assistv1.GetSessionReportRequest{SessionId: f.ended})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.app, err = auth.NewService(st, bcrypt.MinCost).MintSessionToken(ctx, st.Pool, auth.KindCustomerApp,
+		uuid.MustParse(sess.GetReport().GetSession().GetAccountId()), uuid.MustParse(f.ended))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -164,6 +181,7 @@ func TestOnlyReportReadersOfTheAccountReadReports(t *testing.T) {
 	authzExpect(ctx, t, env, "no credentials", "", f.ended, reportCalls, connect.CodeUnauthenticated)
 	authzExpect(ctx, t, env, "garbage token", "ast_key_"+strings.Repeat("x", 43), f.ended, reportCalls, connect.CodeUnauthenticated)
 	authzExpect(ctx, t, env, "the session's own customer", f.endedCustomer, f.ended, reportCalls, connect.CodePermissionDenied)
+	authzExpect(ctx, t, env, "the session's customer app", f.app, f.ended, reportCalls, connect.CodePermissionDenied)
 	authzExpect(ctx, t, env, "the lead advisor without report access", f.advisor, f.ended, reportCalls, connect.CodePermissionDenied)
 	authzExpect(ctx, t, env, "an advisor without report access", f.advisor2, f.ended, reportCalls, connect.CodePermissionDenied)
 	authzExpect(ctx, t, env, "API key with SESSIONS_WRITE only", f.keys[assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_WRITE], f.ended, reportCalls, connect.CodePermissionDenied)
