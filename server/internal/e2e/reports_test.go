@@ -33,7 +33,7 @@ type reportsFixture struct {
 	adminID, advisorID       string
 	advisor2ID, portalID     string
 	ended, endedCustomer     string
-	app                      string // a customer app token of the ended session
+	app                      string                          // a customer app token of the ended session
 	keys                     map[assistv1.ApiKeyScope]string // one key per scope
 	foreignAdmin             string
 	foreignEnded             string
