@@ -15,9 +15,11 @@ import (
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/admin"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessions"
 )
 
@@ -27,6 +29,8 @@ type Domain struct {
 	Sessions *sessions.Service
 	// Conversation is the chat rules (named apart from the Chat RPC).
 	Conversation *chat.Service
+	Reports      *reports.Service
+	Admin        *admin.Service
 	Logger       *slog.Logger
 	// Stopping is closed when the server shuts down: streams then end
 	// cleanly and clients resume elsewhere from their cursor.
@@ -358,6 +362,6 @@ func Register(server *connect.Server, d *Domain) {
 	assistv1connect.RegisterChatServiceHandler(server, chatHandler{d})
 	assistv1connect.RegisterSessionServiceHandler(server, sessionHandler{Domain: d})
 	assistv1connect.RegisterCustomerAppServiceHandler(server, assistv1connect.UnimplementedCustomerAppServiceHandler{})
-	assistv1connect.RegisterReportServiceHandler(server, assistv1connect.UnimplementedReportServiceHandler{})
-	assistv1connect.RegisterAdminServiceHandler(server, assistv1connect.UnimplementedAdminServiceHandler{})
+	assistv1connect.RegisterReportServiceHandler(server, reportHandler{d})
+	assistv1connect.RegisterAdminServiceHandler(server, adminHandler{Domain: d})
 }

@@ -26,12 +26,14 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/admin"
 	"github.com/assist-chat/assist/server/internal/api"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/demo"
 	"github.com/assist-chat/assist/server/internal/limits"
 	"github.com/assist-chat/assist/server/internal/pgembed"
+	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
 	"github.com/assist-chat/assist/server/internal/store"
@@ -230,10 +232,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	authn := auth.NewService(s.store, cfg.PasswordCost)
 	authn.Revoked = s.log.RevokeCredential
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
+	administration := admin.NewService(s.store, cfg.PasswordCost, s.logger)
+	administration.Revoked = s.log.RevokeCredential
 	domain := &api.Domain{
 		Auth:         authn,
 		Sessions:     sess,
 		Conversation: chat.NewService(s.log, sess),
+		Reports:      reports.NewService(s.store, s.log),
+		Admin:        administration,
 		Logger:       s.logger,
 		Stopping:     s.stopping,
 

@@ -212,6 +212,7 @@ func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error
 		if err != nil {
 			return nil, fmt.Errorf("resolve API key: %w", err)
 		}
+		s.touchAPIKey(ctx, key.ID)
 		p := &Principal{Kind: KindIntegration, AccountID: key.AccountID, APIKeyID: key.ID, DisplayName: key.Name, TokenHash: hash}
 		for _, sc := range key.Scopes {
 			p.Scopes = append(p.Scopes, assistv1.ApiKeyScope(sc))

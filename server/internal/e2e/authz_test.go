@@ -444,6 +444,20 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.SessionService/GetSession":    true,
 	"/assist.v1.SessionService/ListSessions":  true,
 	"/assist.v1.SessionService/EndSession":    true,
+	// Reports and administration (reports_test.go, admin_test.go).
+	"/assist.v1.ReportService/ListSessionReports":   true,
+	"/assist.v1.ReportService/GetSessionReport":     true,
+	"/assist.v1.ReportService/ExportSessionReports": true,
+	"/assist.v1.AdminService/CreateAdvisor":         true,
+	"/assist.v1.AdminService/ListAdvisors":          true,
+	"/assist.v1.AdminService/UpdateAdvisor":         true,
+	"/assist.v1.AdminService/CreatePortal":          true,
+	"/assist.v1.AdminService/ListPortals":           true,
+	"/assist.v1.AdminService/UpdatePortal":          true,
+	"/assist.v1.AdminService/CreateApiKey":          true,
+	"/assist.v1.AdminService/ListApiKeys":           true,
+	"/assist.v1.AdminService/RevokeApiKey":          true,
+	"/assist.v1.AdminService/ListAuditEvents":       true,
 }
 
 // authzAnonymous lists the RPCs anyone may call.

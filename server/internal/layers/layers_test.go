@@ -29,10 +29,12 @@ var allowed = map[string][]string{
 	"sessions":   {"auth", "failure", "sessionlog", "store", "store/dbq"},
 	"chat":       {"auth", "failure", "sessionlog", "sessions"},
 	"demo":       {"auth", "store", "store/dbq"},
+	"reports":    {"auth", "failure", "sessionlog", "sessions", "store", "store/dbq"},
+	"admin":      {"auth", "failure", "store", "store/dbq"},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
-	"api":        {"auth", "chat", "failure", "sessions"},
-	"assistd":    {"api", "auth", "chat", "demo", "limits", "pgembed", "sessionlog", "sessions", "store"},
+	"api":        {"admin", "auth", "chat", "failure", "reports", "sessions"},
+	"assistd":    {"admin", "api", "auth", "chat", "demo", "limits", "pgembed", "reports", "sessionlog", "sessions", "store"},
 	"assisttest": {"assistd", "demo", "limits", "pgtest"},
 }
 

@@ -462,7 +462,10 @@ type ApiKey struct {
 	// When the key was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the key was revoked; unset while it works.
-	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// When the key last authenticated a call, to the minute (recorded at most
+	// once a minute per key); unset if never used.
+	LastUseTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_use_time,json=lastUseTime,proto3" json:"last_use_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -546,6 +549,13 @@ func (x *ApiKey) GetRevokeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ApiKey) GetLastUseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUseTime
+	}
+	return nil
+}
+
 var File_assist_v1_account_proto protoreflect.FileDescriptor
 
 const file_assist_v1_account_proto_rawDesc = "" +
@@ -581,7 +591,7 @@ const file_assist_v1_account_proto_rawDesc = "" +
 	"\x05admin\x18\x06 \x01(\bR\x05admin\x12\x1a\n" +
 	"\bdisabled\x18\a \x01(\bR\bdisabled\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x8d\x02\n" +
+	"createTime\"\xcd\x02\n" +
 	"\x06ApiKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -592,7 +602,8 @@ const file_assist_v1_account_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vrevoke_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"revokeTime*\xbb\x01\n" +
+	"revokeTime\x12>\n" +
+	"\rlast_use_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vlastUseTime*\xbb\x01\n" +
 	"\x0eUpgradeHandoff\x12\x1f\n" +
 	"\x1bUPGRADE_HANDOFF_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fUPGRADE_HANDOFF_TRANSFER_TO_APP\x10\x01\x122\n" +
@@ -632,20 +643,21 @@ var file_assist_v1_account_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_assist_v1_account_proto_depIdxs = []int32{
-	0, // 0: assist.v1.AccountSettings.upgrade_handoff:type_name -> assist.v1.UpgradeHandoff
-	6, // 1: assist.v1.AccountSettings.opener_lifetime:type_name -> google.protobuf.Duration
-	6, // 2: assist.v1.AccountSettings.session_code_lifetime:type_name -> google.protobuf.Duration
-	7, // 3: assist.v1.Portal.mode:type_name -> assist.v1.PortalMode
-	8, // 4: assist.v1.Portal.create_time:type_name -> google.protobuf.Timestamp
-	8, // 5: assist.v1.Advisor.create_time:type_name -> google.protobuf.Timestamp
-	1, // 6: assist.v1.ApiKey.scopes:type_name -> assist.v1.ApiKeyScope
-	8, // 7: assist.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	8, // 8: assist.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	0,  // 0: assist.v1.AccountSettings.upgrade_handoff:type_name -> assist.v1.UpgradeHandoff
+	6,  // 1: assist.v1.AccountSettings.opener_lifetime:type_name -> google.protobuf.Duration
+	6,  // 2: assist.v1.AccountSettings.session_code_lifetime:type_name -> google.protobuf.Duration
+	7,  // 3: assist.v1.Portal.mode:type_name -> assist.v1.PortalMode
+	8,  // 4: assist.v1.Portal.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 5: assist.v1.Advisor.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 6: assist.v1.ApiKey.scopes:type_name -> assist.v1.ApiKeyScope
+	8,  // 7: assist.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 8: assist.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	8,  // 9: assist.v1.ApiKey.last_use_time:type_name -> google.protobuf.Timestamp
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_account_proto_init() }

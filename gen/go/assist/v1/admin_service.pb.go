@@ -11,6 +11,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1051,11 +1052,351 @@ func (x *RevokeApiKeyResponse) GetApiKey() *ApiKey {
 	return nil
 }
 
+// UpdatePortalRequest carries new values.
+type UpdatePortalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The portal.
+	PortalId string `protobuf:"bytes,1,opt,name=portal_id,json=portalId,proto3" json:"portal_id,omitempty"`
+	// New display name, 1 to 100 characters.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// New mode.
+	Mode PortalMode `protobuf:"varint,3,opt,name=mode,proto3,enum=assist.v1.PortalMode" json:"mode,omitempty"`
+	// The advisors who serve the portal from now on (replaces the list).
+	AdvisorIds []string `protobuf:"bytes,4,rep,name=advisor_ids,json=advisorIds,proto3" json:"advisor_ids,omitempty"`
+	// Which of the fields above to change.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,5,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePortalRequest) Reset() {
+	*x = UpdatePortalRequest{}
+	mi := &file_assist_v1_admin_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePortalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePortalRequest) ProtoMessage() {}
+
+func (x *UpdatePortalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_admin_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePortalRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePortalRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_admin_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdatePortalRequest) GetPortalId() string {
+	if x != nil {
+		return x.PortalId
+	}
+	return ""
+}
+
+func (x *UpdatePortalRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *UpdatePortalRequest) GetMode() PortalMode {
+	if x != nil {
+		return x.Mode
+	}
+	return PortalMode_PORTAL_MODE_UNSPECIFIED
+}
+
+func (x *UpdatePortalRequest) GetAdvisorIds() []string {
+	if x != nil {
+		return x.AdvisorIds
+	}
+	return nil
+}
+
+func (x *UpdatePortalRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdatePortalResponse carries the portal after the change.
+type UpdatePortalResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The portal.
+	Portal        *Portal `protobuf:"bytes,1,opt,name=portal,proto3" json:"portal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePortalResponse) Reset() {
+	*x = UpdatePortalResponse{}
+	mi := &file_assist_v1_admin_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePortalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePortalResponse) ProtoMessage() {}
+
+func (x *UpdatePortalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_admin_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePortalResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePortalResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_admin_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UpdatePortalResponse) GetPortal() *Portal {
+	if x != nil {
+		return x.Portal
+	}
+	return nil
+}
+
+// AuditEvent is one administrative change: who did what, when.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id, increasing in commit order within an account.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When the change was committed.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The admin who made the change.
+	Actor *Participant `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// What was done, e.g. "advisor.create", "advisor.update",
+	// "portal.create", "portal.update", "api_key.create", "api_key.revoke".
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// The kind of thing changed: "advisor", "portal" or "api_key".
+	TargetType string `protobuf:"bytes,5,opt,name=target_type,json=targetType,proto3" json:"target_type,omitempty"`
+	// The id of the thing changed.
+	TargetId string `protobuf:"bytes,6,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
+	// A short description of the change (which fields, their new values;
+	// never a password or a secret).
+	Details       string `protobuf:"bytes,7,opt,name=details,proto3" json:"details,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_assist_v1_admin_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_admin_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_assist_v1_admin_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AuditEvent) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AuditEvent) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetActor() *Participant {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTargetType() string {
+	if x != nil {
+		return x.TargetType
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetTargetId() string {
+	if x != nil {
+		return x.TargetId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetDetails() string {
+	if x != nil {
+		return x.Details
+	}
+	return ""
+}
+
+// ListAuditEventsRequest is a page request.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum events to return, 1 to 100; 0 means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_assist_v1_admin_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_admin_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_admin_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditEventsResponse is one page of audit events.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events, newest first.
+	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_assist_v1_admin_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_admin_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_admin_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_assist_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1dassist/v1/admin_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\"\x1b\n" +
+	"\x1dassist/v1/admin_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n" +
 	"\x19GetAccountSettingsRequest\"T\n" +
 	"\x1aGetAccountSettingsResponse\x126\n" +
 	"\bsettings\x18\x01 \x01(\v2\x1a.assist.v1.AccountSettingsR\bsettings\"\xa3\x01\n" +
@@ -1115,7 +1456,35 @@ const file_assist_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
 	"api_key_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bapiKeyId\"B\n" +
 	"\x14RevokeApiKeyResponse\x12*\n" +
-	"\aapi_key\x18\x01 \x01(\v2\x11.assist.v1.ApiKeyR\x06apiKey2\xfe\x06\n" +
+	"\aapi_key\x18\x01 \x01(\v2\x11.assist.v1.ApiKeyR\x06apiKey\"\x97\x02\n" +
+	"\x13UpdatePortalRequest\x12%\n" +
+	"\tportal_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bportalId\x12*\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\vdisplayName\x123\n" +
+	"\x04mode\x18\x03 \x01(\x0e2\x15.assist.v1.PortalModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04mode\x123\n" +
+	"\vadvisor_ids\x18\x04 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\n" +
+	"advisorIds\x12C\n" +
+	"\vupdate_mask\x18\x05 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"updateMask\"A\n" +
+	"\x14UpdatePortalResponse\x12)\n" +
+	"\x06portal\x18\x01 \x01(\v2\x11.assist.v1.PortalR\x06portal\"\xf7\x01\n" +
+	"\n" +
+	"AuditEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12;\n" +
+	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12,\n" +
+	"\x05actor\x18\x03 \x01(\v2\x16.assist.v1.ParticipantR\x05actor\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x1f\n" +
+	"\vtarget_type\x18\x05 \x01(\tR\n" +
+	"targetType\x12\x1b\n" +
+	"\ttarget_id\x18\x06 \x01(\tR\btargetId\x12\x18\n" +
+	"\adetails\x18\a \x01(\tR\adetails\"i\n" +
+	"\x16ListAuditEventsRequest\x12&\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"p\n" +
+	"\x17ListAuditEventsResponse\x12-\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.assist.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xae\b\n" +
 	"\fAdminService\x12f\n" +
 	"\x12GetAccountSettings\x12$.assist.v1.GetAccountSettingsRequest\x1a%.assist.v1.GetAccountSettingsResponse\"\x03\x90\x02\x01\x12j\n" +
 	"\x15UpdateAccountSettings\x12'.assist.v1.UpdateAccountSettingsRequest\x1a(.assist.v1.UpdateAccountSettingsResponse\x12R\n" +
@@ -1126,7 +1495,9 @@ const file_assist_v1_admin_service_proto_rawDesc = "" +
 	"\vListPortals\x12\x1d.assist.v1.ListPortalsRequest\x1a\x1e.assist.v1.ListPortalsResponse\"\x03\x90\x02\x01\x12O\n" +
 	"\fCreateApiKey\x12\x1e.assist.v1.CreateApiKeyRequest\x1a\x1f.assist.v1.CreateApiKeyResponse\x12Q\n" +
 	"\vListApiKeys\x12\x1d.assist.v1.ListApiKeysRequest\x1a\x1e.assist.v1.ListApiKeysResponse\"\x03\x90\x02\x01\x12T\n" +
-	"\fRevokeApiKey\x12\x1e.assist.v1.RevokeApiKeyRequest\x1a\x1f.assist.v1.RevokeApiKeyResponse\"\x03\x90\x02\x02B\xa0\x01\n" +
+	"\fRevokeApiKey\x12\x1e.assist.v1.RevokeApiKeyRequest\x1a\x1f.assist.v1.RevokeApiKeyResponse\"\x03\x90\x02\x02\x12O\n" +
+	"\fUpdatePortal\x12\x1e.assist.v1.UpdatePortalRequest\x1a\x1f.assist.v1.UpdatePortalResponse\x12]\n" +
+	"\x0fListAuditEvents\x12!.assist.v1.ListAuditEventsRequest\x1a\".assist.v1.ListAuditEventsResponse\"\x03\x90\x02\x01B\xa0\x01\n" +
 	"\rcom.assist.v1B\x11AdminServiceProtoP\x01Z7github.com/assist-chat/assist/gen/go/assist/v1;assistv1\xa2\x02\x03AXX\xaa\x02\tAssist.V1\xca\x02\tAssist\\V1\xe2\x02\x15Assist\\V1\\GPBMetadata\xea\x02\n" +
 	"Assist::V1b\x06proto3"
 
@@ -1142,7 +1513,7 @@ func file_assist_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_admin_service_proto_rawDescData
 }
 
-var file_assist_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_assist_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_assist_v1_admin_service_proto_goTypes = []any{
 	(*GetAccountSettingsRequest)(nil),     // 0: assist.v1.GetAccountSettingsRequest
 	(*GetAccountSettingsResponse)(nil),    // 1: assist.v1.GetAccountSettingsResponse
@@ -1164,55 +1535,72 @@ var file_assist_v1_admin_service_proto_goTypes = []any{
 	(*ListApiKeysResponse)(nil),           // 17: assist.v1.ListApiKeysResponse
 	(*RevokeApiKeyRequest)(nil),           // 18: assist.v1.RevokeApiKeyRequest
 	(*RevokeApiKeyResponse)(nil),          // 19: assist.v1.RevokeApiKeyResponse
-	(*AccountSettings)(nil),               // 20: assist.v1.AccountSettings
-	(*fieldmaskpb.FieldMask)(nil),         // 21: google.protobuf.FieldMask
-	(*Advisor)(nil),                       // 22: assist.v1.Advisor
-	(PortalMode)(0),                       // 23: assist.v1.PortalMode
-	(*Portal)(nil),                        // 24: assist.v1.Portal
-	(ApiKeyScope)(0),                      // 25: assist.v1.ApiKeyScope
-	(*ApiKey)(nil),                        // 26: assist.v1.ApiKey
+	(*UpdatePortalRequest)(nil),           // 20: assist.v1.UpdatePortalRequest
+	(*UpdatePortalResponse)(nil),          // 21: assist.v1.UpdatePortalResponse
+	(*AuditEvent)(nil),                    // 22: assist.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),        // 23: assist.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),       // 24: assist.v1.ListAuditEventsResponse
+	(*AccountSettings)(nil),               // 25: assist.v1.AccountSettings
+	(*fieldmaskpb.FieldMask)(nil),         // 26: google.protobuf.FieldMask
+	(*Advisor)(nil),                       // 27: assist.v1.Advisor
+	(PortalMode)(0),                       // 28: assist.v1.PortalMode
+	(*Portal)(nil),                        // 29: assist.v1.Portal
+	(ApiKeyScope)(0),                      // 30: assist.v1.ApiKeyScope
+	(*ApiKey)(nil),                        // 31: assist.v1.ApiKey
+	(*timestamppb.Timestamp)(nil),         // 32: google.protobuf.Timestamp
+	(*Participant)(nil),                   // 33: assist.v1.Participant
 }
 var file_assist_v1_admin_service_proto_depIdxs = []int32{
-	20, // 0: assist.v1.GetAccountSettingsResponse.settings:type_name -> assist.v1.AccountSettings
-	20, // 1: assist.v1.UpdateAccountSettingsRequest.settings:type_name -> assist.v1.AccountSettings
-	21, // 2: assist.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 3: assist.v1.UpdateAccountSettingsResponse.settings:type_name -> assist.v1.AccountSettings
-	22, // 4: assist.v1.CreateAdvisorResponse.advisor:type_name -> assist.v1.Advisor
-	22, // 5: assist.v1.ListAdvisorsResponse.advisors:type_name -> assist.v1.Advisor
-	21, // 6: assist.v1.UpdateAdvisorRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 7: assist.v1.UpdateAdvisorResponse.advisor:type_name -> assist.v1.Advisor
-	23, // 8: assist.v1.CreatePortalRequest.mode:type_name -> assist.v1.PortalMode
-	24, // 9: assist.v1.CreatePortalResponse.portal:type_name -> assist.v1.Portal
-	24, // 10: assist.v1.ListPortalsResponse.portals:type_name -> assist.v1.Portal
-	25, // 11: assist.v1.CreateApiKeyRequest.scopes:type_name -> assist.v1.ApiKeyScope
-	26, // 12: assist.v1.CreateApiKeyResponse.api_key:type_name -> assist.v1.ApiKey
-	26, // 13: assist.v1.ListApiKeysResponse.api_keys:type_name -> assist.v1.ApiKey
-	26, // 14: assist.v1.RevokeApiKeyResponse.api_key:type_name -> assist.v1.ApiKey
-	0,  // 15: assist.v1.AdminService.GetAccountSettings:input_type -> assist.v1.GetAccountSettingsRequest
-	2,  // 16: assist.v1.AdminService.UpdateAccountSettings:input_type -> assist.v1.UpdateAccountSettingsRequest
-	4,  // 17: assist.v1.AdminService.CreateAdvisor:input_type -> assist.v1.CreateAdvisorRequest
-	6,  // 18: assist.v1.AdminService.ListAdvisors:input_type -> assist.v1.ListAdvisorsRequest
-	8,  // 19: assist.v1.AdminService.UpdateAdvisor:input_type -> assist.v1.UpdateAdvisorRequest
-	10, // 20: assist.v1.AdminService.CreatePortal:input_type -> assist.v1.CreatePortalRequest
-	12, // 21: assist.v1.AdminService.ListPortals:input_type -> assist.v1.ListPortalsRequest
-	14, // 22: assist.v1.AdminService.CreateApiKey:input_type -> assist.v1.CreateApiKeyRequest
-	16, // 23: assist.v1.AdminService.ListApiKeys:input_type -> assist.v1.ListApiKeysRequest
-	18, // 24: assist.v1.AdminService.RevokeApiKey:input_type -> assist.v1.RevokeApiKeyRequest
-	1,  // 25: assist.v1.AdminService.GetAccountSettings:output_type -> assist.v1.GetAccountSettingsResponse
-	3,  // 26: assist.v1.AdminService.UpdateAccountSettings:output_type -> assist.v1.UpdateAccountSettingsResponse
-	5,  // 27: assist.v1.AdminService.CreateAdvisor:output_type -> assist.v1.CreateAdvisorResponse
-	7,  // 28: assist.v1.AdminService.ListAdvisors:output_type -> assist.v1.ListAdvisorsResponse
-	9,  // 29: assist.v1.AdminService.UpdateAdvisor:output_type -> assist.v1.UpdateAdvisorResponse
-	11, // 30: assist.v1.AdminService.CreatePortal:output_type -> assist.v1.CreatePortalResponse
-	13, // 31: assist.v1.AdminService.ListPortals:output_type -> assist.v1.ListPortalsResponse
-	15, // 32: assist.v1.AdminService.CreateApiKey:output_type -> assist.v1.CreateApiKeyResponse
-	17, // 33: assist.v1.AdminService.ListApiKeys:output_type -> assist.v1.ListApiKeysResponse
-	19, // 34: assist.v1.AdminService.RevokeApiKey:output_type -> assist.v1.RevokeApiKeyResponse
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	25, // 0: assist.v1.GetAccountSettingsResponse.settings:type_name -> assist.v1.AccountSettings
+	25, // 1: assist.v1.UpdateAccountSettingsRequest.settings:type_name -> assist.v1.AccountSettings
+	26, // 2: assist.v1.UpdateAccountSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 3: assist.v1.UpdateAccountSettingsResponse.settings:type_name -> assist.v1.AccountSettings
+	27, // 4: assist.v1.CreateAdvisorResponse.advisor:type_name -> assist.v1.Advisor
+	27, // 5: assist.v1.ListAdvisorsResponse.advisors:type_name -> assist.v1.Advisor
+	26, // 6: assist.v1.UpdateAdvisorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 7: assist.v1.UpdateAdvisorResponse.advisor:type_name -> assist.v1.Advisor
+	28, // 8: assist.v1.CreatePortalRequest.mode:type_name -> assist.v1.PortalMode
+	29, // 9: assist.v1.CreatePortalResponse.portal:type_name -> assist.v1.Portal
+	29, // 10: assist.v1.ListPortalsResponse.portals:type_name -> assist.v1.Portal
+	30, // 11: assist.v1.CreateApiKeyRequest.scopes:type_name -> assist.v1.ApiKeyScope
+	31, // 12: assist.v1.CreateApiKeyResponse.api_key:type_name -> assist.v1.ApiKey
+	31, // 13: assist.v1.ListApiKeysResponse.api_keys:type_name -> assist.v1.ApiKey
+	31, // 14: assist.v1.RevokeApiKeyResponse.api_key:type_name -> assist.v1.ApiKey
+	28, // 15: assist.v1.UpdatePortalRequest.mode:type_name -> assist.v1.PortalMode
+	26, // 16: assist.v1.UpdatePortalRequest.update_mask:type_name -> google.protobuf.FieldMask
+	29, // 17: assist.v1.UpdatePortalResponse.portal:type_name -> assist.v1.Portal
+	32, // 18: assist.v1.AuditEvent.create_time:type_name -> google.protobuf.Timestamp
+	33, // 19: assist.v1.AuditEvent.actor:type_name -> assist.v1.Participant
+	22, // 20: assist.v1.ListAuditEventsResponse.events:type_name -> assist.v1.AuditEvent
+	0,  // 21: assist.v1.AdminService.GetAccountSettings:input_type -> assist.v1.GetAccountSettingsRequest
+	2,  // 22: assist.v1.AdminService.UpdateAccountSettings:input_type -> assist.v1.UpdateAccountSettingsRequest
+	4,  // 23: assist.v1.AdminService.CreateAdvisor:input_type -> assist.v1.CreateAdvisorRequest
+	6,  // 24: assist.v1.AdminService.ListAdvisors:input_type -> assist.v1.ListAdvisorsRequest
+	8,  // 25: assist.v1.AdminService.UpdateAdvisor:input_type -> assist.v1.UpdateAdvisorRequest
+	10, // 26: assist.v1.AdminService.CreatePortal:input_type -> assist.v1.CreatePortalRequest
+	12, // 27: assist.v1.AdminService.ListPortals:input_type -> assist.v1.ListPortalsRequest
+	14, // 28: assist.v1.AdminService.CreateApiKey:input_type -> assist.v1.CreateApiKeyRequest
+	16, // 29: assist.v1.AdminService.ListApiKeys:input_type -> assist.v1.ListApiKeysRequest
+	18, // 30: assist.v1.AdminService.RevokeApiKey:input_type -> assist.v1.RevokeApiKeyRequest
+	20, // 31: assist.v1.AdminService.UpdatePortal:input_type -> assist.v1.UpdatePortalRequest
+	23, // 32: assist.v1.AdminService.ListAuditEvents:input_type -> assist.v1.ListAuditEventsRequest
+	1,  // 33: assist.v1.AdminService.GetAccountSettings:output_type -> assist.v1.GetAccountSettingsResponse
+	3,  // 34: assist.v1.AdminService.UpdateAccountSettings:output_type -> assist.v1.UpdateAccountSettingsResponse
+	5,  // 35: assist.v1.AdminService.CreateAdvisor:output_type -> assist.v1.CreateAdvisorResponse
+	7,  // 36: assist.v1.AdminService.ListAdvisors:output_type -> assist.v1.ListAdvisorsResponse
+	9,  // 37: assist.v1.AdminService.UpdateAdvisor:output_type -> assist.v1.UpdateAdvisorResponse
+	11, // 38: assist.v1.AdminService.CreatePortal:output_type -> assist.v1.CreatePortalResponse
+	13, // 39: assist.v1.AdminService.ListPortals:output_type -> assist.v1.ListPortalsResponse
+	15, // 40: assist.v1.AdminService.CreateApiKey:output_type -> assist.v1.CreateApiKeyResponse
+	17, // 41: assist.v1.AdminService.ListApiKeys:output_type -> assist.v1.ListApiKeysResponse
+	19, // 42: assist.v1.AdminService.RevokeApiKey:output_type -> assist.v1.RevokeApiKeyResponse
+	21, // 43: assist.v1.AdminService.UpdatePortal:output_type -> assist.v1.UpdatePortalResponse
+	24, // 44: assist.v1.AdminService.ListAuditEvents:output_type -> assist.v1.ListAuditEventsResponse
+	33, // [33:45] is the sub-list for method output_type
+	21, // [21:33] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_admin_service_proto_init() }
@@ -1228,7 +1616,7 @@ func file_assist_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_admin_service_proto_rawDesc), len(file_assist_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

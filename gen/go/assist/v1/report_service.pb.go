@@ -24,6 +24,118 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SessionAdvisorRole is how an advisor took part in a session.
+type SessionAdvisorRole int32
+
+const (
+	// Not set.
+	SessionAdvisorRole_SESSION_ADVISOR_ROLE_UNSPECIFIED SessionAdvisorRole = 0
+	// The advisor who led the session at its end.
+	SessionAdvisorRole_SESSION_ADVISOR_ROLE_LEAD SessionAdvisorRole = 1
+	// An advisor invited besides the lead.
+	SessionAdvisorRole_SESSION_ADVISOR_ROLE_INVITED SessionAdvisorRole = 2
+	// An advisor who led the session before transferring it.
+	SessionAdvisorRole_SESSION_ADVISOR_ROLE_EARLIER_LEAD SessionAdvisorRole = 3
+)
+
+// Enum value maps for SessionAdvisorRole.
+var (
+	SessionAdvisorRole_name = map[int32]string{
+		0: "SESSION_ADVISOR_ROLE_UNSPECIFIED",
+		1: "SESSION_ADVISOR_ROLE_LEAD",
+		2: "SESSION_ADVISOR_ROLE_INVITED",
+		3: "SESSION_ADVISOR_ROLE_EARLIER_LEAD",
+	}
+	SessionAdvisorRole_value = map[string]int32{
+		"SESSION_ADVISOR_ROLE_UNSPECIFIED":  0,
+		"SESSION_ADVISOR_ROLE_LEAD":         1,
+		"SESSION_ADVISOR_ROLE_INVITED":      2,
+		"SESSION_ADVISOR_ROLE_EARLIER_LEAD": 3,
+	}
+)
+
+func (x SessionAdvisorRole) Enum() *SessionAdvisorRole {
+	p := new(SessionAdvisorRole)
+	*p = x
+	return p
+}
+
+func (x SessionAdvisorRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionAdvisorRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_assist_v1_report_service_proto_enumTypes[0].Descriptor()
+}
+
+func (SessionAdvisorRole) Type() protoreflect.EnumType {
+	return &file_assist_v1_report_service_proto_enumTypes[0]
+}
+
+func (x SessionAdvisorRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionAdvisorRole.Descriptor instead.
+func (SessionAdvisorRole) EnumDescriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{0}
+}
+
+// SessionReportAdvisor is one advisor of a session and how they took part.
+type SessionReportAdvisor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The advisor.
+	Advisor *Advisor `protobuf:"bytes,1,opt,name=advisor,proto3" json:"advisor,omitempty"`
+	// Lead, invited, or earlier lead.
+	Role          SessionAdvisorRole `protobuf:"varint,2,opt,name=role,proto3,enum=assist.v1.SessionAdvisorRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionReportAdvisor) Reset() {
+	*x = SessionReportAdvisor{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionReportAdvisor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionReportAdvisor) ProtoMessage() {}
+
+func (x *SessionReportAdvisor) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionReportAdvisor.ProtoReflect.Descriptor instead.
+func (*SessionReportAdvisor) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *SessionReportAdvisor) GetAdvisor() *Advisor {
+	if x != nil {
+		return x.Advisor
+	}
+	return nil
+}
+
+func (x *SessionReportAdvisor) GetRole() SessionAdvisorRole {
+	if x != nil {
+		return x.Role
+	}
+	return SessionAdvisorRole_SESSION_ADVISOR_ROLE_UNSPECIFIED
+}
+
 // SessionReport is what an authorised advisor reads about a session.
 type SessionReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -38,14 +150,37 @@ type SessionReport struct {
 	// The advisor's notes from EndSession.
 	Notes string `protobuf:"bytes,5,opt,name=notes,proto3" json:"notes,omitempty"`
 	// The whole session log, in order (GetSessionReport only).
-	ChatLog       []*SessionEvent `protobuf:"bytes,6,rep,name=chat_log,json=chatLog,proto3" json:"chat_log,omitempty"`
+	ChatLog []*SessionEvent `protobuf:"bytes,6,rep,name=chat_log,json=chatLog,proto3" json:"chat_log,omitempty"`
+	// The advisors who took part with their roles: the lead, then invited
+	// advisors and earlier leads in the order they joined.
+	Participants []*SessionReportAdvisor `protobuf:"bytes,7,rep,name=participants,proto3" json:"participants,omitempty"`
+	// The slug of the portal the customer came through.
+	PortalSlug string `protobuf:"bytes,8,opt,name=portal_slug,json=portalSlug,proto3" json:"portal_slug,omitempty"`
+	// When the customer started the session and began to wait.
+	QueueTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=queue_time,json=queueTime,proto3" json:"queue_time,omitempty"`
+	// When an advisor picked the session up; unset if nobody did.
+	PickUpTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=pick_up_time,json=pickUpTime,proto3" json:"pick_up_time,omitempty"`
+	// When the advisor first offered the upgrade to a standard session
+	// (from the session log); unset if never.
+	UpgradeOfferTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=upgrade_offer_time,json=upgradeOfferTime,proto3" json:"upgrade_offer_time,omitempty"`
+	// When the customer app first redeemed the opener (from the session
+	// log); unset if never.
+	OpenerRedeemTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=opener_redeem_time,json=openerRedeemTime,proto3" json:"opener_redeem_time,omitempty"`
+	// When the customer first answered the request to share the screen
+	// (from the session log); unset if never.
+	ScreenShareAnswerTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=screen_share_answer_time,json=screenShareAnswerTime,proto3" json:"screen_share_answer_time,omitempty"`
+	// The customer's answer to the screen share request; meaningful only
+	// when screen_share_answer_time is set.
+	ScreenShareAccepted bool `protobuf:"varint,14,opt,name=screen_share_accepted,json=screenShareAccepted,proto3" json:"screen_share_accepted,omitempty"`
+	// When the session ended.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionReport) Reset() {
 	*x = SessionReport{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	mi := &file_assist_v1_report_service_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -57,7 +192,7 @@ func (x *SessionReport) String() string {
 func (*SessionReport) ProtoMessage() {}
 
 func (x *SessionReport) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	mi := &file_assist_v1_report_service_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -70,7 +205,7 @@ func (x *SessionReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionReport.ProtoReflect.Descriptor instead.
 func (*SessionReport) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{0}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *SessionReport) GetSession() *Session {
@@ -115,6 +250,69 @@ func (x *SessionReport) GetChatLog() []*SessionEvent {
 	return nil
 }
 
+func (x *SessionReport) GetParticipants() []*SessionReportAdvisor {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *SessionReport) GetPortalSlug() string {
+	if x != nil {
+		return x.PortalSlug
+	}
+	return ""
+}
+
+func (x *SessionReport) GetQueueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.QueueTime
+	}
+	return nil
+}
+
+func (x *SessionReport) GetPickUpTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PickUpTime
+	}
+	return nil
+}
+
+func (x *SessionReport) GetUpgradeOfferTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpgradeOfferTime
+	}
+	return nil
+}
+
+func (x *SessionReport) GetOpenerRedeemTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenerRedeemTime
+	}
+	return nil
+}
+
+func (x *SessionReport) GetScreenShareAnswerTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScreenShareAnswerTime
+	}
+	return nil
+}
+
+func (x *SessionReport) GetScreenShareAccepted() bool {
+	if x != nil {
+		return x.ScreenShareAccepted
+	}
+	return false
+}
+
+func (x *SessionReport) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
 // ListSessionReportsRequest is a page request.
 type ListSessionReportsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -125,14 +323,28 @@ type ListSessionReportsRequest struct {
 	// Only sessions ended at or after this time.
 	EndTimeFrom *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time_from,json=endTimeFrom,proto3" json:"end_time_from,omitempty"`
 	// Only sessions ended before this time.
-	EndTimeTo     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time_to,json=endTimeTo,proto3" json:"end_time_to,omitempty"`
+	EndTimeTo *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time_to,json=endTimeTo,proto3" json:"end_time_to,omitempty"`
+	// Only sessions of this portal.
+	PortalId string `protobuf:"bytes,5,opt,name=portal_id,json=portalId,proto3" json:"portal_id,omitempty"`
+	// Only sessions this advisor took part in (lead, invited or earlier lead).
+	AdvisorId string `protobuf:"bytes,6,opt,name=advisor_id,json=advisorId,proto3" json:"advisor_id,omitempty"`
+	// Only sessions with this outcome; unspecified means any.
+	Outcome SessionOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=assist.v1.SessionOutcome" json:"outcome,omitempty"`
+	// Only sessions of this kind; unspecified means any.
+	Kind SessionKind `protobuf:"varint,8,opt,name=kind,proto3,enum=assist.v1.SessionKind" json:"kind,omitempty"`
+	// Only sessions whose customer name or e-mail contains this text,
+	// ignoring case.
+	Query string `protobuf:"bytes,9,opt,name=query,proto3" json:"query,omitempty"`
+	// Only this session: with no other filter, the page holds exactly its
+	// report (or nothing if it is not an ended session of the account).
+	SessionId     string `protobuf:"bytes,10,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListSessionReportsRequest) Reset() {
 	*x = ListSessionReportsRequest{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[1]
+	mi := &file_assist_v1_report_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -144,7 +356,7 @@ func (x *ListSessionReportsRequest) String() string {
 func (*ListSessionReportsRequest) ProtoMessage() {}
 
 func (x *ListSessionReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[1]
+	mi := &file_assist_v1_report_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -157,7 +369,7 @@ func (x *ListSessionReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionReportsRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{1}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListSessionReportsRequest) GetPageSize() int32 {
@@ -188,6 +400,48 @@ func (x *ListSessionReportsRequest) GetEndTimeTo() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ListSessionReportsRequest) GetPortalId() string {
+	if x != nil {
+		return x.PortalId
+	}
+	return ""
+}
+
+func (x *ListSessionReportsRequest) GetAdvisorId() string {
+	if x != nil {
+		return x.AdvisorId
+	}
+	return ""
+}
+
+func (x *ListSessionReportsRequest) GetOutcome() SessionOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return SessionOutcome_SESSION_OUTCOME_UNSPECIFIED
+}
+
+func (x *ListSessionReportsRequest) GetKind() SessionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SessionKind_SESSION_KIND_UNSPECIFIED
+}
+
+func (x *ListSessionReportsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ListSessionReportsRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
 // ListSessionReportsResponse is one page of reports, without chat logs.
 type ListSessionReportsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -201,7 +455,7 @@ type ListSessionReportsResponse struct {
 
 func (x *ListSessionReportsResponse) Reset() {
 	*x = ListSessionReportsResponse{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[2]
+	mi := &file_assist_v1_report_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +467,7 @@ func (x *ListSessionReportsResponse) String() string {
 func (*ListSessionReportsResponse) ProtoMessage() {}
 
 func (x *ListSessionReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[2]
+	mi := &file_assist_v1_report_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +480,7 @@ func (x *ListSessionReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionReportsResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{2}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListSessionReportsResponse) GetReports() []*SessionReport {
@@ -243,6 +497,172 @@ func (x *ListSessionReportsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ExportSessionReportsRequest is the filter of the reports to export; the
+// fields mean what they mean in ListSessionReportsRequest.
+type ExportSessionReportsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only sessions ended at or after this time.
+	EndTimeFrom *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=end_time_from,json=endTimeFrom,proto3" json:"end_time_from,omitempty"`
+	// Only sessions ended before this time.
+	EndTimeTo *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time_to,json=endTimeTo,proto3" json:"end_time_to,omitempty"`
+	// Only sessions of this portal.
+	PortalId string `protobuf:"bytes,3,opt,name=portal_id,json=portalId,proto3" json:"portal_id,omitempty"`
+	// Only sessions this advisor took part in.
+	AdvisorId string `protobuf:"bytes,4,opt,name=advisor_id,json=advisorId,proto3" json:"advisor_id,omitempty"`
+	// Only sessions with this outcome; unspecified means any.
+	Outcome SessionOutcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=assist.v1.SessionOutcome" json:"outcome,omitempty"`
+	// Only sessions of this kind; unspecified means any.
+	Kind SessionKind `protobuf:"varint,6,opt,name=kind,proto3,enum=assist.v1.SessionKind" json:"kind,omitempty"`
+	// Only sessions whose customer name or e-mail contains this text.
+	Query string `protobuf:"bytes,7,opt,name=query,proto3" json:"query,omitempty"`
+	// Only this session.
+	SessionId     string `protobuf:"bytes,8,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSessionReportsRequest) Reset() {
+	*x = ExportSessionReportsRequest{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSessionReportsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSessionReportsRequest) ProtoMessage() {}
+
+func (x *ExportSessionReportsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSessionReportsRequest.ProtoReflect.Descriptor instead.
+func (*ExportSessionReportsRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ExportSessionReportsRequest) GetEndTimeFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTimeFrom
+	}
+	return nil
+}
+
+func (x *ExportSessionReportsRequest) GetEndTimeTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTimeTo
+	}
+	return nil
+}
+
+func (x *ExportSessionReportsRequest) GetPortalId() string {
+	if x != nil {
+		return x.PortalId
+	}
+	return ""
+}
+
+func (x *ExportSessionReportsRequest) GetAdvisorId() string {
+	if x != nil {
+		return x.AdvisorId
+	}
+	return ""
+}
+
+func (x *ExportSessionReportsRequest) GetOutcome() SessionOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return SessionOutcome_SESSION_OUTCOME_UNSPECIFIED
+}
+
+func (x *ExportSessionReportsRequest) GetKind() SessionKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SessionKind_SESSION_KIND_UNSPECIFIED
+}
+
+func (x *ExportSessionReportsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ExportSessionReportsRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+// ExportSessionReportsResponse is one chunk of the CSV file.
+type ExportSessionReportsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// UTF-8 CSV text: whole rows ending in CRLF; the first chunk starts with
+	// the header row. Concatenate the chunks to get the file.
+	Csv []byte `protobuf:"bytes,1,opt,name=csv,proto3" json:"csv,omitempty"`
+	// How many report rows (header excluded) this chunk holds.
+	RowCount      int32 `protobuf:"varint,2,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSessionReportsResponse) Reset() {
+	*x = ExportSessionReportsResponse{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSessionReportsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSessionReportsResponse) ProtoMessage() {}
+
+func (x *ExportSessionReportsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSessionReportsResponse.ProtoReflect.Descriptor instead.
+func (*ExportSessionReportsResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ExportSessionReportsResponse) GetCsv() []byte {
+	if x != nil {
+		return x.Csv
+	}
+	return nil
+}
+
+func (x *ExportSessionReportsResponse) GetRowCount() int32 {
+	if x != nil {
+		return x.RowCount
+	}
+	return 0
+}
+
 // GetSessionReportRequest names the session.
 type GetSessionReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -254,7 +674,7 @@ type GetSessionReportRequest struct {
 
 func (x *GetSessionReportRequest) Reset() {
 	*x = GetSessionReportRequest{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[3]
+	mi := &file_assist_v1_report_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -266,7 +686,7 @@ func (x *GetSessionReportRequest) String() string {
 func (*GetSessionReportRequest) ProtoMessage() {}
 
 func (x *GetSessionReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[3]
+	mi := &file_assist_v1_report_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -279,7 +699,7 @@ func (x *GetSessionReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionReportRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionReportRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{3}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSessionReportRequest) GetSessionId() string {
@@ -300,7 +720,7 @@ type GetSessionReportResponse struct {
 
 func (x *GetSessionReportResponse) Reset() {
 	*x = GetSessionReportResponse{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[4]
+	mi := &file_assist_v1_report_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +732,7 @@ func (x *GetSessionReportResponse) String() string {
 func (*GetSessionReportResponse) ProtoMessage() {}
 
 func (x *GetSessionReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[4]
+	mi := &file_assist_v1_report_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +745,7 @@ func (x *GetSessionReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionReportResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionReportResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{4}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSessionReportResponse) GetReport() *SessionReport {
@@ -339,31 +759,76 @@ var File_assist_v1_report_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_report_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1eassist/v1/report_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x02\n" +
+	"\x1eassist/v1/report_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"w\n" +
+	"\x14SessionReportAdvisor\x12,\n" +
+	"\aadvisor\x18\x01 \x01(\v2\x12.assist.v1.AdvisorR\aadvisor\x121\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x1d.assist.v1.SessionAdvisorRoleR\x04role\"\xee\x06\n" +
 	"\rSessionReport\x12,\n" +
 	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\x12.\n" +
 	"\badvisors\x18\x02 \x03(\v2\x12.assist.v1.AdvisorR\badvisors\x12>\n" +
 	"\rwait_duration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\fwaitDuration\x12B\n" +
 	"\x0fhandle_duration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ehandleDuration\x12\x14\n" +
 	"\x05notes\x18\x05 \x01(\tR\x05notes\x122\n" +
-	"\bchat_log\x18\x06 \x03(\v2\x17.assist.v1.SessionEventR\achatLog\"\xe8\x01\n" +
+	"\bchat_log\x18\x06 \x03(\v2\x17.assist.v1.SessionEventR\achatLog\x12C\n" +
+	"\fparticipants\x18\a \x03(\v2\x1f.assist.v1.SessionReportAdvisorR\fparticipants\x12\x1f\n" +
+	"\vportal_slug\x18\b \x01(\tR\n" +
+	"portalSlug\x129\n" +
+	"\n" +
+	"queue_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tqueueTime\x12<\n" +
+	"\fpick_up_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"pickUpTime\x12H\n" +
+	"\x12upgrade_offer_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10upgradeOfferTime\x12H\n" +
+	"\x12opener_redeem_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x10openerRedeemTime\x12S\n" +
+	"\x18screen_share_answer_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x15screenShareAnswerTime\x122\n" +
+	"\x15screen_share_accepted\x18\x0e \x01(\bR\x13screenShareAccepted\x125\n" +
+	"\bend_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xff\x03\n" +
 	"\x19ListSessionReportsRequest\x12&\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12>\n" +
 	"\rend_time_from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vendTimeFrom\x12:\n" +
-	"\vend_time_to\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tendTimeTo\"x\n" +
+	"\vend_time_to\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tendTimeTo\x12(\n" +
+	"\tportal_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bportalId\x12*\n" +
+	"\n" +
+	"advisor_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tadvisorId\x12=\n" +
+	"\aoutcome\x18\a \x01(\x0e2\x19.assist.v1.SessionOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x124\n" +
+	"\x04kind\x18\b \x01(\x0e2\x16.assist.v1.SessionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x1e\n" +
+	"\x05query\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05query\x12*\n" +
+	"\n" +
+	"session_id\x18\n" +
+	" \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tsessionId\"x\n" +
 	"\x1aListSessionReportsResponse\x122\n" +
 	"\areports\x18\x01 \x03(\v2\x18.assist.v1.SessionReportR\areports\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"B\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x03\n" +
+	"\x1bExportSessionReportsRequest\x12>\n" +
+	"\rend_time_from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vendTimeFrom\x12:\n" +
+	"\vend_time_to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tendTimeTo\x12(\n" +
+	"\tportal_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bportalId\x12*\n" +
+	"\n" +
+	"advisor_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tadvisorId\x12=\n" +
+	"\aoutcome\x18\x05 \x01(\x0e2\x19.assist.v1.SessionOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x124\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x16.assist.v1.SessionKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x1e\n" +
+	"\x05query\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05query\x12*\n" +
+	"\n" +
+	"session_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tsessionId\"M\n" +
+	"\x1cExportSessionReportsResponse\x12\x10\n" +
+	"\x03csv\x18\x01 \x01(\fR\x03csv\x12\x1b\n" +
+	"\trow_count\x18\x02 \x01(\x05R\browCount\"B\n" +
 	"\x17GetSessionReportRequest\x12'\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tsessionId\"L\n" +
 	"\x18GetSessionReportResponse\x120\n" +
-	"\x06report\x18\x01 \x01(\v2\x18.assist.v1.SessionReportR\x06report2\xd9\x01\n" +
+	"\x06report\x18\x01 \x01(\v2\x18.assist.v1.SessionReportR\x06report*\xa2\x01\n" +
+	"\x12SessionAdvisorRole\x12$\n" +
+	" SESSION_ADVISOR_ROLE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SESSION_ADVISOR_ROLE_LEAD\x10\x01\x12 \n" +
+	"\x1cSESSION_ADVISOR_ROLE_INVITED\x10\x02\x12%\n" +
+	"!SESSION_ADVISOR_ROLE_EARLIER_LEAD\x10\x032\xc9\x02\n" +
 	"\rReportService\x12f\n" +
 	"\x12ListSessionReports\x12$.assist.v1.ListSessionReportsRequest\x1a%.assist.v1.ListSessionReportsResponse\"\x03\x90\x02\x01\x12`\n" +
-	"\x10GetSessionReport\x12\".assist.v1.GetSessionReportRequest\x1a#.assist.v1.GetSessionReportResponse\"\x03\x90\x02\x01B\xa1\x01\n" +
+	"\x10GetSessionReport\x12\".assist.v1.GetSessionReportRequest\x1a#.assist.v1.GetSessionReportResponse\"\x03\x90\x02\x01\x12n\n" +
+	"\x14ExportSessionReports\x12&.assist.v1.ExportSessionReportsRequest\x1a'.assist.v1.ExportSessionReportsResponse\"\x03\x90\x02\x010\x01B\xa1\x01\n" +
 	"\rcom.assist.v1B\x12ReportServiceProtoP\x01Z7github.com/assist-chat/assist/gen/go/assist/v1;assistv1\xa2\x02\x03AXX\xaa\x02\tAssist.V1\xca\x02\tAssist\\V1\xe2\x02\x15Assist\\V1\\GPBMetadata\xea\x02\n" +
 	"Assist::V1b\x06proto3"
 
@@ -379,38 +844,62 @@ func file_assist_v1_report_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_report_service_proto_rawDescData
 }
 
-var file_assist_v1_report_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_assist_v1_report_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_assist_v1_report_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_assist_v1_report_service_proto_goTypes = []any{
-	(*SessionReport)(nil),              // 0: assist.v1.SessionReport
-	(*ListSessionReportsRequest)(nil),  // 1: assist.v1.ListSessionReportsRequest
-	(*ListSessionReportsResponse)(nil), // 2: assist.v1.ListSessionReportsResponse
-	(*GetSessionReportRequest)(nil),    // 3: assist.v1.GetSessionReportRequest
-	(*GetSessionReportResponse)(nil),   // 4: assist.v1.GetSessionReportResponse
-	(*Session)(nil),                    // 5: assist.v1.Session
-	(*Advisor)(nil),                    // 6: assist.v1.Advisor
-	(*durationpb.Duration)(nil),        // 7: google.protobuf.Duration
-	(*SessionEvent)(nil),               // 8: assist.v1.SessionEvent
-	(*timestamppb.Timestamp)(nil),      // 9: google.protobuf.Timestamp
+	(SessionAdvisorRole)(0),              // 0: assist.v1.SessionAdvisorRole
+	(*SessionReportAdvisor)(nil),         // 1: assist.v1.SessionReportAdvisor
+	(*SessionReport)(nil),                // 2: assist.v1.SessionReport
+	(*ListSessionReportsRequest)(nil),    // 3: assist.v1.ListSessionReportsRequest
+	(*ListSessionReportsResponse)(nil),   // 4: assist.v1.ListSessionReportsResponse
+	(*ExportSessionReportsRequest)(nil),  // 5: assist.v1.ExportSessionReportsRequest
+	(*ExportSessionReportsResponse)(nil), // 6: assist.v1.ExportSessionReportsResponse
+	(*GetSessionReportRequest)(nil),      // 7: assist.v1.GetSessionReportRequest
+	(*GetSessionReportResponse)(nil),     // 8: assist.v1.GetSessionReportResponse
+	(*Advisor)(nil),                      // 9: assist.v1.Advisor
+	(*Session)(nil),                      // 10: assist.v1.Session
+	(*durationpb.Duration)(nil),          // 11: google.protobuf.Duration
+	(*SessionEvent)(nil),                 // 12: assist.v1.SessionEvent
+	(*timestamppb.Timestamp)(nil),        // 13: google.protobuf.Timestamp
+	(SessionOutcome)(0),                  // 14: assist.v1.SessionOutcome
+	(SessionKind)(0),                     // 15: assist.v1.SessionKind
 }
 var file_assist_v1_report_service_proto_depIdxs = []int32{
-	5,  // 0: assist.v1.SessionReport.session:type_name -> assist.v1.Session
-	6,  // 1: assist.v1.SessionReport.advisors:type_name -> assist.v1.Advisor
-	7,  // 2: assist.v1.SessionReport.wait_duration:type_name -> google.protobuf.Duration
-	7,  // 3: assist.v1.SessionReport.handle_duration:type_name -> google.protobuf.Duration
-	8,  // 4: assist.v1.SessionReport.chat_log:type_name -> assist.v1.SessionEvent
-	9,  // 5: assist.v1.ListSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
-	9,  // 6: assist.v1.ListSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
-	0,  // 7: assist.v1.ListSessionReportsResponse.reports:type_name -> assist.v1.SessionReport
-	0,  // 8: assist.v1.GetSessionReportResponse.report:type_name -> assist.v1.SessionReport
-	1,  // 9: assist.v1.ReportService.ListSessionReports:input_type -> assist.v1.ListSessionReportsRequest
-	3,  // 10: assist.v1.ReportService.GetSessionReport:input_type -> assist.v1.GetSessionReportRequest
-	2,  // 11: assist.v1.ReportService.ListSessionReports:output_type -> assist.v1.ListSessionReportsResponse
-	4,  // 12: assist.v1.ReportService.GetSessionReport:output_type -> assist.v1.GetSessionReportResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 0: assist.v1.SessionReportAdvisor.advisor:type_name -> assist.v1.Advisor
+	0,  // 1: assist.v1.SessionReportAdvisor.role:type_name -> assist.v1.SessionAdvisorRole
+	10, // 2: assist.v1.SessionReport.session:type_name -> assist.v1.Session
+	9,  // 3: assist.v1.SessionReport.advisors:type_name -> assist.v1.Advisor
+	11, // 4: assist.v1.SessionReport.wait_duration:type_name -> google.protobuf.Duration
+	11, // 5: assist.v1.SessionReport.handle_duration:type_name -> google.protobuf.Duration
+	12, // 6: assist.v1.SessionReport.chat_log:type_name -> assist.v1.SessionEvent
+	1,  // 7: assist.v1.SessionReport.participants:type_name -> assist.v1.SessionReportAdvisor
+	13, // 8: assist.v1.SessionReport.queue_time:type_name -> google.protobuf.Timestamp
+	13, // 9: assist.v1.SessionReport.pick_up_time:type_name -> google.protobuf.Timestamp
+	13, // 10: assist.v1.SessionReport.upgrade_offer_time:type_name -> google.protobuf.Timestamp
+	13, // 11: assist.v1.SessionReport.opener_redeem_time:type_name -> google.protobuf.Timestamp
+	13, // 12: assist.v1.SessionReport.screen_share_answer_time:type_name -> google.protobuf.Timestamp
+	13, // 13: assist.v1.SessionReport.end_time:type_name -> google.protobuf.Timestamp
+	13, // 14: assist.v1.ListSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
+	13, // 15: assist.v1.ListSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
+	14, // 16: assist.v1.ListSessionReportsRequest.outcome:type_name -> assist.v1.SessionOutcome
+	15, // 17: assist.v1.ListSessionReportsRequest.kind:type_name -> assist.v1.SessionKind
+	2,  // 18: assist.v1.ListSessionReportsResponse.reports:type_name -> assist.v1.SessionReport
+	13, // 19: assist.v1.ExportSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
+	13, // 20: assist.v1.ExportSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
+	14, // 21: assist.v1.ExportSessionReportsRequest.outcome:type_name -> assist.v1.SessionOutcome
+	15, // 22: assist.v1.ExportSessionReportsRequest.kind:type_name -> assist.v1.SessionKind
+	2,  // 23: assist.v1.GetSessionReportResponse.report:type_name -> assist.v1.SessionReport
+	3,  // 24: assist.v1.ReportService.ListSessionReports:input_type -> assist.v1.ListSessionReportsRequest
+	7,  // 25: assist.v1.ReportService.GetSessionReport:input_type -> assist.v1.GetSessionReportRequest
+	5,  // 26: assist.v1.ReportService.ExportSessionReports:input_type -> assist.v1.ExportSessionReportsRequest
+	4,  // 27: assist.v1.ReportService.ListSessionReports:output_type -> assist.v1.ListSessionReportsResponse
+	8,  // 28: assist.v1.ReportService.GetSessionReport:output_type -> assist.v1.GetSessionReportResponse
+	6,  // 29: assist.v1.ReportService.ExportSessionReports:output_type -> assist.v1.ExportSessionReportsResponse
+	27, // [27:30] is the sub-list for method output_type
+	24, // [24:27] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_report_service_proto_init() }
@@ -426,13 +915,14 @@ func file_assist_v1_report_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_report_service_proto_rawDesc), len(file_assist_v1_report_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_assist_v1_report_service_proto_goTypes,
 		DependencyIndexes: file_assist_v1_report_service_proto_depIdxs,
+		EnumInfos:         file_assist_v1_report_service_proto_enumTypes,
 		MessageInfos:      file_assist_v1_report_service_proto_msgTypes,
 	}.Build()
 	File_assist_v1_report_service_proto = out.File

@@ -6,18 +6,18 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { AccountSettings, Advisor, ApiKey, ApiKeyScope, Portal } from "./account_pb.js";
 import { file_assist_v1_account } from "./account_pb.js";
-import type { PortalMode } from "./session_pb.js";
+import type { Participant, PortalMode } from "./session_pb.js";
 import { file_assist_v1_session } from "./session_pb.js";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import type { FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file assist/v1/admin_service.proto.
  */
 export const file_assist_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch1hc3Npc3QvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJYXNzaXN0LnYxIhsKGUdldEFjY291bnRTZXR0aW5nc1JlcXVlc3QiSgoaR2V0QWNjb3VudFNldHRpbmdzUmVzcG9uc2USLAoIc2V0dGluZ3MYASABKAsyGi5hc3Npc3QudjEuQWNjb3VudFNldHRpbmdzIo0BChxVcGRhdGVBY2NvdW50U2V0dGluZ3NSZXF1ZXN0EjQKCHNldHRpbmdzGAEgASgLMhouYXNzaXN0LnYxLkFjY291bnRTZXR0aW5nc0IGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBIk0KHVVwZGF0ZUFjY291bnRTZXR0aW5nc1Jlc3BvbnNlEiwKCHNldHRpbmdzGAEgASgLMhouYXNzaXN0LnYxLkFjY291bnRTZXR0aW5ncyKpAQoUQ3JlYXRlQWR2aXNvclJlcXVlc3QSLAoFZW1haWwYASABKAlCHbpIGnIYEAMY/gEyEV5bXkBcc10rQFteQFxzXSskEh8KDGRpc3BsYXlfbmFtZRgCIAEoCUIJukgGcgQQARhkEhwKCHBhc3N3b3JkGAMgASgJQgq6SAdyBRAKGIACEhUKDXJlcG9ydF9hY2Nlc3MYBCABKAgSDQoFYWRtaW4YBSABKAgiPAoVQ3JlYXRlQWR2aXNvclJlc3BvbnNlEiMKB2Fkdmlzb3IYASABKAsyEi5hc3Npc3QudjEuQWR2aXNvciIVChNMaXN0QWR2aXNvcnNSZXF1ZXN0IjwKFExpc3RBZHZpc29yc1Jlc3BvbnNlEiQKCGFkdmlzb3JzGAEgAygLMhIuYXNzaXN0LnYxLkFkdmlzb3Ii4AEKFFVwZGF0ZUFkdmlzb3JSZXF1ZXN0EhwKCmFkdmlzb3JfaWQYASABKAlCCLpIBXIDsAEBEh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHukgEcgIYZBIVCg1yZXBvcnRfYWNjZXNzGAMgASgIEg0KBWFkbWluGAQgASgIEhAKCGRpc2FibGVkGAUgASgIEhoKCHBhc3N3b3JkGAYgASgJQgi6SAVyAxiAAhI3Cgt1cGRhdGVfbWFzaxgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBrpIA8gBASI8ChVVcGRhdGVBZHZpc29yUmVzcG9uc2USIwoHYWR2aXNvchgBIAEoCzISLmFzc2lzdC52MS5BZHZpc29yIsABChNDcmVhdGVQb3J0YWxSZXF1ZXN0Ei4KBHNsdWcYASABKAlCILpIHXIbMhleW2EtejAtOV1bYS16MC05LV17MCw2Mn0kEh8KDGRpc3BsYXlfbmFtZRgCIAEoCUIJukgGcgQQARhkEi8KBG1vZGUYAyABKA4yFS5hc3Npc3QudjEuUG9ydGFsTW9kZUIKukgHggEEEAEgABInCgthZHZpc29yX2lkcxgEIAMoCUISukgPkgEMEOgHGAEiBXIDsAEBIjkKFENyZWF0ZVBvcnRhbFJlc3BvbnNlEiEKBnBvcnRhbBgBIAEoCzIRLmFzc2lzdC52MS5Qb3J0YWwiFAoSTGlzdFBvcnRhbHNSZXF1ZXN0IjkKE0xpc3RQb3J0YWxzUmVzcG9uc2USIgoHcG9ydGFscxgBIAMoCzIRLmFzc2lzdC52MS5Qb3J0YWwiawoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGGQSOwoGc2NvcGVzGAIgAygOMhYuYXNzaXN0LnYxLkFwaUtleVNjb3BlQhO6SBCSAQ0IARgBIgeCAQQQASAAIkoKFENyZWF0ZUFwaUtleVJlc3BvbnNlEiIKB2FwaV9rZXkYASABKAsyES5hc3Npc3QudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIUChJMaXN0QXBpS2V5c1JlcXVlc3QiOgoTTGlzdEFwaUtleXNSZXNwb25zZRIjCghhcGlfa2V5cxgBIAMoCzIRLmFzc2lzdC52MS5BcGlLZXkiMwoTUmV2b2tlQXBpS2V5UmVxdWVzdBIcCgphcGlfa2V5X2lkGAEgASgJQgi6SAVyA7ABASI6ChRSZXZva2VBcGlLZXlSZXNwb25zZRIiCgdhcGlfa2V5GAEgASgLMhEuYXNzaXN0LnYxLkFwaUtleTL+BgoMQWRtaW5TZXJ2aWNlEmYKEkdldEFjY291bnRTZXR0aW5ncxIkLmFzc2lzdC52MS5HZXRBY2NvdW50U2V0dGluZ3NSZXF1ZXN0GiUuYXNzaXN0LnYxLkdldEFjY291bnRTZXR0aW5nc1Jlc3BvbnNlIgOQAgESagoVVXBkYXRlQWNjb3VudFNldHRpbmdzEicuYXNzaXN0LnYxLlVwZGF0ZUFjY291bnRTZXR0aW5nc1JlcXVlc3QaKC5hc3Npc3QudjEuVXBkYXRlQWNjb3VudFNldHRpbmdzUmVzcG9uc2USUgoNQ3JlYXRlQWR2aXNvchIfLmFzc2lzdC52MS5DcmVhdGVBZHZpc29yUmVxdWVzdBogLmFzc2lzdC52MS5DcmVhdGVBZHZpc29yUmVzcG9uc2USVAoMTGlzdEFkdmlzb3JzEh4uYXNzaXN0LnYxLkxpc3RBZHZpc29yc1JlcXVlc3QaHy5hc3Npc3QudjEuTGlzdEFkdmlzb3JzUmVzcG9uc2UiA5ACARJSCg1VcGRhdGVBZHZpc29yEh8uYXNzaXN0LnYxLlVwZGF0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLlVwZGF0ZUFkdmlzb3JSZXNwb25zZRJPCgxDcmVhdGVQb3J0YWwSHi5hc3Npc3QudjEuQ3JlYXRlUG9ydGFsUmVxdWVzdBofLmFzc2lzdC52MS5DcmVhdGVQb3J0YWxSZXNwb25zZRJRCgtMaXN0UG9ydGFscxIdLmFzc2lzdC52MS5MaXN0UG9ydGFsc1JlcXVlc3QaHi5hc3Npc3QudjEuTGlzdFBvcnRhbHNSZXNwb25zZSIDkAIBEk8KDENyZWF0ZUFwaUtleRIeLmFzc2lzdC52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0Gh8uYXNzaXN0LnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlElEKC0xpc3RBcGlLZXlzEh0uYXNzaXN0LnYxLkxpc3RBcGlLZXlzUmVxdWVzdBoeLmFzc2lzdC52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlIgOQAgESVAoMUmV2b2tlQXBpS2V5Eh4uYXNzaXN0LnYxLlJldm9rZUFwaUtleVJlcXVlc3QaHy5hc3Npc3QudjEuUmV2b2tlQXBpS2V5UmVzcG9uc2UiA5ACAkKgAQoNY29tLmFzc2lzdC52MUIRQWRtaW5TZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_account, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_field_mask]);
+  fileDesc("Ch1hc3Npc3QvdjEvYWRtaW5fc2VydmljZS5wcm90bxIJYXNzaXN0LnYxIhsKGUdldEFjY291bnRTZXR0aW5nc1JlcXVlc3QiSgoaR2V0QWNjb3VudFNldHRpbmdzUmVzcG9uc2USLAoIc2V0dGluZ3MYASABKAsyGi5hc3Npc3QudjEuQWNjb3VudFNldHRpbmdzIo0BChxVcGRhdGVBY2NvdW50U2V0dGluZ3NSZXF1ZXN0EjQKCHNldHRpbmdzGAEgASgLMhouYXNzaXN0LnYxLkFjY291bnRTZXR0aW5nc0IGukgDyAEBEjcKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IGukgDyAEBIk0KHVVwZGF0ZUFjY291bnRTZXR0aW5nc1Jlc3BvbnNlEiwKCHNldHRpbmdzGAEgASgLMhouYXNzaXN0LnYxLkFjY291bnRTZXR0aW5ncyKpAQoUQ3JlYXRlQWR2aXNvclJlcXVlc3QSLAoFZW1haWwYASABKAlCHbpIGnIYEAMY/gEyEV5bXkBcc10rQFteQFxzXSskEh8KDGRpc3BsYXlfbmFtZRgCIAEoCUIJukgGcgQQARhkEhwKCHBhc3N3b3JkGAMgASgJQgq6SAdyBRAKGIACEhUKDXJlcG9ydF9hY2Nlc3MYBCABKAgSDQoFYWRtaW4YBSABKAgiPAoVQ3JlYXRlQWR2aXNvclJlc3BvbnNlEiMKB2Fkdmlzb3IYASABKAsyEi5hc3Npc3QudjEuQWR2aXNvciIVChNMaXN0QWR2aXNvcnNSZXF1ZXN0IjwKFExpc3RBZHZpc29yc1Jlc3BvbnNlEiQKCGFkdmlzb3JzGAEgAygLMhIuYXNzaXN0LnYxLkFkdmlzb3Ii4AEKFFVwZGF0ZUFkdmlzb3JSZXF1ZXN0EhwKCmFkdmlzb3JfaWQYASABKAlCCLpIBXIDsAEBEh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHukgEcgIYZBIVCg1yZXBvcnRfYWNjZXNzGAMgASgIEg0KBWFkbWluGAQgASgIEhAKCGRpc2FibGVkGAUgASgIEhoKCHBhc3N3b3JkGAYgASgJQgi6SAVyAxiAAhI3Cgt1cGRhdGVfbWFzaxgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBrpIA8gBASI8ChVVcGRhdGVBZHZpc29yUmVzcG9uc2USIwoHYWR2aXNvchgBIAEoCzISLmFzc2lzdC52MS5BZHZpc29yIsABChNDcmVhdGVQb3J0YWxSZXF1ZXN0Ei4KBHNsdWcYASABKAlCILpIHXIbMhleW2EtejAtOV1bYS16MC05LV17MCw2Mn0kEh8KDGRpc3BsYXlfbmFtZRgCIAEoCUIJukgGcgQQARhkEi8KBG1vZGUYAyABKA4yFS5hc3Npc3QudjEuUG9ydGFsTW9kZUIKukgHggEEEAEgABInCgthZHZpc29yX2lkcxgEIAMoCUISukgPkgEMEOgHGAEiBXIDsAEBIjkKFENyZWF0ZVBvcnRhbFJlc3BvbnNlEiEKBnBvcnRhbBgBIAEoCzIRLmFzc2lzdC52MS5Qb3J0YWwiFAoSTGlzdFBvcnRhbHNSZXF1ZXN0IjkKE0xpc3RQb3J0YWxzUmVzcG9uc2USIgoHcG9ydGFscxgBIAMoCzIRLmFzc2lzdC52MS5Qb3J0YWwiawoTQ3JlYXRlQXBpS2V5UmVxdWVzdBIXCgRuYW1lGAEgASgJQgm6SAZyBBABGGQSOwoGc2NvcGVzGAIgAygOMhYuYXNzaXN0LnYxLkFwaUtleVNjb3BlQhO6SBCSAQ0IARgBIgeCAQQQASAAIkoKFENyZWF0ZUFwaUtleVJlc3BvbnNlEiIKB2FwaV9rZXkYASABKAsyES5hc3Npc3QudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIUChJMaXN0QXBpS2V5c1JlcXVlc3QiOgoTTGlzdEFwaUtleXNSZXNwb25zZRIjCghhcGlfa2V5cxgBIAMoCzIRLmFzc2lzdC52MS5BcGlLZXkiMwoTUmV2b2tlQXBpS2V5UmVxdWVzdBIcCgphcGlfa2V5X2lkGAEgASgJQgi6SAVyA7ABASI6ChRSZXZva2VBcGlLZXlSZXNwb25zZRIiCgdhcGlfa2V5GAEgASgLMhEuYXNzaXN0LnYxLkFwaUtleSLiAQoTVXBkYXRlUG9ydGFsUmVxdWVzdBIbCglwb3J0YWxfaWQYASABKAlCCLpIBXIDsAEBEh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHukgEcgIYZBItCgRtb2RlGAMgASgOMhUuYXNzaXN0LnYxLlBvcnRhbE1vZGVCCLpIBYIBAhABEicKC2Fkdmlzb3JfaWRzGAQgAygJQhK6SA+SAQwQ6AcYASIFcgOwAQESNwoLdXBkYXRlX21hc2sYBSABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQga6SAPIAQEiOQoUVXBkYXRlUG9ydGFsUmVzcG9uc2USIQoGcG9ydGFsGAEgASgLMhEuYXNzaXN0LnYxLlBvcnRhbCK5AQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJQoFYWN0b3IYAyABKAsyFi5hc3Npc3QudjEuUGFydGljaXBhbnQSDgoGYWN0aW9uGAQgASgJEhMKC3RhcmdldF90eXBlGAUgASgJEhEKCXRhcmdldF9pZBgGIAEoCRIPCgdkZXRhaWxzGAcgASgJIlQKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAEiWQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUuYXNzaXN0LnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMq4ICgxBZG1pblNlcnZpY2USZgoSR2V0QWNjb3VudFNldHRpbmdzEiQuYXNzaXN0LnYxLkdldEFjY291bnRTZXR0aW5nc1JlcXVlc3QaJS5hc3Npc3QudjEuR2V0QWNjb3VudFNldHRpbmdzUmVzcG9uc2UiA5ACARJqChVVcGRhdGVBY2NvdW50U2V0dGluZ3MSJy5hc3Npc3QudjEuVXBkYXRlQWNjb3VudFNldHRpbmdzUmVxdWVzdBooLmFzc2lzdC52MS5VcGRhdGVBY2NvdW50U2V0dGluZ3NSZXNwb25zZRJSCg1DcmVhdGVBZHZpc29yEh8uYXNzaXN0LnYxLkNyZWF0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkNyZWF0ZUFkdmlzb3JSZXNwb25zZRJUCgxMaXN0QWR2aXNvcnMSHi5hc3Npc3QudjEuTGlzdEFkdmlzb3JzUmVxdWVzdBofLmFzc2lzdC52MS5MaXN0QWR2aXNvcnNSZXNwb25zZSIDkAIBElIKDVVwZGF0ZUFkdmlzb3ISHy5hc3Npc3QudjEuVXBkYXRlQWR2aXNvclJlcXVlc3QaIC5hc3Npc3QudjEuVXBkYXRlQWR2aXNvclJlc3BvbnNlEk8KDENyZWF0ZVBvcnRhbBIeLmFzc2lzdC52MS5DcmVhdGVQb3J0YWxSZXF1ZXN0Gh8uYXNzaXN0LnYxLkNyZWF0ZVBvcnRhbFJlc3BvbnNlElEKC0xpc3RQb3J0YWxzEh0uYXNzaXN0LnYxLkxpc3RQb3J0YWxzUmVxdWVzdBoeLmFzc2lzdC52MS5MaXN0UG9ydGFsc1Jlc3BvbnNlIgOQAgESTwoMQ3JlYXRlQXBpS2V5Eh4uYXNzaXN0LnYxLkNyZWF0ZUFwaUtleVJlcXVlc3QaHy5hc3Npc3QudjEuQ3JlYXRlQXBpS2V5UmVzcG9uc2USUQoLTGlzdEFwaUtleXMSHS5hc3Npc3QudjEuTGlzdEFwaUtleXNSZXF1ZXN0Gh4uYXNzaXN0LnYxLkxpc3RBcGlLZXlzUmVzcG9uc2UiA5ACARJUCgxSZXZva2VBcGlLZXkSHi5hc3Npc3QudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBofLmFzc2lzdC52MS5SZXZva2VBcGlLZXlSZXNwb25zZSIDkAICEk8KDFVwZGF0ZVBvcnRhbBIeLmFzc2lzdC52MS5VcGRhdGVQb3J0YWxSZXF1ZXN0Gh8uYXNzaXN0LnYxLlVwZGF0ZVBvcnRhbFJlc3BvbnNlEl0KD0xpc3RBdWRpdEV2ZW50cxIhLmFzc2lzdC52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiIuYXNzaXN0LnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlIgOQAgFCoAEKDWNvbS5hc3Npc3QudjFCEUFkbWluU2VydmljZVByb3RvUAFaN2dpdGh1Yi5jb20vYXNzaXN0LWNoYXQvYXNzaXN0L2dlbi9nby9hc3Npc3QvdjE7YXNzaXN0djGiAgNBWFiqAglBc3Npc3QuVjHKAglBc3Npc3RcVjHiAhVBc3Npc3RcVjFcR1BCTWV0YWRhdGHqAgpBc3Npc3Q6OlYxYgZwcm90bzM", [file_assist_v1_account, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * GetAccountSettingsRequest is empty: the account is the caller's.
@@ -528,10 +528,204 @@ export const RevokeApiKeyResponseSchema: GenMessage<RevokeApiKeyResponse> = /*@_
   messageDesc(file_assist_v1_admin_service, 19);
 
 /**
+ * UpdatePortalRequest carries new values.
+ *
+ * @generated from message assist.v1.UpdatePortalRequest
+ */
+export type UpdatePortalRequest = Message<"assist.v1.UpdatePortalRequest"> & {
+  /**
+   * The portal.
+   *
+   * @generated from field: string portal_id = 1;
+   */
+  portalId: string;
+
+  /**
+   * New display name, 1 to 100 characters.
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * New mode.
+   *
+   * @generated from field: assist.v1.PortalMode mode = 3;
+   */
+  mode: PortalMode;
+
+  /**
+   * The advisors who serve the portal from now on (replaces the list).
+   *
+   * @generated from field: repeated string advisor_ids = 4;
+   */
+  advisorIds: string[];
+
+  /**
+   * Which of the fields above to change.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 5;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message assist.v1.UpdatePortalRequest.
+ * Use `create(UpdatePortalRequestSchema)` to create a new message.
+ */
+export const UpdatePortalRequestSchema: GenMessage<UpdatePortalRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_admin_service, 20);
+
+/**
+ * UpdatePortalResponse carries the portal after the change.
+ *
+ * @generated from message assist.v1.UpdatePortalResponse
+ */
+export type UpdatePortalResponse = Message<"assist.v1.UpdatePortalResponse"> & {
+  /**
+   * The portal.
+   *
+   * @generated from field: assist.v1.Portal portal = 1;
+   */
+  portal?: Portal | undefined;
+};
+
+/**
+ * Describes the message assist.v1.UpdatePortalResponse.
+ * Use `create(UpdatePortalResponseSchema)` to create a new message.
+ */
+export const UpdatePortalResponseSchema: GenMessage<UpdatePortalResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_admin_service, 21);
+
+/**
+ * AuditEvent is one administrative change: who did what, when.
+ *
+ * @generated from message assist.v1.AuditEvent
+ */
+export type AuditEvent = Message<"assist.v1.AuditEvent"> & {
+  /**
+   * Server-assigned id, increasing in commit order within an account.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * When the change was committed.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * The admin who made the change.
+   *
+   * @generated from field: assist.v1.Participant actor = 3;
+   */
+  actor?: Participant | undefined;
+
+  /**
+   * What was done, e.g. "advisor.create", "advisor.update",
+   * "portal.create", "portal.update", "api_key.create", "api_key.revoke".
+   *
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * The kind of thing changed: "advisor", "portal" or "api_key".
+   *
+   * @generated from field: string target_type = 5;
+   */
+  targetType: string;
+
+  /**
+   * The id of the thing changed.
+   *
+   * @generated from field: string target_id = 6;
+   */
+  targetId: string;
+
+  /**
+   * A short description of the change (which fields, their new values;
+   * never a password or a secret).
+   *
+   * @generated from field: string details = 7;
+   */
+  details: string;
+};
+
+/**
+ * Describes the message assist.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
+  messageDesc(file_assist_v1_admin_service, 22);
+
+/**
+ * ListAuditEventsRequest is a page request.
+ *
+ * @generated from message assist.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequest = Message<"assist.v1.ListAuditEventsRequest"> & {
+  /**
+   * Maximum events to return, 1 to 100; 0 means 50.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message assist.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_admin_service, 23);
+
+/**
+ * ListAuditEventsResponse is one page of audit events.
+ *
+ * @generated from message assist.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponse = Message<"assist.v1.ListAuditEventsResponse"> & {
+  /**
+   * Events, newest first.
+   *
+   * @generated from field: repeated assist.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message assist.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_admin_service, 24);
+
+/**
  * AdminService manages an account: settings, advisors, portals and API keys.
  *
- * Callers: advisors with the admin flag, for their own account; others get
- * `PermissionDenied`, and a missing token `Unauthenticated`.
+ * Callers: advisors with the admin flag, for their own account; others
+ * (advisors without it, customers, API keys) get `PermissionDenied`, and a
+ * missing or revoked token `Unauthenticated`. Ids of other accounts'
+ * advisors, portals and keys are `NotFound`. Every change is recorded in
+ * the account's audit log (ListAuditEvents) in the same transaction.
  *
  * @generated from service assist.v1.AdminService
  */
@@ -661,6 +855,34 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RevokeApiKeyRequestSchema;
     output: typeof RevokeApiKeyResponseSchema;
+  },
+  /**
+   * UpdatePortal changes the fields named in update_mask (display_name,
+   * mode, advisor_ids). The slug never changes: links point to it.
+   *
+   * Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
+   * `NotFound` (the portal or an advisor id).
+   *
+   * @generated from rpc assist.v1.AdminService.UpdatePortal
+   */
+  updatePortal: {
+    methodKind: "unary";
+    input: typeof UpdatePortalRequestSchema;
+    output: typeof UpdatePortalResponseSchema;
+  },
+  /**
+   * ListAuditEvents lists the account's administrative changes, newest
+   * first.
+   *
+   * Errors: `InvalidArgument` (a bad page token), `Unauthenticated`,
+   * `PermissionDenied`.
+   *
+   * @generated from rpc assist.v1.AdminService.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_assist_v1_admin_service, 0);

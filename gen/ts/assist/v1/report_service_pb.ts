@@ -2,13 +2,13 @@
 // @generated from file assist/v1/report_service.proto (package assist.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Advisor } from "./account_pb.js";
 import { file_assist_v1_account } from "./account_pb.js";
 import type { SessionEvent } from "./event_pb.js";
 import { file_assist_v1_event } from "./event_pb.js";
-import type { Session } from "./session_pb.js";
+import type { Session, SessionKind, SessionOutcome } from "./session_pb.js";
 import { file_assist_v1_session } from "./session_pb.js";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
@@ -19,7 +19,35 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/report_service.proto.
  */
 export const file_assist_v1_report_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hc3Npc3QvdjEvcmVwb3J0X3NlcnZpY2UucHJvdG8SCWFzc2lzdC52MSL6AQoNU2Vzc2lvblJlcG9ydBIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SJAoIYWR2aXNvcnMYAiADKAsyEi5hc3Npc3QudjEuQWR2aXNvchIwCg13YWl0X2R1cmF0aW9uGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjIKD2hhbmRsZV9kdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVub3RlcxgFIAEoCRIpCghjaGF0X2xvZxgGIAMoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnQiuwEKGUxpc3RTZXNzaW9uUmVwb3J0c1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMQoNZW5kX3RpbWVfZnJvbRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZW5kX3RpbWVfdG8YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImAKGkxpc3RTZXNzaW9uUmVwb3J0c1Jlc3BvbnNlEikKB3JlcG9ydHMYASADKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNwoXR2V0U2Vzc2lvblJlcG9ydFJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEiRAoYR2V0U2Vzc2lvblJlcG9ydFJlc3BvbnNlEigKBnJlcG9ydBgBIAEoCzIYLmFzc2lzdC52MS5TZXNzaW9uUmVwb3J0MtkBCg1SZXBvcnRTZXJ2aWNlEmYKEkxpc3RTZXNzaW9uUmVwb3J0cxIkLmFzc2lzdC52MS5MaXN0U2Vzc2lvblJlcG9ydHNSZXF1ZXN0GiUuYXNzaXN0LnYxLkxpc3RTZXNzaW9uUmVwb3J0c1Jlc3BvbnNlIgOQAgESYAoQR2V0U2Vzc2lvblJlcG9ydBIiLmFzc2lzdC52MS5HZXRTZXNzaW9uUmVwb3J0UmVxdWVzdBojLmFzc2lzdC52MS5HZXRTZXNzaW9uUmVwb3J0UmVzcG9uc2UiA5ACAUKhAQoNY29tLmFzc2lzdC52MUISUmVwb3J0U2VydmljZVByb3RvUAFaN2dpdGh1Yi5jb20vYXNzaXN0LWNoYXQvYXNzaXN0L2dlbi9nby9hc3Npc3QvdjE7YXNzaXN0djGiAgNBWFiqAglBc3Npc3QuVjHKAglBc3Npc3RcVjHiAhVBc3Npc3RcVjFcR1BCTWV0YWRhdGHqAgpBc3Npc3Q6OlYxYgZwcm90bzM", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch5hc3Npc3QvdjEvcmVwb3J0X3NlcnZpY2UucHJvdG8SCWFzc2lzdC52MSJoChRTZXNzaW9uUmVwb3J0QWR2aXNvchIjCgdhZHZpc29yGAEgASgLMhIuYXNzaXN0LnYxLkFkdmlzb3ISKwoEcm9sZRgCIAEoDjIdLmFzc2lzdC52MS5TZXNzaW9uQWR2aXNvclJvbGUiowUKDVNlc3Npb25SZXBvcnQSIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEiQKCGFkdmlzb3JzGAIgAygLMhIuYXNzaXN0LnYxLkFkdmlzb3ISMAoNd2FpdF9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9oYW5kbGVfZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFbm90ZXMYBSABKAkSKQoIY2hhdF9sb2cYBiADKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50EjUKDHBhcnRpY2lwYW50cxgHIAMoCzIfLmFzc2lzdC52MS5TZXNzaW9uUmVwb3J0QWR2aXNvchITCgtwb3J0YWxfc2x1ZxgIIAEoCRIuCgpxdWV1ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwaWNrX3VwX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEnVwZ3JhZGVfb2ZmZXJfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSb3BlbmVyX3JlZGVlbV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8ChhzY3JlZW5fc2hhcmVfYW5zd2VyX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFXNjcmVlbl9zaGFyZV9hY2NlcHRlZBgOIAEoCBIsCghlbmRfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinAMKGUxpc3RTZXNzaW9uUmVwb3J0c1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMQoNZW5kX3RpbWVfZnJvbRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZW5kX3RpbWVfdG8YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KCXBvcnRhbF9pZBgFIAEoCUILukgI2AEBcgOwAQESHwoKYWR2aXNvcl9pZBgGIAEoCUILukgI2AEBcgOwAQESNAoHb3V0Y29tZRgHIAEoDjIZLmFzc2lzdC52MS5TZXNzaW9uT3V0Y29tZUIIukgFggECEAESLgoEa2luZBgIIAEoDjIWLmFzc2lzdC52MS5TZXNzaW9uS2luZEIIukgFggECEAESFwoFcXVlcnkYCSABKAlCCLpIBXIDGMgBEh8KCnNlc3Npb25faWQYCiABKAlCC7pICNgBAXIDsAEBImAKGkxpc3RTZXNzaW9uUmVwb3J0c1Jlc3BvbnNlEikKB3JlcG9ydHMYASADKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki4gIKG0V4cG9ydFNlc3Npb25SZXBvcnRzUmVxdWVzdBIxCg1lbmRfdGltZV9mcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtlbmRfdGltZV90bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoJcG9ydGFsX2lkGAMgASgJQgu6SAjYAQFyA7ABARIfCgphZHZpc29yX2lkGAQgASgJQgu6SAjYAQFyA7ABARI0CgdvdXRjb21lGAUgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgi6SAWCAQIQARIuCgRraW5kGAYgASgOMhYuYXNzaXN0LnYxLlNlc3Npb25LaW5kQgi6SAWCAQIQARIXCgVxdWVyeRgHIAEoCUIIukgFcgMYyAESHwoKc2Vzc2lvbl9pZBgIIAEoCUILukgI2AEBcgOwAQEiPgocRXhwb3J0U2Vzc2lvblJlcG9ydHNSZXNwb25zZRILCgNjc3YYASABKAwSEQoJcm93X2NvdW50GAIgASgFIjcKF0dldFNlc3Npb25SZXBvcnRSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIkQKGEdldFNlc3Npb25SZXBvcnRSZXNwb25zZRIoCgZyZXBvcnQYASABKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydCqiAQoSU2Vzc2lvbkFkdmlzb3JSb2xlEiQKIFNFU1NJT05fQURWSVNPUl9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZU0VTU0lPTl9BRFZJU09SX1JPTEVfTEVBRBABEiAKHFNFU1NJT05fQURWSVNPUl9ST0xFX0lOVklURUQQAhIlCiFTRVNTSU9OX0FEVklTT1JfUk9MRV9FQVJMSUVSX0xFQUQQAzLJAgoNUmVwb3J0U2VydmljZRJmChJMaXN0U2Vzc2lvblJlcG9ydHMSJC5hc3Npc3QudjEuTGlzdFNlc3Npb25SZXBvcnRzUmVxdWVzdBolLmFzc2lzdC52MS5MaXN0U2Vzc2lvblJlcG9ydHNSZXNwb25zZSIDkAIBEmAKEEdldFNlc3Npb25SZXBvcnQSIi5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcG9ydFJlcXVlc3QaIy5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcG9ydFJlc3BvbnNlIgOQAgESbgoURXhwb3J0U2Vzc2lvblJlcG9ydHMSJi5hc3Npc3QudjEuRXhwb3J0U2Vzc2lvblJlcG9ydHNSZXF1ZXN0GicuYXNzaXN0LnYxLkV4cG9ydFNlc3Npb25SZXBvcnRzUmVzcG9uc2UiA5ACATABQqEBCg1jb20uYXNzaXN0LnYxQhJSZXBvcnRTZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+
+/**
+ * SessionReportAdvisor is one advisor of a session and how they took part.
+ *
+ * @generated from message assist.v1.SessionReportAdvisor
+ */
+export type SessionReportAdvisor = Message<"assist.v1.SessionReportAdvisor"> & {
+  /**
+   * The advisor.
+   *
+   * @generated from field: assist.v1.Advisor advisor = 1;
+   */
+  advisor?: Advisor | undefined;
+
+  /**
+   * Lead, invited, or earlier lead.
+   *
+   * @generated from field: assist.v1.SessionAdvisorRole role = 2;
+   */
+  role: SessionAdvisorRole;
+};
+
+/**
+ * Describes the message assist.v1.SessionReportAdvisor.
+ * Use `create(SessionReportAdvisorSchema)` to create a new message.
+ */
+export const SessionReportAdvisorSchema: GenMessage<SessionReportAdvisor> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 0);
 
 /**
  * SessionReport is what an authorised advisor reads about a session.
@@ -68,6 +96,74 @@ export type SessionReport = Message<"assist.v1.SessionReport"> & {
    * @generated from field: repeated assist.v1.SessionEvent chat_log = 6;
    */
   chatLog: SessionEvent[];
+
+  /**
+   * The advisors who took part with their roles: the lead, then invited
+   * advisors and earlier leads in the order they joined.
+   *
+   * @generated from field: repeated assist.v1.SessionReportAdvisor participants = 7;
+   */
+  participants: SessionReportAdvisor[];
+
+  /**
+   * The slug of the portal the customer came through.
+   *
+   * @generated from field: string portal_slug = 8;
+   */
+  portalSlug: string;
+
+  /**
+   * When the customer started the session and began to wait.
+   *
+   * @generated from field: google.protobuf.Timestamp queue_time = 9;
+   */
+  queueTime?: Timestamp | undefined;
+
+  /**
+   * When an advisor picked the session up; unset if nobody did.
+   *
+   * @generated from field: google.protobuf.Timestamp pick_up_time = 10;
+   */
+  pickUpTime?: Timestamp | undefined;
+
+  /**
+   * When the advisor first offered the upgrade to a standard session
+   * (from the session log); unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp upgrade_offer_time = 11;
+   */
+  upgradeOfferTime?: Timestamp | undefined;
+
+  /**
+   * When the customer app first redeemed the opener (from the session
+   * log); unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp opener_redeem_time = 12;
+   */
+  openerRedeemTime?: Timestamp | undefined;
+
+  /**
+   * When the customer first answered the request to share the screen
+   * (from the session log); unset if never.
+   *
+   * @generated from field: google.protobuf.Timestamp screen_share_answer_time = 13;
+   */
+  screenShareAnswerTime?: Timestamp | undefined;
+
+  /**
+   * The customer's answer to the screen share request; meaningful only
+   * when screen_share_answer_time is set.
+   *
+   * @generated from field: bool screen_share_accepted = 14;
+   */
+  screenShareAccepted: boolean;
+
+  /**
+   * When the session ended.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 15;
+   */
+  endTime?: Timestamp | undefined;
 };
 
 /**
@@ -75,7 +171,7 @@ export type SessionReport = Message<"assist.v1.SessionReport"> & {
  * Use `create(SessionReportSchema)` to create a new message.
  */
 export const SessionReportSchema: GenMessage<SessionReport> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 0);
+  messageDesc(file_assist_v1_report_service, 1);
 
 /**
  * ListSessionReportsRequest is a page request.
@@ -110,6 +206,50 @@ export type ListSessionReportsRequest = Message<"assist.v1.ListSessionReportsReq
    * @generated from field: google.protobuf.Timestamp end_time_to = 4;
    */
   endTimeTo?: Timestamp | undefined;
+
+  /**
+   * Only sessions of this portal.
+   *
+   * @generated from field: string portal_id = 5;
+   */
+  portalId: string;
+
+  /**
+   * Only sessions this advisor took part in (lead, invited or earlier lead).
+   *
+   * @generated from field: string advisor_id = 6;
+   */
+  advisorId: string;
+
+  /**
+   * Only sessions with this outcome; unspecified means any.
+   *
+   * @generated from field: assist.v1.SessionOutcome outcome = 7;
+   */
+  outcome: SessionOutcome;
+
+  /**
+   * Only sessions of this kind; unspecified means any.
+   *
+   * @generated from field: assist.v1.SessionKind kind = 8;
+   */
+  kind: SessionKind;
+
+  /**
+   * Only sessions whose customer name or e-mail contains this text,
+   * ignoring case.
+   *
+   * @generated from field: string query = 9;
+   */
+  query: string;
+
+  /**
+   * Only this session: with no other filter, the page holds exactly its
+   * report (or nothing if it is not an ended session of the account).
+   *
+   * @generated from field: string session_id = 10;
+   */
+  sessionId: string;
 };
 
 /**
@@ -117,7 +257,7 @@ export type ListSessionReportsRequest = Message<"assist.v1.ListSessionReportsReq
  * Use `create(ListSessionReportsRequestSchema)` to create a new message.
  */
 export const ListSessionReportsRequestSchema: GenMessage<ListSessionReportsRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 1);
+  messageDesc(file_assist_v1_report_service, 2);
 
 /**
  * ListSessionReportsResponse is one page of reports, without chat logs.
@@ -145,7 +285,107 @@ export type ListSessionReportsResponse = Message<"assist.v1.ListSessionReportsRe
  * Use `create(ListSessionReportsResponseSchema)` to create a new message.
  */
 export const ListSessionReportsResponseSchema: GenMessage<ListSessionReportsResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 2);
+  messageDesc(file_assist_v1_report_service, 3);
+
+/**
+ * ExportSessionReportsRequest is the filter of the reports to export; the
+ * fields mean what they mean in ListSessionReportsRequest.
+ *
+ * @generated from message assist.v1.ExportSessionReportsRequest
+ */
+export type ExportSessionReportsRequest = Message<"assist.v1.ExportSessionReportsRequest"> & {
+  /**
+   * Only sessions ended at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time_from = 1;
+   */
+  endTimeFrom?: Timestamp | undefined;
+
+  /**
+   * Only sessions ended before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time_to = 2;
+   */
+  endTimeTo?: Timestamp | undefined;
+
+  /**
+   * Only sessions of this portal.
+   *
+   * @generated from field: string portal_id = 3;
+   */
+  portalId: string;
+
+  /**
+   * Only sessions this advisor took part in.
+   *
+   * @generated from field: string advisor_id = 4;
+   */
+  advisorId: string;
+
+  /**
+   * Only sessions with this outcome; unspecified means any.
+   *
+   * @generated from field: assist.v1.SessionOutcome outcome = 5;
+   */
+  outcome: SessionOutcome;
+
+  /**
+   * Only sessions of this kind; unspecified means any.
+   *
+   * @generated from field: assist.v1.SessionKind kind = 6;
+   */
+  kind: SessionKind;
+
+  /**
+   * Only sessions whose customer name or e-mail contains this text.
+   *
+   * @generated from field: string query = 7;
+   */
+  query: string;
+
+  /**
+   * Only this session.
+   *
+   * @generated from field: string session_id = 8;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message assist.v1.ExportSessionReportsRequest.
+ * Use `create(ExportSessionReportsRequestSchema)` to create a new message.
+ */
+export const ExportSessionReportsRequestSchema: GenMessage<ExportSessionReportsRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 4);
+
+/**
+ * ExportSessionReportsResponse is one chunk of the CSV file.
+ *
+ * @generated from message assist.v1.ExportSessionReportsResponse
+ */
+export type ExportSessionReportsResponse = Message<"assist.v1.ExportSessionReportsResponse"> & {
+  /**
+   * UTF-8 CSV text: whole rows ending in CRLF; the first chunk starts with
+   * the header row. Concatenate the chunks to get the file.
+   *
+   * @generated from field: bytes csv = 1;
+   */
+  csv: Uint8Array;
+
+  /**
+   * How many report rows (header excluded) this chunk holds.
+   *
+   * @generated from field: int32 row_count = 2;
+   */
+  rowCount: number;
+};
+
+/**
+ * Describes the message assist.v1.ExportSessionReportsResponse.
+ * Use `create(ExportSessionReportsResponseSchema)` to create a new message.
+ */
+export const ExportSessionReportsResponseSchema: GenMessage<ExportSessionReportsResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 5);
 
 /**
  * GetSessionReportRequest names the session.
@@ -166,7 +406,7 @@ export type GetSessionReportRequest = Message<"assist.v1.GetSessionReportRequest
  * Use `create(GetSessionReportRequestSchema)` to create a new message.
  */
 export const GetSessionReportRequestSchema: GenMessage<GetSessionReportRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 3);
+  messageDesc(file_assist_v1_report_service, 6);
 
 /**
  * GetSessionReportResponse carries the report.
@@ -187,22 +427,69 @@ export type GetSessionReportResponse = Message<"assist.v1.GetSessionReportRespon
  * Use `create(GetSessionReportResponseSchema)` to create a new message.
  */
 export const GetSessionReportResponseSchema: GenMessage<GetSessionReportResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 4);
+  messageDesc(file_assist_v1_report_service, 7);
+
+/**
+ * SessionAdvisorRole is how an advisor took part in a session.
+ *
+ * @generated from enum assist.v1.SessionAdvisorRole
+ */
+export enum SessionAdvisorRole {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: SESSION_ADVISOR_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The advisor who led the session at its end.
+   *
+   * @generated from enum value: SESSION_ADVISOR_ROLE_LEAD = 1;
+   */
+  LEAD = 1,
+
+  /**
+   * An advisor invited besides the lead.
+   *
+   * @generated from enum value: SESSION_ADVISOR_ROLE_INVITED = 2;
+   */
+  INVITED = 2,
+
+  /**
+   * An advisor who led the session before transferring it.
+   *
+   * @generated from enum value: SESSION_ADVISOR_ROLE_EARLIER_LEAD = 3;
+   */
+  EARLIER_LEAD = 3,
+}
+
+/**
+ * Describes the enum assist.v1.SessionAdvisorRole.
+ */
+export const SessionAdvisorRoleSchema: GenEnum<SessionAdvisorRole> = /*@__PURE__*/
+  enumDesc(file_assist_v1_report_service, 0);
 
 /**
  * ReportService gives session reports, chat logs included.
  *
- * Callers: advisors with report access and integrators with
- * API_KEY_SCOPE_REPORTS_READ, for their own account. Advisors without report
- * access get `PermissionDenied`.
+ * Callers: advisors with report access, admins, and integrators with
+ * API_KEY_SCOPE_REPORTS_READ, for their own account. Everyone else
+ * (customers, customer apps, advisors without report access, API keys
+ * without the scope) gets `PermissionDenied`; a missing or revoked
+ * credential `Unauthenticated`. Sessions of other accounts do not exist for
+ * the caller (`NotFound`, never listed or exported).
  *
  * @generated from service assist.v1.ReportService
  */
 export const ReportService: GenService<{
   /**
-   * ListSessionReports lists the account's ended sessions, newest first.
+   * ListSessionReports lists the account's ended sessions, newest first
+   * (by end time), without chat logs; the filters combine with AND.
    *
-   * Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`.
+   * Errors: `InvalidArgument` (a bad filter, or a page token that does not
+   * come from a previous page of the same filter), `Unauthenticated`,
+   * `PermissionDenied`.
    *
    * @generated from rpc assist.v1.ReportService.ListSessionReports
    */
@@ -215,7 +502,8 @@ export const ReportService: GenService<{
    * GetSessionReport returns one session's report with its chat log.
    *
    * Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
-   * `NotFound`.
+   * `NotFound` (no such session in the caller's account),
+   * `FailedPrecondition` (the session has not ended yet).
    *
    * @generated from rpc assist.v1.ReportService.GetSessionReport
    */
@@ -223,6 +511,22 @@ export const ReportService: GenService<{
     methodKind: "unary";
     input: typeof GetSessionReportRequestSchema;
     output: typeof GetSessionReportResponseSchema;
+  },
+  /**
+   * ExportSessionReports streams every report matching the filter as CSV
+   * (RFC 4180, UTF-8): the first chunk starts with the header row, each
+   * chunk holds whole rows, newest session first. Cells that a spreadsheet
+   * would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+   * carriage return) are prefixed with `'`.
+   *
+   * Errors: as ListSessionReports; checked before the first chunk.
+   *
+   * @generated from rpc assist.v1.ReportService.ExportSessionReports
+   */
+  exportSessionReports: {
+    methodKind: "server_streaming";
+    input: typeof ExportSessionReportsRequestSchema;
+    output: typeof ExportSessionReportsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_assist_v1_report_service, 0);

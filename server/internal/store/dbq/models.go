@@ -46,14 +46,27 @@ type Advisor struct {
 }
 
 type ApiKey struct {
-	ID         uuid.UUID
-	AccountID  uuid.UUID
-	Name       string
-	Scopes     []int16
-	Prefix     string
-	SecretHash []byte
-	CreateTime time.Time
-	RevokeTime *time.Time
+	ID          uuid.UUID
+	AccountID   uuid.UUID
+	Name        string
+	Scopes      []int16
+	Prefix      string
+	SecretHash  []byte
+	CreateTime  time.Time
+	RevokeTime  *time.Time
+	LastUseTime *time.Time
+}
+
+type AuditEvent struct {
+	ID               int64
+	AccountID        uuid.UUID
+	ActorAdvisorID   *uuid.UUID
+	ActorDisplayName string
+	Action           string
+	TargetType       string
+	TargetID         string
+	Details          string
+	CreateTime       time.Time
 }
 
 type Portal struct {

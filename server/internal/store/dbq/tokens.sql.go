@@ -126,7 +126,7 @@ func (q *Queries) AccessTokenRevokeBySession(ctx context.Context, db DBTX, arg A
 }
 
 const apiKeyGetBySecret = `-- name: ApiKeyGetBySecret :one
-SELECT id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL
+SELECT id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time, last_use_time FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL
 `
 
 func (q *Queries) ApiKeyGetBySecret(ctx context.Context, db DBTX, secretHash []byte) (ApiKey, error) {
@@ -141,6 +141,7 @@ func (q *Queries) ApiKeyGetBySecret(ctx context.Context, db DBTX, secretHash []b
 		&i.SecretHash,
 		&i.CreateTime,
 		&i.RevokeTime,
+		&i.LastUseTime,
 	)
 	return i, err
 }

@@ -46,6 +46,11 @@ const (
 	AdminServiceListApiKeysProcedure = "/assist.v1.AdminService/ListApiKeys"
 	// AdminServiceRevokeApiKeyProcedure is the procedure name of the AdminService's RevokeApiKey RPC.
 	AdminServiceRevokeApiKeyProcedure = "/assist.v1.AdminService/RevokeApiKey"
+	// AdminServiceUpdatePortalProcedure is the procedure name of the AdminService's UpdatePortal RPC.
+	AdminServiceUpdatePortalProcedure = "/assist.v1.AdminService/UpdatePortal"
+	// AdminServiceListAuditEventsProcedure is the procedure name of the AdminService's ListAuditEvents
+	// RPC.
+	AdminServiceListAuditEventsProcedure = "/assist.v1.AdminService/ListAuditEvents"
 )
 
 var (
@@ -124,6 +129,21 @@ var (
 			IdempotencyLevel: connect.IdempotencyIdempotent,
 		}
 	})
+	adminServiceUpdatePortalSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType: connect.StreamTypeUnary,
+			Schema:     v1.File_assist_v1_admin_service_proto.Services().ByName("AdminService").Methods().ByName("UpdatePortal"),
+			Procedure:  AdminServiceUpdatePortalProcedure,
+		}
+	})
+	adminServiceListAuditEventsSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_admin_service_proto.Services().ByName("AdminService").Methods().ByName("ListAuditEvents"),
+			Procedure:        AdminServiceListAuditEventsProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
+		}
+	})
 )
 
 // AdminServiceClient is a client for the assist.v1.AdminService service.
@@ -174,6 +194,18 @@ type AdminServiceClient interface {
 	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
 	// `NotFound`.
 	RevokeApiKey(context.Context, *v1.RevokeApiKeyRequest) (*v1.RevokeApiKeyResponse, error)
+	// UpdatePortal changes the fields named in update_mask (display_name,
+	// mode, advisor_ids). The slug never changes: links point to it.
+	//
+	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
+	// `NotFound` (the portal or an advisor id).
+	UpdatePortal(context.Context, *v1.UpdatePortalRequest) (*v1.UpdatePortalResponse, error)
+	// ListAuditEvents lists the account's administrative changes, newest
+	// first.
+	//
+	// Errors: `InvalidArgument` (a bad page token), `Unauthenticated`,
+	// `PermissionDenied`.
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the assist.v1.AdminService service. Multiple
@@ -230,6 +262,18 @@ type AdminServiceHandler interface {
 	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
 	// `NotFound`.
 	RevokeApiKey(context.Context, *v1.RevokeApiKeyRequest) (*v1.RevokeApiKeyResponse, error)
+	// UpdatePortal changes the fields named in update_mask (display_name,
+	// mode, advisor_ids). The slug never changes: links point to it.
+	//
+	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
+	// `NotFound` (the portal or an advisor id).
+	UpdatePortal(context.Context, *v1.UpdatePortalRequest) (*v1.UpdatePortalResponse, error)
+	// ListAuditEvents lists the account's administrative changes, newest
+	// first.
+	//
+	// Errors: `InvalidArgument` (a bad page token), `Unauthenticated`,
+	// `PermissionDenied`.
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
 }
 
 // RegisterAdminServiceHandler registers svc as the assist.v1.AdminService implementation on server.
@@ -246,6 +290,8 @@ func RegisterAdminServiceHandler(server *connect.Server, svc AdminServiceHandler
 		connect.Method{Spec: adminServiceCreateApiKeySpec(), Handler: adapter.createApiKey},
 		connect.Method{Spec: adminServiceListApiKeysSpec(), Handler: adapter.listApiKeys},
 		connect.Method{Spec: adminServiceRevokeApiKeySpec(), Handler: adapter.revokeApiKey},
+		connect.Method{Spec: adminServiceUpdatePortalSpec(), Handler: adapter.updatePortal},
+		connect.Method{Spec: adminServiceListAuditEventsSpec(), Handler: adapter.listAuditEvents},
 	)
 }
 
@@ -290,6 +336,14 @@ func (UnimplementedAdminServiceHandler) ListApiKeys(context.Context, *v1.ListApi
 
 func (UnimplementedAdminServiceHandler) RevokeApiKey(context.Context, *v1.RevokeApiKeyRequest) (*v1.RevokeApiKeyResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.AdminService.RevokeApiKey is not implemented")
+}
+
+func (UnimplementedAdminServiceHandler) UpdatePortal(context.Context, *v1.UpdatePortalRequest) (*v1.UpdatePortalResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.AdminService.UpdatePortal is not implemented")
+}
+
+func (UnimplementedAdminServiceHandler) ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.AdminService.ListAuditEvents is not implemented")
 }
 
 type adminServiceClient struct {
@@ -371,6 +425,22 @@ func (c *adminServiceClient) ListApiKeys(ctx context.Context, req *v1.ListApiKey
 func (c *adminServiceClient) RevokeApiKey(ctx context.Context, req *v1.RevokeApiKeyRequest) (*v1.RevokeApiKeyResponse, error) {
 	var res v1.RevokeApiKeyResponse
 	if err := c.client.CallUnary(ctx, adminServiceRevokeApiKeySpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *adminServiceClient) UpdatePortal(ctx context.Context, req *v1.UpdatePortalRequest) (*v1.UpdatePortalResponse, error) {
+	var res v1.UpdatePortalResponse
+	if err := c.client.CallUnary(ctx, adminServiceUpdatePortalSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *adminServiceClient) ListAuditEvents(ctx context.Context, req *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	var res v1.ListAuditEventsResponse
+	if err := c.client.CallUnary(ctx, adminServiceListAuditEventsSpec(), req, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -492,6 +562,30 @@ func (h adminServiceHandler) revokeApiKey(ctx context.Context, _ connect.Spec, s
 		return err
 	}
 	res, err := h.svc.RevokeApiKey(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h adminServiceHandler) updatePortal(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.UpdatePortalRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.UpdatePortal(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h adminServiceHandler) listAuditEvents(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.ListAuditEventsRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.ListAuditEvents(ctx, &req)
 	if err != nil {
 		return err
 	}

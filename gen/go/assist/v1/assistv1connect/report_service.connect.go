@@ -30,6 +30,9 @@ const (
 	// ReportServiceGetSessionReportProcedure is the procedure name of the ReportService's
 	// GetSessionReport RPC.
 	ReportServiceGetSessionReportProcedure = "/assist.v1.ReportService/GetSessionReport"
+	// ReportServiceExportSessionReportsProcedure is the procedure name of the ReportService's
+	// ExportSessionReports RPC.
+	ReportServiceExportSessionReportsProcedure = "/assist.v1.ReportService/ExportSessionReports"
 )
 
 var (
@@ -49,19 +52,39 @@ var (
 			IdempotencyLevel: connect.IdempotencyNoSideEffects,
 		}
 	})
+	reportServiceExportSessionReportsSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeServer,
+			Schema:           v1.File_assist_v1_report_service_proto.Services().ByName("ReportService").Methods().ByName("ExportSessionReports"),
+			Procedure:        ReportServiceExportSessionReportsProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
+		}
+	})
 )
 
 // ReportServiceClient is a client for the assist.v1.ReportService service.
 type ReportServiceClient interface {
-	// ListSessionReports lists the account's ended sessions, newest first.
+	// ListSessionReports lists the account's ended sessions, newest first
+	// (by end time), without chat logs; the filters combine with AND.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`.
+	// Errors: `InvalidArgument` (a bad filter, or a page token that does not
+	// come from a previous page of the same filter), `Unauthenticated`,
+	// `PermissionDenied`.
 	ListSessionReports(context.Context, *v1.ListSessionReportsRequest) (*v1.ListSessionReportsResponse, error)
 	// GetSessionReport returns one session's report with its chat log.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
-	// `NotFound`.
+	// `NotFound` (no such session in the caller's account),
+	// `FailedPrecondition` (the session has not ended yet).
 	GetSessionReport(context.Context, *v1.GetSessionReportRequest) (*v1.GetSessionReportResponse, error)
+	// ExportSessionReports streams every report matching the filter as CSV
+	// (RFC 4180, UTF-8): the first chunk starts with the header row, each
+	// chunk holds whole rows, newest session first. Cells that a spreadsheet
+	// would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+	// carriage return) are prefixed with `'`.
+	//
+	// Errors: as ListSessionReports; checked before the first chunk.
+	ExportSessionReports(context.Context, *v1.ExportSessionReportsRequest) (ReportServiceExportSessionReportsClientStream, error)
 }
 
 // NewReportServiceClient constructs a client for the assist.v1.ReportService service. Multiple
@@ -70,17 +93,50 @@ func NewReportServiceClient(client *connect.Client) ReportServiceClient {
 	return &reportServiceClient{client: client}
 }
 
+// ReportServiceExportSessionReportsClientStream is the client stream for the ReportService's
+// ExportSessionReports RPC.
+type ReportServiceExportSessionReportsClientStream struct {
+	stream connect.ClientStream
+}
+
+// Receive returns the next response message from the server.
+func (s ReportServiceExportSessionReportsClientStream) Receive() (*v1.ExportSessionReportsResponse, error) {
+	var res v1.ExportSessionReportsResponse
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s ReportServiceExportSessionReportsClientStream) Close() error {
+	return s.stream.Close()
+}
+
 // ReportServiceHandler is an implementation of the assist.v1.ReportService service.
 type ReportServiceHandler interface {
-	// ListSessionReports lists the account's ended sessions, newest first.
+	// ListSessionReports lists the account's ended sessions, newest first
+	// (by end time), without chat logs; the filters combine with AND.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`.
+	// Errors: `InvalidArgument` (a bad filter, or a page token that does not
+	// come from a previous page of the same filter), `Unauthenticated`,
+	// `PermissionDenied`.
 	ListSessionReports(context.Context, *v1.ListSessionReportsRequest) (*v1.ListSessionReportsResponse, error)
 	// GetSessionReport returns one session's report with its chat log.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
-	// `NotFound`.
+	// `NotFound` (no such session in the caller's account),
+	// `FailedPrecondition` (the session has not ended yet).
 	GetSessionReport(context.Context, *v1.GetSessionReportRequest) (*v1.GetSessionReportResponse, error)
+	// ExportSessionReports streams every report matching the filter as CSV
+	// (RFC 4180, UTF-8): the first chunk starts with the header row, each
+	// chunk holds whole rows, newest session first. Cells that a spreadsheet
+	// would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
+	// carriage return) are prefixed with `'`.
+	//
+	// Errors: as ListSessionReports; checked before the first chunk.
+	ExportSessionReports(context.Context, *v1.ExportSessionReportsRequest, ReportServiceExportSessionReportsServerStream) error
 }
 
 // RegisterReportServiceHandler registers svc as the assist.v1.ReportService implementation on
@@ -90,7 +146,24 @@ func RegisterReportServiceHandler(server *connect.Server, svc ReportServiceHandl
 	server.Register(
 		connect.Method{Spec: reportServiceListSessionReportsSpec(), Handler: adapter.listSessionReports},
 		connect.Method{Spec: reportServiceGetSessionReportSpec(), Handler: adapter.getSessionReport},
+		connect.Method{Spec: reportServiceExportSessionReportsSpec(), Handler: adapter.exportSessionReports},
 	)
+}
+
+// ReportServiceExportSessionReportsServerStream is the server stream for the ReportService's
+// ExportSessionReports RPC.
+type ReportServiceExportSessionReportsServerStream struct {
+	stream connect.ServerStream
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s ReportServiceExportSessionReportsServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s ReportServiceExportSessionReportsServerStream) Send(res *v1.ExportSessionReportsResponse) error {
+	return s.stream.Send(res)
 }
 
 // UnimplementedReportServiceHandler returns CodeUnimplemented from all methods.
@@ -102,6 +175,10 @@ func (UnimplementedReportServiceHandler) ListSessionReports(context.Context, *v1
 
 func (UnimplementedReportServiceHandler) GetSessionReport(context.Context, *v1.GetSessionReportRequest) (*v1.GetSessionReportResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.ReportService.GetSessionReport is not implemented")
+}
+
+func (UnimplementedReportServiceHandler) ExportSessionReports(context.Context, *v1.ExportSessionReportsRequest, ReportServiceExportSessionReportsServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "assist.v1.ReportService.ExportSessionReports is not implemented")
 }
 
 type reportServiceClient struct {
@@ -122,6 +199,14 @@ func (c *reportServiceClient) GetSessionReport(ctx context.Context, req *v1.GetS
 		return nil, err
 	}
 	return &res, nil
+}
+
+func (c *reportServiceClient) ExportSessionReports(ctx context.Context, req *v1.ExportSessionReportsRequest) (ReportServiceExportSessionReportsClientStream, error) {
+	stream, err := c.client.CallServerStream(ctx, reportServiceExportSessionReportsSpec(), req)
+	if err != nil {
+		return ReportServiceExportSessionReportsClientStream{}, err
+	}
+	return ReportServiceExportSessionReportsClientStream{stream: stream}, nil
 }
 
 type reportServiceHandler struct{ svc ReportServiceHandler }
@@ -148,4 +233,12 @@ func (h reportServiceHandler) getSessionReport(ctx context.Context, _ connect.Sp
 		return err
 	}
 	return stream.Send(res)
+}
+
+func (h reportServiceHandler) exportSessionReports(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.ExportSessionReportsRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	return h.svc.ExportSessionReports(ctx, &req, ReportServiceExportSessionReportsServerStream{stream: stream})
 }
