@@ -28,10 +28,11 @@ var allowed = map[string][]string{
 	"sessions":   {"auth", "failure", "sessionlog", "store", "store/dbq"},
 	"chat":       {"auth", "failure", "sessionlog", "sessions"},
 	"demo":       {"auth", "store", "store/dbq"},
+	"webapp":     {},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
 	"api":        {"auth", "chat", "failure", "sessions"},
-	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store"},
+	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store", "webapp"},
 	"assisttest": {"assistd", "demo", "pgtest"},
 }
 

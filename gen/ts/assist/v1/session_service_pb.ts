@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/session_service.proto.
  */
 export const file_assist_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIjUKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiJeCgxRdWV1ZVJlbW92YWwSEgoKc2Vzc2lvbl9pZBgBIAEoCRImCgVzdGF0ZRgCIAEoDjIXLmFzc2lzdC52MS5TZXNzaW9uU3RhdGUSEgoKYWR2aXNvcl9pZBgDIAEoCSI0ChRQaWNrVXBTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASI8ChVQaWNrVXBTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIl8KGENyZWF0ZVNlc3Npb25Db2RlUmVxdWVzdBIbCglwb3J0YWxfaWQYASABKAlCCLpIBXIDsAEBEiYKFWN1c3RvbWVyX2Rpc3BsYXlfbmFtZRgCIAEoCUIHukgEcgIYZCJzCgtTZXNzaW9uQ29kZRIMCgRjb2RlGAEgASgJEhEKCXBvcnRhbF9pZBgCIAEoCRISCgphZHZpc29yX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJChlDcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEiwKDHNlc3Npb25fY29kZRgBIAEoCzIWLmFzc2lzdC52MS5TZXNzaW9uQ29kZSIxChFHZXRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoMBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhwKCXBhZ2Vfc2l6ZRgBIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGMgBEjAKBXN0YXRlGAMgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZUIIukgFggECEAEiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoVVXBncmFkZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIm8KFlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEjAKD3VwZ3JhZGVfb2ZmZXJlZBgCIAEoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnQicQoWVHJhbnNmZXJTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIfCg10b19hZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAyABKAlCCLpIBXIDGPQDIj4KF1RyYW5zZmVyU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiJSChRJbnZpdGVBZHZpc29yUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIcCgphZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABASI8ChVJbnZpdGVBZHZpc29yUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoIBChFFbmRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARI2CgdvdXRjb21lGAIgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgq6SAeCAQQQASAAEhcKBW5vdGVzGAMgASgJQgi6SAVyAxiQTiI5ChJFbmRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uMpEGCg5TZXNzaW9uU2VydmljZRJQCgpXYXRjaFF1ZXVlEhwuYXNzaXN0LnYxLldhdGNoUXVldWVSZXF1ZXN0Gh0uYXNzaXN0LnYxLldhdGNoUXVldWVSZXNwb25zZSIDkAIBMAESUgoNUGlja1VwU2Vzc2lvbhIfLmFzc2lzdC52MS5QaWNrVXBTZXNzaW9uUmVxdWVzdBogLmFzc2lzdC52MS5QaWNrVXBTZXNzaW9uUmVzcG9uc2USXgoRQ3JlYXRlU2Vzc2lvbkNvZGUSIy5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0GiQuYXNzaXN0LnYxLkNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USTgoKR2V0U2Vzc2lvbhIcLmFzc2lzdC52MS5HZXRTZXNzaW9uUmVxdWVzdBodLmFzc2lzdC52MS5HZXRTZXNzaW9uUmVzcG9uc2UiA5ACARJUCgxMaXN0U2Vzc2lvbnMSHi5hc3Npc3QudjEuTGlzdFNlc3Npb25zUmVxdWVzdBofLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBElUKDlVwZ3JhZGVTZXNzaW9uEiAuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVxdWVzdBohLmFzc2lzdC52MS5VcGdyYWRlU2Vzc2lvblJlc3BvbnNlElgKD1RyYW5zZmVyU2Vzc2lvbhIhLmFzc2lzdC52MS5UcmFuc2ZlclNlc3Npb25SZXF1ZXN0GiIuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlc3BvbnNlElIKDUludml0ZUFkdmlzb3ISHy5hc3Npc3QudjEuSW52aXRlQWR2aXNvclJlcXVlc3QaIC5hc3Npc3QudjEuSW52aXRlQWR2aXNvclJlc3BvbnNlEk4KCkVuZFNlc3Npb24SHC5hc3Npc3QudjEuRW5kU2Vzc2lvblJlcXVlc3QaHS5hc3Npc3QudjEuRW5kU2Vzc2lvblJlc3BvbnNlIgOQAgJCogEKDWNvbS5hc3Npc3QudjFCE1Nlc3Npb25TZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIjUKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiJeCgxRdWV1ZVJlbW92YWwSEgoKc2Vzc2lvbl9pZBgBIAEoCRImCgVzdGF0ZRgCIAEoDjIXLmFzc2lzdC52MS5TZXNzaW9uU3RhdGUSEgoKYWR2aXNvcl9pZBgDIAEoCSI0ChRQaWNrVXBTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASI8ChVQaWNrVXBTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIl8KGENyZWF0ZVNlc3Npb25Db2RlUmVxdWVzdBIbCglwb3J0YWxfaWQYASABKAlCCLpIBXIDsAEBEiYKFWN1c3RvbWVyX2Rpc3BsYXlfbmFtZRgCIAEoCUIHukgEcgIYZCJzCgtTZXNzaW9uQ29kZRIMCgRjb2RlGAEgASgJEhEKCXBvcnRhbF9pZBgCIAEoCRISCgphZHZpc29yX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJChlDcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEiwKDHNlc3Npb25fY29kZRgBIAEoCzIWLmFzc2lzdC52MS5TZXNzaW9uQ29kZSIxChFHZXRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoMBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhwKCXBhZ2Vfc2l6ZRgBIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGMgBEjAKBXN0YXRlGAMgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZUIIukgFggECEAEiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoVVXBncmFkZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIm8KFlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEjAKD3VwZ3JhZGVfb2ZmZXJlZBgCIAEoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnQicQoWVHJhbnNmZXJTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIfCg10b19hZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAyABKAlCCLpIBXIDGPQDIj4KF1RyYW5zZmVyU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiJSChRJbnZpdGVBZHZpc29yUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIcCgphZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABASI8ChVJbnZpdGVBZHZpc29yUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoIBChFFbmRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARI2CgdvdXRjb21lGAIgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgq6SAeCAQQQASAAEhcKBW5vdGVzGAMgASgJQgi6SAVyAxiQTiI5ChJFbmRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIocBChNXYXRjaEFkdmlzb3JSZXF1ZXN0EhMKC3dhdGNoX3F1ZXVlGAEgASgIEiUKCnBvcnRhbF9pZHMYAiADKAlCEbpIDpIBCxBkGAEiBXIDsAEBEjQKCHNlc3Npb25zGAMgAygLMhguYXNzaXN0LnYxLlNlc3Npb25DdXJzb3JCCLpIBZIBAhBkIkkKDVNlc3Npb25DdXJzb3ISHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESGgoJYWZ0ZXJfc2VxGAIgASgDQge6SAQiAigAIqkBChRXYXRjaEFkdmlzb3JSZXNwb25zZRIvCgZvcGVuZWQYASABKAsyHS5hc3Npc3QudjEuV2F0Y2hBZHZpc29yT3BlbmVkSAASLgoFcXVldWUYAiABKAsyHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlSAASKAoFZXZlbnQYAyABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50SABCBgoEa2luZCIpChJXYXRjaEFkdmlzb3JPcGVuZWQSEwoLc2Vzc2lvbl9pZHMYASADKAky6QYKDlNlc3Npb25TZXJ2aWNlElAKCldhdGNoUXVldWUSHC5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlIgOQAgEwARJSCg1QaWNrVXBTZXNzaW9uEh8uYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXF1ZXN0GiAuYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXNwb25zZRJeChFDcmVhdGVTZXNzaW9uQ29kZRIjLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QaJC5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXNwb25zZRJOCgpHZXRTZXNzaW9uEhwuYXNzaXN0LnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBElQKDExpc3RTZXNzaW9ucxIeLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESVQoOVXBncmFkZVNlc3Npb24SIC5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXF1ZXN0GiEuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USWAoPVHJhbnNmZXJTZXNzaW9uEiEuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QaIi5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USUgoNSW52aXRlQWR2aXNvchIfLmFzc2lzdC52MS5JbnZpdGVBZHZpc29yUmVxdWVzdBogLmFzc2lzdC52MS5JbnZpdGVBZHZpc29yUmVzcG9uc2USTgoKRW5kU2Vzc2lvbhIcLmFzc2lzdC52MS5FbmRTZXNzaW9uUmVxdWVzdBodLmFzc2lzdC52MS5FbmRTZXNzaW9uUmVzcG9uc2UiA5ACAhJWCgxXYXRjaEFkdmlzb3ISHi5hc3Npc3QudjEuV2F0Y2hBZHZpc29yUmVxdWVzdBofLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXNwb25zZSIDkAIBMAFCogEKDWNvbS5hc3Npc3QudjFCE1Nlc3Npb25TZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WatchQueueRequest chooses the queues to watch.
@@ -590,6 +590,137 @@ export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PUR
   messageDesc(file_assist_v1_session_service, 20);
 
 /**
+ * WatchAdvisorRequest says what the console follows.
+ *
+ * @generated from message assist.v1.WatchAdvisorRequest
+ */
+export type WatchAdvisorRequest = Message<"assist.v1.WatchAdvisorRequest"> & {
+  /**
+   * Whether to stream the queue's snapshot and changes.
+   *
+   * @generated from field: bool watch_queue = 1;
+   */
+  watchQueue: boolean;
+
+  /**
+   * Portals whose queue to watch; empty for every portal the advisor
+   * serves. Ignored unless watch_queue is set.
+   *
+   * @generated from field: repeated string portal_ids = 2;
+   */
+  portalIds: string[];
+
+  /**
+   * The sessions to follow, each with its cursor.
+   *
+   * @generated from field: repeated assist.v1.SessionCursor sessions = 3;
+   */
+  sessions: SessionCursor[];
+};
+
+/**
+ * Describes the message assist.v1.WatchAdvisorRequest.
+ * Use `create(WatchAdvisorRequestSchema)` to create a new message.
+ */
+export const WatchAdvisorRequestSchema: GenMessage<WatchAdvisorRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 21);
+
+/**
+ * SessionCursor names a session and where to resume its log.
+ *
+ * @generated from message assist.v1.SessionCursor
+ */
+export type SessionCursor = Message<"assist.v1.SessionCursor"> & {
+  /**
+   * The session.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Replay stored events with seq greater than this; 0 for the whole log.
+   *
+   * @generated from field: int64 after_seq = 2;
+   */
+  afterSeq: bigint;
+};
+
+/**
+ * Describes the message assist.v1.SessionCursor.
+ * Use `create(SessionCursorSchema)` to create a new message.
+ */
+export const SessionCursorSchema: GenMessage<SessionCursor> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 22);
+
+/**
+ * WatchAdvisorResponse is one message of the console's stream.
+ *
+ * @generated from message assist.v1.WatchAdvisorResponse
+ */
+export type WatchAdvisorResponse = Message<"assist.v1.WatchAdvisorResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from oneof assist.v1.WatchAdvisorResponse.kind
+   */
+  kind: {
+    /**
+     * The first message: every listed session is authorized and followed.
+     *
+     * @generated from field: assist.v1.WatchAdvisorOpened opened = 1;
+     */
+    value: WatchAdvisorOpened;
+    case: "opened";
+  } | {
+    /**
+     * A queue snapshot or change, as WatchQueue sends it.
+     *
+     * @generated from field: assist.v1.WatchQueueResponse queue = 2;
+     */
+    value: WatchQueueResponse;
+    case: "queue";
+  } | {
+    /**
+     * An event of one followed session's log (its session_id and seq are
+     * that session's cursor), or a live typing signal (seq 0).
+     *
+     * @generated from field: assist.v1.SessionEvent event = 3;
+     */
+    value: SessionEvent;
+    case: "event";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message assist.v1.WatchAdvisorResponse.
+ * Use `create(WatchAdvisorResponseSchema)` to create a new message.
+ */
+export const WatchAdvisorResponseSchema: GenMessage<WatchAdvisorResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 23);
+
+/**
+ * WatchAdvisorOpened says the stream is open and following.
+ *
+ * @generated from message assist.v1.WatchAdvisorOpened
+ */
+export type WatchAdvisorOpened = Message<"assist.v1.WatchAdvisorOpened"> & {
+  /**
+   * The sessions followed, as listed in the request.
+   *
+   * @generated from field: repeated string session_ids = 1;
+   */
+  sessionIds: string[];
+};
+
+/**
+ * Describes the message assist.v1.WatchAdvisorOpened.
+ * Use `create(WatchAdvisorOpenedSchema)` to create a new message.
+ */
+export const WatchAdvisorOpenedSchema: GenMessage<WatchAdvisorOpened> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 24);
+
+/**
  * SessionService is the advisor's side of sessions: the live queue, picking
  * up, and everything an advisor does to a session.
  *
@@ -734,6 +865,27 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof EndSessionRequestSchema;
     output: typeof EndSessionResponseSchema;
+  },
+  /**
+   * WatchAdvisor is the advisor console's one stream: the live queue (as
+   * WatchQueue) and the logs of the sessions listed (as
+   * ChatService.Subscribe), each resumed from its own cursor, all on one
+   * connection. Browsers over plain HTTP/1.1 hold at most six connections
+   * per origin, so a console with one stream per session would stall its
+   * own calls. To follow another session, open a new stream listing every
+   * session with the last seq received. A session's events stop after its
+   * SessionEnded event; the stream goes on for the others and the queue.
+   *
+   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (a session
+   * the advisor may not see, exactly as ChatService.Subscribe, or a
+   * portal_id the advisor does not serve).
+   *
+   * @generated from rpc assist.v1.SessionService.WatchAdvisor
+   */
+  watchAdvisor: {
+    methodKind: "server_streaming";
+    input: typeof WatchAdvisorRequestSchema;
+    output: typeof WatchAdvisorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_assist_v1_session_service, 0);

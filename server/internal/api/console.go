@@ -1,0 +1,39 @@
+package api
+
+import (
+	"context"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/auth"
+	"github.com/assist-chat/assist/server/internal/chat"
+)
+
+// WatchAdvisor serves the console's one stream: the queue and the logs of
+// the sessions it follows.
+func (h sessionHandler) WatchAdvisor(ctx context.Context, req *assistv1.WatchAdvisorRequest, stream assistv1connect.SessionServiceWatchAdvisorServerStream) error {
+	const proc = assistv1connect.SessionServiceWatchAdvisorProcedure
+	w := chat.AdvisorWatch{Queue: req.GetWatchQueue()}
+	for _, s := range req.GetPortalIds() {
+		id, err := parseID("portal_ids", s)
+		if err != nil {
+			return h.fail(ctx, proc, err)
+		}
+		w.Portals = append(w.Portals, id)
+	}
+	var ids []string
+	for _, c := range req.GetSessions() {
+		id, err := parseID("sessions.session_id", c.GetSessionId())
+		if err != nil {
+			return h.fail(ctx, proc, err)
+		}
+		w.Sessions = append(w.Sessions, chat.Cursor{SessionID: id, AfterSeq: c.GetAfterSeq()})
+		ids = append(ids, id.String())
+	}
+	ctx, finish, cancel := h.streamContext(ctx, proc)
+	defer cancel()
+	opened := func() error {
+		return stream.Send(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Opened{Opened: &assistv1.WatchAdvisorOpened{SessionIds: ids}}})
+	}
+	return finish(h.Conversation.WatchAdvisor(ctx, auth.FromContext(ctx), w, opened, stream.Send))
+}
