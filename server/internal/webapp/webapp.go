@@ -43,6 +43,10 @@ func (a *Apps) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console", a.page("console.html"))
 	mux.HandleFunc("GET /console/", a.page("console.html"))
 	mux.HandleFunc("GET /assets/", a.asset)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 func securityHeaders(h http.Header) {

@@ -271,6 +271,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
   const [draft, setDraft] = useState("");
   const [confirming, setConfirming] = useState(false);
   const [ending, setEnding] = useState(false);
+  const [outcome, setOutcome] = useState(SessionOutcome.RESOLVED);
   const [error, setError] = useState("");
   const yes = useRef<HTMLButtonElement>(null);
   const id = s.id.slice(0, 8);
@@ -306,7 +307,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
     setError("");
     try {
       const res = await sessionClient.endSession(
-        { sessionId: s.id, outcome: Number(data.get("outcome")) as SessionOutcome, notes: String(data.get("notes") ?? "") },
+        { sessionId: s.id, outcome, notes: String(data.get("notes") ?? "") },
         bearer(store.token),
       );
       panel.session = res.session ?? s;
@@ -442,9 +443,9 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
             <form class="end-form" onSubmit={end}>
               <fieldset>
                 <legend>{t("session.outcome")}</legend>
-                {outcomes.map((o, i) => (
+                {outcomes.map((o) => (
                   <label key={o} class="radio">
-                    <input type="radio" name="outcome" value={String(o)} checked={i === 0} /> {outcomeText(o)}
+                    <input type="radio" name="outcome" value={String(o)} checked={outcome === o} onChange={() => setOutcome(o)} /> {outcomeText(o)}
                   </label>
                 ))}
               </fieldset>

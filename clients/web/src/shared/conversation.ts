@@ -152,12 +152,15 @@ export class Conversation {
 
   // send stores a message: "sending" until acknowledged, retried with the
   // same client message id on transient failures, "failed" otherwise.
+  // Messages go out one at a time, in the order written, so a cut cannot
+  // reorder them.
   send(text: string): void {
     const p: Pending = { clientMessageId: newID(), text, status: "sending", time: new Date() };
     this.pending.set(p.clientMessageId, p);
+    this.outbox.push(p);
     this.stopTyping();
     this.changed();
-    void this.deliver(p);
+    void this.pump();
   }
 
   // retry resends a failed message with its own client message id, so the
@@ -165,14 +168,45 @@ export class Conversation {
   retry(clientMessageId: string): void {
     const p = this.pending.get(clientMessageId);
     if (p && p.status === "failed") {
-      void this.deliver(p);
+      p.status = "sending";
+      p.error = undefined;
+      this.outbox.push(p);
+      this.changed();
+      void this.pump();
     }
   }
 
-  private async deliver(p: Pending): Promise<void> {
-    p.status = "sending";
-    p.error = undefined;
-    this.changed();
+  private outbox: Pending[] = [];
+  private pumping = false;
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      return;
+    }
+    this.pumping = true;
+    try {
+      while (this.outbox.length > 0) {
+        const p = this.outbox[0]!;
+        const ok = await this.deliver(p);
+        this.outbox.shift();
+        if (!ok && p.status === "failed" && p.error === undefined) {
+          // The network stayed down: what was written after it waits for
+          // the person to retry, in order.
+          for (const q of this.outbox) {
+            q.status = "failed";
+          }
+          this.outbox = [];
+        }
+        this.changed();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  // deliver sends p until it is stored (true), refused (false, with the
+  // reason in p.error), or the retry window passes (false, no reason).
+  private async deliver(p: Pending): Promise<boolean> {
     const deadline = Date.now() + sendRetryWindowMs;
     let delay = 300;
     for (;;) {
@@ -182,18 +216,20 @@ export class Conversation {
           { ...bearer(this.token), timeoutMs: 10_000 },
         );
         p.status = "sent";
-        this.changed();
-        return;
+        return true;
       } catch (err) {
-        if (!transient(err) || Date.now() + delay > deadline) {
+        if (!transient(err)) {
           p.status = "failed";
           p.error = errorText(err);
-          this.changed();
-          return;
+          return false;
+        }
+        if (Date.now() + delay > deadline) {
+          p.status = "failed";
+          return false;
         }
       }
       await sleep(delay);
-      delay = Math.min(delay * 2, 3_000);
+      delay = Math.min(delay * 2, 2_000);
     }
   }
 
