@@ -6,7 +6,8 @@
 #   3. buf format -d --exit-code
 #   4. gofmt -l over the repo's Go files is empty
 #   5. go vet ./...
-#   6. the generated TypeScript type-checks (tsc --noEmit), imports included
+#   6. the generated TypeScript type-checks (tsc --noEmit), imports included,
+#      and so do the smoke page and the browser apps (clients/web)
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -69,6 +70,9 @@ fi
 
 step "TypeScript of the browser smoke page type-checks"
 run "$TSC" --noEmit -p clients/web/smoke || fail "tsc on clients/web/smoke"
+
+step "TypeScript of the browser apps type-checks"
+run "$TSC" --noEmit -p clients/web || fail "tsc on clients/web"
 
 echo
 if [[ ${#failed[@]} -gt 0 ]]; then
