@@ -444,6 +444,7 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.SessionService/GetSession":    true,
 	"/assist.v1.SessionService/ListSessions":  true,
 	"/assist.v1.SessionService/EndSession":    true,
+	"/assist.v1.SessionService/WatchAdvisor":  true,
 }
 
 // authzAnonymous lists the RPCs anyone may call.
