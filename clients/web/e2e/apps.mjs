@@ -46,11 +46,11 @@ async function shot(page, name) {
   await page.screenshot({ path: join(cfg.artifacts, `${name}.png`), fullPage: false });
 }
 
-async function control(path) {
-  const res = await fetch(cfg.control + path, { method: "POST" });
-  const body = await res.text();
-  check(res.ok, `control ${path}: ${res.status} ${body}`);
-  return body;
+async function control(path, body = "") {
+  const res = await fetch(cfg.control + path, { method: "POST", body });
+  const answer = await res.text();
+  check(res.ok, `control ${path}: ${res.status} ${answer}`);
+  return answer;
 }
 
 function watch(page, who) {
@@ -332,7 +332,7 @@ async function upgrade(browser) {
   log(`opener downloaded: ${download.suggestedFilename()} (${statSync(file).size} bytes)`);
 
   // The Go test plays the customer app: redeem, accept, transfer to the app.
-  await control("/app-takes-over");
+  await control("/app-takes-over", file);
   await c.locator(".moved").waitFor({ timeout: 30_000 });
   check(await c.locator("#message").isDisabled(), "the chat input is disabled after the transfer to the app");
   await panel.locator(".progress li.done", { hasText: "The support app is connected" }).waitFor();

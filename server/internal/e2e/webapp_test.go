@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -41,10 +42,22 @@ func webappRequire(t *testing.T, root string) {
 // path when it needs the test to act (cut the network, play a customer).
 func webappControl(t *testing.T, handlers map[string]func() error) string {
 	t.Helper()
+	withBody := map[string]func(string) error{}
+	for path, fn := range handlers {
+		withBody[path] = func(string) error { return fn() }
+	}
+	return webappControlWithBody(t, withBody)
+}
+
+// webappControlWithBody is webappControl for handlers that read what the
+// driver posts (e.g. the path of a file it downloaded).
+func webappControlWithBody(t *testing.T, handlers map[string]func(body string) error) string {
+	t.Helper()
 	mux := http.NewServeMux()
 	for path, fn := range handlers {
 		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
-			if err := fn(); err != nil {
+			body, _ := io.ReadAll(r.Body)
+			if err := fn(string(body)); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 			}
 		})
