@@ -204,7 +204,7 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
       <div class="desk">
         <aside class="queue" aria-labelledby="queue-title">
           <h2 id="queue-title">
-            {t("queue.heading")} <span class="badge">{store.queue.length}</span>
+            {t("queue.heading")} <span class={store.queue.length === 0 ? "badge zero" : "badge"}>{store.queue.length}</span>
           </h2>
           {notice && (
             <p class="error" role="alert">
