@@ -304,6 +304,20 @@ async function many(browser) {
   }
   check((await panels.count()) === cfg.sessions.length, "one panel per session");
   await shot(a, "console-many");
+
+  // A lost race is said plainly: another advisor picks the customer up
+  // while this one's click is on its way.
+  await control("/queue-one");
+  const contested = a.locator(".queue-item", { hasText: "Contested customer" });
+  await contested.waitFor();
+  await a.route("**/assist.v1.SessionService/PickUpSession", async (route) => {
+    await control("/steal");
+    await route.continue();
+  });
+  await contested.getByRole("button", { name: /Pick up/ }).click();
+  await a.getByRole("alert").filter({ hasText: "Contested customer was already picked up by another advisor." }).waitFor();
+  check((await panels.count()) === cfg.sessions.length, "no panel for a session another advisor won");
+  log("lost race said plainly");
   log("every session live on one stream");
 }
 

@@ -175,7 +175,8 @@ func TestBrowserAppsSpeakFrenchAndPassAnAccessibilityCheck(t *testing.T) {
 
 // The console follows more sessions than a browser has connections per
 // origin over HTTP/1.1 (six): one WatchAdvisor stream carries them all, so
-// every reply goes out and every customer message comes in live.
+// every reply goes out and every customer message comes in live. A pick-up
+// lost to another advisor is said plainly.
 func TestBrowserConsoleFollowsMoreSessionsThanConnectionsPerOrigin(t *testing.T) {
 	t.Parallel()
 	root := browserRepoRoot(t)
@@ -198,7 +199,18 @@ func TestBrowserConsoleFollowsMoreSessionsThanConnectionsPerOrigin(t *testing.T)
 		sessions = append(sessions, session{s.GetId(), token})
 		ids = append(ids, s.GetId())
 	}
+	var contested string
 	control := webappControl(t, map[string]func() error{
+		"/queue-one": func() error {
+			s, _ := env.StartSession(t, "Contested customer")
+			contested = s.GetId()
+			return nil
+		},
+		"/steal": func() error {
+			sam := env.Services(assisttest.Connect, env.Login(t, assisttest.Advisor2Email, assisttest.Advisor2Password))
+			_, err := sam.Session.PickUpSession(ctx, &assistv1.PickUpSessionRequest{SessionId: contested})
+			return err
+		},
 		"/customers-say": func() error {
 			for _, s := range sessions {
 				if _, err := e2eSendText(ctx, env.Services(assisttest.Connect, s.token).Chat, s.id, "live", "live "+s.id[:8]); err != nil {
