@@ -179,7 +179,7 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
   return (
     <>
       <header class="topbar">
-        <span class="brand">{t("console.title")}</span>
+        <h1 class="brand">{t("console.title")}</h1>
         <nav aria-label={t("console.title")}>
           <button type="button" class="tab" aria-current={view === "chats" ? "page" : undefined} onClick={() => setView("chats")}>
             {t("nav.chats")}
