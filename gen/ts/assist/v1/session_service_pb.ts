@@ -876,9 +876,11 @@ export const SessionService: GenService<{
    * session with the last seq received. A session's events stop after its
    * SessionEnded event; the stream goes on for the others and the queue.
    *
-   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (a session
-   * the advisor may not see, exactly as ChatService.Subscribe, or a
-   * portal_id the advisor does not serve).
+   * Errors: `InvalidArgument` (a malformed id, a session listed twice, a
+   * cursor beyond the end of its log), `Unauthenticated`,
+   * `PermissionDenied` (not an advisor), `NotFound` (a session the advisor
+   * may not see, exactly as ChatService.Subscribe, or a portal_id the
+   * advisor does not serve).
    *
    * @generated from rpc assist.v1.SessionService.WatchAdvisor
    */

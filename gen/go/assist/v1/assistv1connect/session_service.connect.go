@@ -205,9 +205,11 @@ type SessionServiceClient interface {
 	// session with the last seq received. A session's events stop after its
 	// SessionEnded event; the stream goes on for the others and the queue.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (a session
-	// the advisor may not see, exactly as ChatService.Subscribe, or a
-	// portal_id the advisor does not serve).
+	// Errors: `InvalidArgument` (a malformed id, a session listed twice, a
+	// cursor beyond the end of its log), `Unauthenticated`,
+	// `PermissionDenied` (not an advisor), `NotFound` (a session the advisor
+	// may not see, exactly as ChatService.Subscribe, or a portal_id the
+	// advisor does not serve).
 	WatchAdvisor(context.Context, *v1.WatchAdvisorRequest) (SessionServiceWatchAdvisorClientStream, error)
 }
 
@@ -333,9 +335,11 @@ type SessionServiceHandler interface {
 	// session with the last seq received. A session's events stop after its
 	// SessionEnded event; the stream goes on for the others and the queue.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (a session
-	// the advisor may not see, exactly as ChatService.Subscribe, or a
-	// portal_id the advisor does not serve).
+	// Errors: `InvalidArgument` (a malformed id, a session listed twice, a
+	// cursor beyond the end of its log), `Unauthenticated`,
+	// `PermissionDenied` (not an advisor), `NotFound` (a session the advisor
+	// may not see, exactly as ChatService.Subscribe, or a portal_id the
+	// advisor does not serve).
 	WatchAdvisor(context.Context, *v1.WatchAdvisorRequest, SessionServiceWatchAdvisorServerStream) error
 }
 
