@@ -1,7 +1,7 @@
 // The customer's web chat: the portal's start form, the wait, the chat,
 // the upgrade's steps, the end with "Save the chat history".
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
-import type { PublicPortal } from "../../../../gen/ts/assist/v1/portal_service_pb.js";
+import type { PublicPortal, StartSessionRequest } from "../../../../gen/ts/assist/v1/portal_service_pb.js";
 import { DeviceType, OperatingSystem, ParticipantRole, PortalMode, type Participant } from "../../../../gen/ts/assist/v1/session_pb.js";
 import { bearer, chatClient, Code, errorCode, errorText, portalClient, sleep } from "../shared/api";
 import { Conversation } from "../shared/conversation";
@@ -69,6 +69,8 @@ function StartForm({ onStarted }: { onStarted: (s: Saved) => void }) {
   const name = useRef<HTMLInputElement>(null);
   const email = useRef<HTMLInputElement>(null);
   const problem = useRef<HTMLTextAreaElement>(null);
+  const code = useRef<HTMLInputElement>(null);
+  const advisor = useRef<HTMLSelectElement>(null);
 
   useEffect(() => {
     portalClient
@@ -99,6 +101,14 @@ function StartForm({ onStarted }: { onStarted: (s: Saved) => void }) {
       name.current!.focus();
       return;
     }
+    // How the session reaches an advisor depends on the portal's mode.
+    let routing: StartSessionRequest["routing"] = { case: undefined };
+    if (portal?.mode === PortalMode.CODE) {
+      routing = { case: "sessionCode", value: code.current!.value.trim() };
+    } else if (portal?.mode === PortalMode.WEB) {
+      const chosen = advisor.current!.value;
+      routing = chosen ? { case: "advisorId", value: chosen } : { case: "firstAvailableAdvisor", value: true };
+    }
     setBusy(true);
     setError("");
     for (let attempt = 0; ; attempt++) {
@@ -107,6 +117,7 @@ function StartForm({ onStarted }: { onStarted: (s: Saved) => void }) {
           portalSlug: slug,
           customer: { displayName, email: email.current!.value.trim(), problemDescription: problem.current!.value.trim() },
           platform: platform(),
+          routing,
           requestId: requestID(slug),
         });
         const s = { sessionId: res.session!.id, token: res.customerToken, name: displayName };
@@ -137,6 +148,25 @@ function StartForm({ onStarted }: { onStarted: (s: Saved) => void }) {
         <input id="email" ref={email} name="email" type="email" autocomplete="email" maxLength={254} />
         <label for="problem">{t("start.problem")}</label>
         <textarea id="problem" ref={problem} name="problem" rows={3} maxLength={2000} />
+        {portal?.mode === PortalMode.CODE && (
+          <>
+            <label for="code">{t("start.code")}</label>
+            <input id="code" ref={code} name="code" inputMode="numeric" pattern="[0-9]{6}" maxLength={6} autocomplete="one-time-code" required />
+          </>
+        )}
+        {portal?.mode === PortalMode.WEB && (
+          <>
+            <label for="advisor">{t("start.advisor")}</label>
+            <select id="advisor" ref={advisor} name="advisor">
+              <option value="">{t("start.firstAvailable")}</option>
+              {portal.onlineAdvisors.map((a) => (
+                <option key={a.advisorId} value={a.advisorId}>
+                  {a.available ? a.displayName : t("start.busy", { name: a.displayName })}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}

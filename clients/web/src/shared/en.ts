@@ -14,9 +14,13 @@ export const en = {
   "start.submit": "Start the chat",
   "start.starting": "Starting…",
   "start.noPortal": "This support page does not exist.",
-  "start.codeMode": "This portal works with a session code; ask your advisor.",
+  "start.codeMode": "Type the session code your advisor gave you.",
   "start.failed": "The chat could not start: {reason}",
   "start.nameRequired": "Please enter your name.",
+  "start.code": "Session code (6 digits, from your advisor)",
+  "start.advisor": "Advisor",
+  "start.firstAvailable": "The first available advisor",
+  "start.busy": "{name} (busy)",
 
   // Customer: chat
   "chat.waiting": "Waiting for an advisor. Please keep this page open.",
