@@ -33,7 +33,13 @@ func New() *Apps {
 	if err != nil {
 		return &Apps{}
 	}
-	_, err = fs.Stat(files, "customer.html")
+	return FromFS(files)
+}
+
+// FromFS returns the apps built into files (customer.html, console.html,
+// assets/...).
+func FromFS(files fs.FS) *Apps {
+	_, err := fs.Stat(files, "customer.html")
 	return &Apps{files: files, Built: err == nil}
 }
 
