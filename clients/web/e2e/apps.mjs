@@ -73,8 +73,8 @@ async function messages(log) {
   return log.locator("li.item.message .text").allTextContents();
 }
 
-async function signIn(page) {
-  await page.goto(`${cfg.api}/console`);
+async function signIn(page, base = cfg.api) {
+  await page.goto(`${base}/console`);
   await page.getByLabel(/E-mail/).fill(cfg.email);
   await page.getByLabel(/Password|Mot de passe/).fill(cfg.password);
   await page.getByRole("button", { name: /Sign in|Se connecter/ }).click();
@@ -121,9 +121,10 @@ async function journey(browser) {
   const a = adv.page;
   const c = cus.page;
 
-  await a.goto(`${cfg.api}/console`);
+  const consoleBase = cfg.console ?? cfg.api;
+  await a.goto(`${consoleBase}/console`);
   await shot(a, "console-1-login");
-  await signIn(a);
+  await signIn(a, consoleBase);
   log("advisor signed in");
 
   await c.goto(`${cfg.customer}/p/demo`);
@@ -171,12 +172,16 @@ async function journey(browser) {
   // The customer's network is cut for 5 seconds; both sides write meanwhile.
   await control("/cut");
   await c.locator("#reconnecting").waitFor();
+  if (cfg.console) {
+    await a.locator("#reconnecting").waitFor();
+  }
   await shot(c, "customer-4-reconnecting");
   await send(c, c.locator("form.composer"), "cut: customer one");
   await send(a, panel, "cut: advisor one");
   await send(c, c.locator("form.composer"), "cut: customer two");
   await send(a, panel, "cut: advisor two");
   await c.locator("#reconnecting").waitFor({ state: "detached", timeout: 30_000 });
+  await a.locator("#reconnecting").waitFor({ state: "detached", timeout: 30_000 });
   log("reconnected");
   const wanted = ["cut: customer one", "cut: advisor one", "cut: customer two", "cut: advisor two"];
   for (const text of wanted) {

@@ -112,8 +112,8 @@ func webappDrive(t *testing.T, root, scenario string, cfg map[string]any) map[st
 
 // A customer and an advisor run a whole support session in two browser
 // windows: start, queue, pick up, typing and chat both ways, a 5-second
-// network cut on the customer's side with messages written on both sides
-// meanwhile (each shown once, in order, on both pages), a reload that
+// network cut on both sides with messages written on both sides meanwhile
+// (each shown once, in order, on both pages), a reload that
 // restores the conversation, the end with an outcome, the chat history
 // saved as a .txt file, the advisor's past sessions, log out.
 func TestBrowserCustomerAndAdvisorRunASupportSessionThroughACutAndAReload(t *testing.T) {
@@ -121,20 +121,24 @@ func TestBrowserCustomerAndAdvisorRunASupportSessionThroughACutAndAReload(t *tes
 	root := browserRepoRoot(t)
 	webappRequire(t, root)
 	env := assisttest.Start(t)
-	proxy := assisttest.NewProxy(t, env.Server.Addr())
+	// Each page reaches assistd through its own proxy, which cuts it off.
+	customerNet := assisttest.NewProxy(t, env.Server.Addr())
+	advisorNet := assisttest.NewProxy(t, env.Server.Addr())
 	control := webappControl(t, map[string]func() error{
-		// The customer's network is down for 5 seconds: open connections
-		// reset, new ones refused.
+		// Both networks are down for 5 seconds: open connections reset,
+		// new ones refused.
 		"/cut": func() error {
-			proxy.Pause()
-			proxy.DropAll()
-			time.AfterFunc(5*time.Second, proxy.Resume)
+			for _, p := range []*assisttest.Proxy{customerNet, advisorNet} {
+				p.Pause()
+				p.DropAll()
+				time.AfterFunc(5*time.Second, p.Resume)
+			}
 			return nil
 		},
 	})
 	const name = "Camille Browser"
 	res := webappDrive(t, root, "journey", map[string]any{
-		"api": env.URL, "customer": proxy.URL(), "control": control, "customerName": name,
+		"api": env.URL, "customer": customerNet.URL(), "console": advisorNet.URL(), "control": control, "customerName": name,
 	})
 
 	text, err := os.ReadFile(res["transcript"])
