@@ -28,15 +28,16 @@ BENCHCOUNT ?= 1
 BENCH_PKGS ?= ./server/internal/bench/...
 
 .PHONY: help deps deps-postgres deps-chromium deps-npm generate check lint test test-go test-browser \
-	run bench build fmt clean
+	run bench build fmt clean web
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 
 # --- dependencies (scripts/install-deps.sh; idempotent, prints what it does) ---
 
-deps: ## install everything: postgresql, chromium (Debian), npm ci
+deps: ## install everything: postgresql, chromium (Debian), npm ci; then build the browser apps
 	bash scripts/install-deps.sh all
+	$(MAKE) web
 
 deps-postgres: ## install PostgreSQL server binaries unless found
 	bash scripts/install-deps.sh postgres
@@ -46,6 +47,22 @@ deps-chromium: ## install Debian chromium unless /usr/bin/chromium exists
 
 deps-npm: ## npm ci unless node_modules matches package-lock.json
 	bash scripts/install-deps.sh npm
+
+# --- browser apps (clients/web -> server/internal/webapp/dist/app, embedded by assistd) ---
+
+WEB_OUT    := server/internal/webapp/dist/app
+WEB_STAMP  := $(WEB_OUT)/.built
+WEB_INPUTS := $(shell find clients/web/src gen/ts -type f 2>/dev/null) \
+	clients/web/customer.html clients/web/console.html clients/web/vite.config.ts clients/web/tsconfig.json package-lock.json
+
+web: deps-npm ## type-check and build the browser apps when missing or stale (tsc, vite)
+	@$(MAKE) $(WEB_STAMP)
+
+$(WEB_STAMP): $(WEB_INPUTS)
+	node_modules/.bin/tsc -p clients/web
+	node_modules/.bin/vite build --config clients/web/vite.config.ts --logLevel warn
+	@touch $@
+	@echo "web: built $(WEB_OUT)"
 
 # --- code generation ---
 
@@ -79,19 +96,19 @@ test-go: ## go test $(GO_TEST_FLAGS) ./...
 # it bundles clients/web/smoke/page.ts with esbuild and drives it in
 # /usr/bin/chromium with playwright-core (clients/web/smoke/drive.mjs). It
 # fails, never skips, when chromium or node_modules are missing.
-test-browser: deps ## deps, then only the browser smoke test (go test -run Browser ./server/internal/e2e/)
+test-browser: deps ## deps, then only the browser tests (go test -run Browser ./server/internal/e2e/)
 	go test -run Browser -count=1 ./server/internal/e2e/
 
 # --- run, bench, build ---
 
-run: deps-postgres ## go run ./server/cmd/assistd $(ARGS)
+run: deps-postgres web ## build the browser apps if stale, then go run ./server/cmd/assistd $(ARGS)
 	go run ./server/cmd/assistd $(ARGS)
 
 bench: deps-postgres ## benchmarks in ./server/internal/bench/... (BENCH, BENCHTIME, BENCHCOUNT)
 	@if [[ ! -d server/internal/bench ]]; then echo "bench: no server/internal/bench folder yet: no benchmarks to run" >&2; exit 1; fi
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem $(BENCH_PKGS)
 
-build: ## go build -o bin/assistd ./server/cmd/assistd
+build: web ## go build -o bin/assistd ./server/cmd/assistd (with the browser apps)
 	go build -o bin/assistd ./server/cmd/assistd
 
 clean: ## remove bin/ and .build/ (not node_modules, not generated code)

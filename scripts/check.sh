@@ -6,7 +6,8 @@
 #   3. buf format -d --exit-code
 #   4. gofmt -l over the repo's Go files is empty
 #   5. go vet ./...
-#   6. the generated TypeScript type-checks (tsc --noEmit), imports included
+#   6. the generated TypeScript type-checks (tsc --noEmit), imports included,
+#      and so do the smoke page and the browser apps (clients/web)
 #   7. buf breaking against the previous commit's contract (scripts/breaking.sh)
 #   8. golangci-lint (pinned in tools/golangci-lint/go.mod; .golangci.yml)
 set -uo pipefail
@@ -74,6 +75,9 @@ fi
 
 step "TypeScript of the browser smoke page type-checks"
 run "$TSC" --noEmit -p clients/web/smoke || fail "tsc on clients/web/smoke"
+
+step "TypeScript of the browser apps type-checks"
+run "$TSC" --noEmit -p clients/web || fail "tsc on clients/web"
 
 echo
 if [[ ${#failed[@]} -gt 0 ]]; then

@@ -37,6 +37,7 @@ import (
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
 	"github.com/assist-chat/assist/server/internal/store"
+	"github.com/assist-chat/assist/server/internal/webapp"
 )
 
 // Config configures a server. The zero value of each field means its
@@ -303,6 +304,9 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 	)
 	mux.Handle(grpchealth.NewHandler(&healthChecker{server: s}))
 	mux.Handle("GET /metrics", http.HandlerFunc(s.metrics))
+	// The browser apps and the customer's chat-history download, same origin.
+	mux.Handle("POST "+api.ChatHistoryPath, api.ChatHistoryHandler(domain))
+	webapp.New().Mount(mux)
 
 	var h http.Handler = mux
 	if len(s.cfg.CORSAllowedOrigins) > 0 {

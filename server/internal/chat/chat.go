@@ -127,38 +127,22 @@ func (s *Service) GetTranscript(ctx context.Context, p *auth.Principal, sessionI
 	if err != nil {
 		return nil, err
 	}
-	start := a.Session.CreateTime.UTC()
-	return &Transcript{
-		Events:   events,
-		Text:     FormatText(events, start),
-		FileName: fmt.Sprintf("chat-%s-%s.txt", start.Format("20060102-1504"), sessionID.String()[:8]),
-	}, nil
+	return s.render(ctx, a, events, "en", time.UTC)
 }
 
-// FormatText renders the chat history as the customer saves it: one line
-// per message or notice, in UTC, with CRLF-free plain UTF-8.
-func FormatText(events []*assistv1.SessionEvent, start time.Time) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Chat history, started %s UTC\n\n", start.Format("2006-01-02 15:04"))
-	for _, ev := range events {
-		at := ev.GetCreateTime().AsTime().UTC().Format("2006-01-02 15:04:05")
-		name := ev.GetAuthor().GetDisplayName()
-		switch {
-		case ev.GetMessage() != nil:
-			fmt.Fprintf(&b, "[%s] %s: %s\n", at, name, ev.GetMessage().GetText())
-		case ev.GetSystemNotice() != nil:
-			fmt.Fprintf(&b, "[%s] *** %s\n", at, ev.GetSystemNotice().GetText())
-		case ev.GetParticipantJoined() != nil:
-			fmt.Fprintf(&b, "[%s] *** %s joined\n", at, ev.GetParticipantJoined().GetParticipant().GetDisplayName())
-		case ev.GetParticipantLeft() != nil:
-			fmt.Fprintf(&b, "[%s] *** %s left\n", at, ev.GetParticipantLeft().GetParticipant().GetDisplayName())
-		case ev.GetSessionTransferred() != nil:
-			fmt.Fprintf(&b, "[%s] *** Transferred to %s\n", at, ev.GetSessionTransferred().GetToAdvisor().GetDisplayName())
-		case ev.GetWebChatDisabled() != nil:
-			fmt.Fprintf(&b, "[%s] *** %s\n", at, ev.GetWebChatDisabled().GetReason())
-		case ev.GetSessionEnded() != nil:
-			fmt.Fprintf(&b, "[%s] *** The session ended\n", at)
-		}
+// render writes the transcript of a's session in lang, with times in loc.
+func (s *Service) render(ctx context.Context, a *sessions.Access, events []*assistv1.SessionEvent, lang string, loc *time.Location) (*Transcript, error) {
+	portal, err := s.sessions.PortalName(ctx, a.Session.PortalID)
+	if err != nil {
+		return nil, err
 	}
-	return b.String()
+	o := TextOptions{Portal: portal, Start: a.Session.CreateTime, Lang: lang, Location: loc}
+	if a.Session.EndTime != nil {
+		o.End = *a.Session.EndTime
+	}
+	return &Transcript{
+		Events:   events,
+		Text:     FormatText(events, o),
+		FileName: fmt.Sprintf("chat-history-%s-%s.txt", a.Session.CreateTime.In(loc).Format("20060102-1504"), a.Session.ID.String()[:8]),
+	}, nil
 }

@@ -458,6 +458,7 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.AdminService/ListApiKeys":           true,
 	"/assist.v1.AdminService/RevokeApiKey":          true,
 	"/assist.v1.AdminService/ListAuditEvents":       true,
+	"/assist.v1.SessionService/WatchAdvisor":        true,
 }
 
 // authzAnonymous lists the RPCs anyone may call.

@@ -31,10 +31,11 @@ var allowed = map[string][]string{
 	"demo":       {"auth", "store", "store/dbq"},
 	"reports":    {"auth", "failure", "sessionlog", "sessions", "store", "store/dbq"},
 	"admin":      {"auth", "failure", "store", "store/dbq"},
+	"webapp":     {},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
 	"api":        {"admin", "auth", "chat", "failure", "reports", "sessions"},
-	"assistd":    {"admin", "api", "auth", "chat", "demo", "limits", "pgembed", "reports", "sessionlog", "sessions", "store"},
+	"assistd":    {"admin", "api", "auth", "chat", "demo", "limits", "pgembed", "reports", "sessionlog", "sessions", "store", "webapp"},
 	"assisttest": {"assistd", "demo", "limits", "pgtest"},
 }
 

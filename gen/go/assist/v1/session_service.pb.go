@@ -1193,6 +1193,277 @@ func (x *EndSessionResponse) GetSession() *Session {
 	return nil
 }
 
+// WatchAdvisorRequest says what the console follows.
+type WatchAdvisorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether to stream the queue's snapshot and changes.
+	WatchQueue bool `protobuf:"varint,1,opt,name=watch_queue,json=watchQueue,proto3" json:"watch_queue,omitempty"`
+	// Portals whose queue to watch; empty for every portal the advisor
+	// serves. Ignored unless watch_queue is set.
+	PortalIds []string `protobuf:"bytes,2,rep,name=portal_ids,json=portalIds,proto3" json:"portal_ids,omitempty"`
+	// The sessions to follow, each with its cursor.
+	Sessions      []*SessionCursor `protobuf:"bytes,3,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAdvisorRequest) Reset() {
+	*x = WatchAdvisorRequest{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAdvisorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAdvisorRequest) ProtoMessage() {}
+
+func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAdvisorRequest.ProtoReflect.Descriptor instead.
+func (*WatchAdvisorRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WatchAdvisorRequest) GetWatchQueue() bool {
+	if x != nil {
+		return x.WatchQueue
+	}
+	return false
+}
+
+func (x *WatchAdvisorRequest) GetPortalIds() []string {
+	if x != nil {
+		return x.PortalIds
+	}
+	return nil
+}
+
+func (x *WatchAdvisorRequest) GetSessions() []*SessionCursor {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// SessionCursor names a session and where to resume its log.
+type SessionCursor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session.
+	SessionId string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Replay stored events with seq greater than this; 0 for the whole log.
+	AfterSeq      int64 `protobuf:"varint,2,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionCursor) Reset() {
+	*x = SessionCursor{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionCursor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionCursor) ProtoMessage() {}
+
+func (x *SessionCursor) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionCursor.ProtoReflect.Descriptor instead.
+func (*SessionCursor) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SessionCursor) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SessionCursor) GetAfterSeq() int64 {
+	if x != nil {
+		return x.AfterSeq
+	}
+	return 0
+}
+
+// WatchAdvisorResponse is one message of the console's stream.
+type WatchAdvisorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*WatchAdvisorResponse_Opened
+	//	*WatchAdvisorResponse_Queue
+	//	*WatchAdvisorResponse_Event
+	Kind          isWatchAdvisorResponse_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAdvisorResponse) Reset() {
+	*x = WatchAdvisorResponse{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAdvisorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAdvisorResponse) ProtoMessage() {}
+
+func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAdvisorResponse.ProtoReflect.Descriptor instead.
+func (*WatchAdvisorResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WatchAdvisorResponse) GetKind() isWatchAdvisorResponse_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *WatchAdvisorResponse) GetOpened() *WatchAdvisorOpened {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchAdvisorResponse_Opened); ok {
+			return x.Opened
+		}
+	}
+	return nil
+}
+
+func (x *WatchAdvisorResponse) GetQueue() *WatchQueueResponse {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchAdvisorResponse_Queue); ok {
+			return x.Queue
+		}
+	}
+	return nil
+}
+
+func (x *WatchAdvisorResponse) GetEvent() *SessionEvent {
+	if x != nil {
+		if x, ok := x.Kind.(*WatchAdvisorResponse_Event); ok {
+			return x.Event
+		}
+	}
+	return nil
+}
+
+type isWatchAdvisorResponse_Kind interface {
+	isWatchAdvisorResponse_Kind()
+}
+
+type WatchAdvisorResponse_Opened struct {
+	// The first message: every listed session is authorized and followed.
+	Opened *WatchAdvisorOpened `protobuf:"bytes,1,opt,name=opened,proto3,oneof"`
+}
+
+type WatchAdvisorResponse_Queue struct {
+	// A queue snapshot or change, as WatchQueue sends it.
+	Queue *WatchQueueResponse `protobuf:"bytes,2,opt,name=queue,proto3,oneof"`
+}
+
+type WatchAdvisorResponse_Event struct {
+	// An event of one followed session's log (its session_id and seq are
+	// that session's cursor), or a live typing signal (seq 0).
+	Event *SessionEvent `protobuf:"bytes,3,opt,name=event,proto3,oneof"`
+}
+
+func (*WatchAdvisorResponse_Opened) isWatchAdvisorResponse_Kind() {}
+
+func (*WatchAdvisorResponse_Queue) isWatchAdvisorResponse_Kind() {}
+
+func (*WatchAdvisorResponse_Event) isWatchAdvisorResponse_Kind() {}
+
+// WatchAdvisorOpened says the stream is open and following.
+type WatchAdvisorOpened struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The sessions followed, as listed in the request.
+	SessionIds    []string `protobuf:"bytes,1,rep,name=session_ids,json=sessionIds,proto3" json:"session_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAdvisorOpened) Reset() {
+	*x = WatchAdvisorOpened{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAdvisorOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAdvisorOpened) ProtoMessage() {}
+
+func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAdvisorOpened.ProtoReflect.Descriptor instead.
+func (*WatchAdvisorOpened) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *WatchAdvisorOpened) GetSessionIds() []string {
+	if x != nil {
+		return x.SessionIds
+	}
+	return nil
+}
+
 var File_assist_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_session_service_proto_rawDesc = "" +
@@ -1272,7 +1543,25 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12\x1e\n" +
 	"\x05notes\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\x05notes\"B\n" +
 	"\x12EndSessionResponse\x12,\n" +
-	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession2\x91\x06\n" +
+	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\"\xa8\x01\n" +
+	"\x13WatchAdvisorRequest\x12\x1f\n" +
+	"\vwatch_queue\x18\x01 \x01(\bR\n" +
+	"watchQueue\x120\n" +
+	"\n" +
+	"portal_ids\x18\x02 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\tportalIds\x12>\n" +
+	"\bsessions\x18\x03 \x03(\v2\x18.assist.v1.SessionCursorB\b\xbaH\x05\x92\x01\x02\x10dR\bsessions\"^\n" +
+	"\rSessionCursor\x12'\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tsessionId\x12$\n" +
+	"\tafter_seq\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\bafterSeq\"\xbf\x01\n" +
+	"\x14WatchAdvisorResponse\x127\n" +
+	"\x06opened\x18\x01 \x01(\v2\x1d.assist.v1.WatchAdvisorOpenedH\x00R\x06opened\x125\n" +
+	"\x05queue\x18\x02 \x01(\v2\x1d.assist.v1.WatchQueueResponseH\x00R\x05queue\x12/\n" +
+	"\x05event\x18\x03 \x01(\v2\x17.assist.v1.SessionEventH\x00R\x05eventB\x06\n" +
+	"\x04kind\"5\n" +
+	"\x12WatchAdvisorOpened\x12\x1f\n" +
+	"\vsession_ids\x18\x01 \x03(\tR\n" +
+	"sessionIds2\xe9\x06\n" +
 	"\x0eSessionService\x12P\n" +
 	"\n" +
 	"WatchQueue\x12\x1c.assist.v1.WatchQueueRequest\x1a\x1d.assist.v1.WatchQueueResponse\"\x03\x90\x02\x010\x01\x12R\n" +
@@ -1285,7 +1574,8 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\x0fTransferSession\x12!.assist.v1.TransferSessionRequest\x1a\".assist.v1.TransferSessionResponse\x12R\n" +
 	"\rInviteAdvisor\x12\x1f.assist.v1.InviteAdvisorRequest\x1a .assist.v1.InviteAdvisorResponse\x12N\n" +
 	"\n" +
-	"EndSession\x12\x1c.assist.v1.EndSessionRequest\x1a\x1d.assist.v1.EndSessionResponse\"\x03\x90\x02\x02B\xa2\x01\n" +
+	"EndSession\x12\x1c.assist.v1.EndSessionRequest\x1a\x1d.assist.v1.EndSessionResponse\"\x03\x90\x02\x02\x12V\n" +
+	"\fWatchAdvisor\x12\x1e.assist.v1.WatchAdvisorRequest\x1a\x1f.assist.v1.WatchAdvisorResponse\"\x03\x90\x02\x010\x01B\xa2\x01\n" +
 	"\rcom.assist.v1B\x13SessionServiceProtoP\x01Z7github.com/assist-chat/assist/gen/go/assist/v1;assistv1\xa2\x02\x03AXX\xaa\x02\tAssist.V1\xca\x02\tAssist\\V1\xe2\x02\x15Assist\\V1\\GPBMetadata\xea\x02\n" +
 	"Assist::V1b\x06proto3"
 
@@ -1301,7 +1591,7 @@ func file_assist_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_session_service_proto_rawDescData
 }
 
-var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_assist_v1_session_service_proto_goTypes = []any{
 	(*WatchQueueRequest)(nil),         // 0: assist.v1.WatchQueueRequest
 	(*WatchQueueResponse)(nil),        // 1: assist.v1.WatchQueueResponse
@@ -1324,53 +1614,63 @@ var file_assist_v1_session_service_proto_goTypes = []any{
 	(*InviteAdvisorResponse)(nil),     // 18: assist.v1.InviteAdvisorResponse
 	(*EndSessionRequest)(nil),         // 19: assist.v1.EndSessionRequest
 	(*EndSessionResponse)(nil),        // 20: assist.v1.EndSessionResponse
-	(*Session)(nil),                   // 21: assist.v1.Session
-	(SessionState)(0),                 // 22: assist.v1.SessionState
-	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
-	(*SessionEvent)(nil),              // 24: assist.v1.SessionEvent
-	(SessionOutcome)(0),               // 25: assist.v1.SessionOutcome
+	(*WatchAdvisorRequest)(nil),       // 21: assist.v1.WatchAdvisorRequest
+	(*SessionCursor)(nil),             // 22: assist.v1.SessionCursor
+	(*WatchAdvisorResponse)(nil),      // 23: assist.v1.WatchAdvisorResponse
+	(*WatchAdvisorOpened)(nil),        // 24: assist.v1.WatchAdvisorOpened
+	(*Session)(nil),                   // 25: assist.v1.Session
+	(SessionState)(0),                 // 26: assist.v1.SessionState
+	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
+	(*SessionEvent)(nil),              // 28: assist.v1.SessionEvent
+	(SessionOutcome)(0),               // 29: assist.v1.SessionOutcome
 }
 var file_assist_v1_session_service_proto_depIdxs = []int32{
 	2,  // 0: assist.v1.WatchQueueResponse.snapshot:type_name -> assist.v1.QueueSnapshot
-	21, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
+	25, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
 	3,  // 2: assist.v1.WatchQueueResponse.removed:type_name -> assist.v1.QueueRemoval
-	21, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
-	22, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
-	21, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
-	23, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
+	25, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
+	26, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
+	25, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
+	27, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: assist.v1.CreateSessionCodeResponse.session_code:type_name -> assist.v1.SessionCode
-	21, // 8: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
-	22, // 9: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
-	21, // 10: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
-	21, // 11: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
-	24, // 12: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
-	21, // 13: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
-	21, // 14: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
-	25, // 15: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
-	21, // 16: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
-	0,  // 17: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
-	4,  // 18: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
-	6,  // 19: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
-	9,  // 20: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
-	11, // 21: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
-	13, // 22: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
-	15, // 23: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
-	17, // 24: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
-	19, // 25: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
-	1,  // 26: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
-	5,  // 27: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
-	8,  // 28: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
-	10, // 29: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
-	12, // 30: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
-	14, // 31: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
-	16, // 32: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
-	18, // 33: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
-	20, // 34: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
-	26, // [26:35] is the sub-list for method output_type
-	17, // [17:26] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	25, // 8: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
+	26, // 9: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
+	25, // 10: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
+	25, // 11: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
+	28, // 12: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
+	25, // 13: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
+	25, // 14: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
+	29, // 15: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
+	25, // 16: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
+	22, // 17: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
+	24, // 18: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
+	1,  // 19: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
+	28, // 20: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
+	0,  // 21: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
+	4,  // 22: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
+	6,  // 23: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
+	9,  // 24: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
+	11, // 25: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
+	13, // 26: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
+	15, // 27: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
+	17, // 28: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
+	19, // 29: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
+	21, // 30: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
+	1,  // 31: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
+	5,  // 32: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
+	8,  // 33: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
+	10, // 34: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
+	12, // 35: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
+	14, // 36: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
+	16, // 37: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
+	18, // 38: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
+	20, // 39: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
+	23, // 40: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
+	31, // [31:41] is the sub-list for method output_type
+	21, // [21:31] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_session_service_proto_init() }
@@ -1385,13 +1685,18 @@ func file_assist_v1_session_service_proto_init() {
 		(*WatchQueueResponse_Added)(nil),
 		(*WatchQueueResponse_Removed)(nil),
 	}
+	file_assist_v1_session_service_proto_msgTypes[23].OneofWrappers = []any{
+		(*WatchAdvisorResponse_Opened)(nil),
+		(*WatchAdvisorResponse_Queue)(nil),
+		(*WatchAdvisorResponse_Event)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_session_service_proto_rawDesc), len(file_assist_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/session_service.proto.
  */
 export const file_assist_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIkwKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIVCg10b3RhbF93YWl0aW5nGAIgASgFIl4KDFF1ZXVlUmVtb3ZhbBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXN0YXRlGAIgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZRISCgphZHZpc29yX2lkGAMgASgJIjQKFFBpY2tVcFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjwKFVBpY2tVcFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iXwoYQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0EhsKCXBvcnRhbF9pZBgBIAEoCUIIukgFcgOwAQESJgoVY3VzdG9tZXJfZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhkInMKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKGUNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USLAoMc2Vzc2lvbl9jb2RlGAEgASgLMhYuYXNzaXN0LnYxLlNlc3Npb25Db2RlIjEKEUdldFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24igwEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMAoFc3RhdGUYAyABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlQgi6SAWCAQIQASJVChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChVVcGdyYWRlU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEibwoWVXBncmFkZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SMAoPdXBncmFkZV9vZmZlcmVkGAIgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCJxChZUcmFuc2ZlclNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEh8KDXRvX2Fkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiPgoXVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIlIKFEludml0ZUFkdmlzb3JSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhwKCmFkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBIjwKFUludml0ZUFkdmlzb3JSZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iggEKEUVuZFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEjYKB291dGNvbWUYAiABKA4yGS5hc3Npc3QudjEuU2Vzc2lvbk91dGNvbWVCCrpIB4IBBBABIAASFwoFbm90ZXMYAyABKAlCCLpIBXIDGJBOIjkKEkVuZFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24ykQYKDlNlc3Npb25TZXJ2aWNlElAKCldhdGNoUXVldWUSHC5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlIgOQAgEwARJSCg1QaWNrVXBTZXNzaW9uEh8uYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXF1ZXN0GiAuYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXNwb25zZRJeChFDcmVhdGVTZXNzaW9uQ29kZRIjLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QaJC5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXNwb25zZRJOCgpHZXRTZXNzaW9uEhwuYXNzaXN0LnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBElQKDExpc3RTZXNzaW9ucxIeLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESVQoOVXBncmFkZVNlc3Npb24SIC5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXF1ZXN0GiEuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USWAoPVHJhbnNmZXJTZXNzaW9uEiEuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QaIi5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USUgoNSW52aXRlQWR2aXNvchIfLmFzc2lzdC52MS5JbnZpdGVBZHZpc29yUmVxdWVzdBogLmFzc2lzdC52MS5JbnZpdGVBZHZpc29yUmVzcG9uc2USTgoKRW5kU2Vzc2lvbhIcLmFzc2lzdC52MS5FbmRTZXNzaW9uUmVxdWVzdBodLmFzc2lzdC52MS5FbmRTZXNzaW9uUmVzcG9uc2UiA5ACAkKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIkwKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIVCg10b3RhbF93YWl0aW5nGAIgASgFIl4KDFF1ZXVlUmVtb3ZhbBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXN0YXRlGAIgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZRISCgphZHZpc29yX2lkGAMgASgJIjQKFFBpY2tVcFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjwKFVBpY2tVcFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iXwoYQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0EhsKCXBvcnRhbF9pZBgBIAEoCUIIukgFcgOwAQESJgoVY3VzdG9tZXJfZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhkInMKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKGUNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USLAoMc2Vzc2lvbl9jb2RlGAEgASgLMhYuYXNzaXN0LnYxLlNlc3Npb25Db2RlIjEKEUdldFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24igwEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMAoFc3RhdGUYAyABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlQgi6SAWCAQIQASJVChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChVVcGdyYWRlU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEibwoWVXBncmFkZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SMAoPdXBncmFkZV9vZmZlcmVkGAIgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCJxChZUcmFuc2ZlclNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEh8KDXRvX2Fkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiPgoXVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIlIKFEludml0ZUFkdmlzb3JSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhwKCmFkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBIjwKFUludml0ZUFkdmlzb3JSZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iggEKEUVuZFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEjYKB291dGNvbWUYAiABKA4yGS5hc3Npc3QudjEuU2Vzc2lvbk91dGNvbWVCCrpIB4IBBBABIAASFwoFbm90ZXMYAyABKAlCCLpIBXIDGJBOIjkKEkVuZFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24ihwEKE1dhdGNoQWR2aXNvclJlcXVlc3QSEwoLd2F0Y2hfcXVldWUYASABKAgSJQoKcG9ydGFsX2lkcxgCIAMoCUIRukgOkgELEGQYASIFcgOwAQESNAoIc2Vzc2lvbnMYAyADKAsyGC5hc3Npc3QudjEuU2Vzc2lvbkN1cnNvckIIukgFkgECEGQiSQoNU2Vzc2lvbkN1cnNvchIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIaCglhZnRlcl9zZXEYAiABKANCB7pIBCICKAAiqQEKFFdhdGNoQWR2aXNvclJlc3BvbnNlEi8KBm9wZW5lZBgBIAEoCzIdLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JPcGVuZWRIABIuCgVxdWV1ZRgCIAEoCzIdLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVzcG9uc2VIABIoCgVldmVudBgDIAEoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnRIAEIGCgRraW5kIikKEldhdGNoQWR2aXNvck9wZW5lZBITCgtzZXNzaW9uX2lkcxgBIAMoCTLpBgoOU2Vzc2lvblNlcnZpY2USUAoKV2F0Y2hRdWV1ZRIcLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVxdWVzdBodLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVzcG9uc2UiA5ACATABElIKDVBpY2tVcFNlc3Npb24SHy5hc3Npc3QudjEuUGlja1VwU2Vzc2lvblJlcXVlc3QaIC5hc3Npc3QudjEuUGlja1VwU2Vzc2lvblJlc3BvbnNlEl4KEUNyZWF0ZVNlc3Npb25Db2RlEiMuYXNzaXN0LnYxLkNyZWF0ZVNlc3Npb25Db2RlUmVxdWVzdBokLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEk4KCkdldFNlc3Npb24SHC5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS5hc3Npc3QudjEuR2V0U2Vzc2lvblJlc3BvbnNlIgOQAgESVAoMTGlzdFNlc3Npb25zEh4uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy5hc3Npc3QudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJVCg5VcGdyYWRlU2Vzc2lvbhIgLmFzc2lzdC52MS5VcGdyYWRlU2Vzc2lvblJlcXVlc3QaIS5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXNwb25zZRJYCg9UcmFuc2ZlclNlc3Npb24SIS5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVxdWVzdBoiLmFzc2lzdC52MS5UcmFuc2ZlclNlc3Npb25SZXNwb25zZRJSCg1JbnZpdGVBZHZpc29yEh8uYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXNwb25zZRJOCgpFbmRTZXNzaW9uEhwuYXNzaXN0LnYxLkVuZFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkVuZFNlc3Npb25SZXNwb25zZSIDkAICElYKDFdhdGNoQWR2aXNvchIeLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXF1ZXN0Gh8uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlc3BvbnNlIgOQAgEwAUKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WatchQueueRequest chooses the queues to watch.
@@ -599,6 +599,137 @@ export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PUR
   messageDesc(file_assist_v1_session_service, 20);
 
 /**
+ * WatchAdvisorRequest says what the console follows.
+ *
+ * @generated from message assist.v1.WatchAdvisorRequest
+ */
+export type WatchAdvisorRequest = Message<"assist.v1.WatchAdvisorRequest"> & {
+  /**
+   * Whether to stream the queue's snapshot and changes.
+   *
+   * @generated from field: bool watch_queue = 1;
+   */
+  watchQueue: boolean;
+
+  /**
+   * Portals whose queue to watch; empty for every portal the advisor
+   * serves. Ignored unless watch_queue is set.
+   *
+   * @generated from field: repeated string portal_ids = 2;
+   */
+  portalIds: string[];
+
+  /**
+   * The sessions to follow, each with its cursor.
+   *
+   * @generated from field: repeated assist.v1.SessionCursor sessions = 3;
+   */
+  sessions: SessionCursor[];
+};
+
+/**
+ * Describes the message assist.v1.WatchAdvisorRequest.
+ * Use `create(WatchAdvisorRequestSchema)` to create a new message.
+ */
+export const WatchAdvisorRequestSchema: GenMessage<WatchAdvisorRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 21);
+
+/**
+ * SessionCursor names a session and where to resume its log.
+ *
+ * @generated from message assist.v1.SessionCursor
+ */
+export type SessionCursor = Message<"assist.v1.SessionCursor"> & {
+  /**
+   * The session.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Replay stored events with seq greater than this; 0 for the whole log.
+   *
+   * @generated from field: int64 after_seq = 2;
+   */
+  afterSeq: bigint;
+};
+
+/**
+ * Describes the message assist.v1.SessionCursor.
+ * Use `create(SessionCursorSchema)` to create a new message.
+ */
+export const SessionCursorSchema: GenMessage<SessionCursor> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 22);
+
+/**
+ * WatchAdvisorResponse is one message of the console's stream.
+ *
+ * @generated from message assist.v1.WatchAdvisorResponse
+ */
+export type WatchAdvisorResponse = Message<"assist.v1.WatchAdvisorResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from oneof assist.v1.WatchAdvisorResponse.kind
+   */
+  kind: {
+    /**
+     * The first message: every listed session is authorized and followed.
+     *
+     * @generated from field: assist.v1.WatchAdvisorOpened opened = 1;
+     */
+    value: WatchAdvisorOpened;
+    case: "opened";
+  } | {
+    /**
+     * A queue snapshot or change, as WatchQueue sends it.
+     *
+     * @generated from field: assist.v1.WatchQueueResponse queue = 2;
+     */
+    value: WatchQueueResponse;
+    case: "queue";
+  } | {
+    /**
+     * An event of one followed session's log (its session_id and seq are
+     * that session's cursor), or a live typing signal (seq 0).
+     *
+     * @generated from field: assist.v1.SessionEvent event = 3;
+     */
+    value: SessionEvent;
+    case: "event";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message assist.v1.WatchAdvisorResponse.
+ * Use `create(WatchAdvisorResponseSchema)` to create a new message.
+ */
+export const WatchAdvisorResponseSchema: GenMessage<WatchAdvisorResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 23);
+
+/**
+ * WatchAdvisorOpened says the stream is open and following.
+ *
+ * @generated from message assist.v1.WatchAdvisorOpened
+ */
+export type WatchAdvisorOpened = Message<"assist.v1.WatchAdvisorOpened"> & {
+  /**
+   * The sessions followed, as listed in the request.
+   *
+   * @generated from field: repeated string session_ids = 1;
+   */
+  sessionIds: string[];
+};
+
+/**
+ * Describes the message assist.v1.WatchAdvisorOpened.
+ * Use `create(WatchAdvisorOpenedSchema)` to create a new message.
+ */
+export const WatchAdvisorOpenedSchema: GenMessage<WatchAdvisorOpened> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 24);
+
+/**
  * SessionService is the advisor's side of sessions: the live queue, picking
  * up, and everything an advisor does to a session.
  *
@@ -743,6 +874,29 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof EndSessionRequestSchema;
     output: typeof EndSessionResponseSchema;
+  },
+  /**
+   * WatchAdvisor is the advisor console's one stream: the live queue (as
+   * WatchQueue) and the logs of the sessions listed (as
+   * ChatService.Subscribe), each resumed from its own cursor, all on one
+   * connection. Browsers over plain HTTP/1.1 hold at most six connections
+   * per origin, so a console with one stream per session would stall its
+   * own calls. To follow another session, open a new stream listing every
+   * session with the last seq received. A session's events stop after its
+   * SessionEnded event; the stream goes on for the others and the queue.
+   *
+   * Errors: `InvalidArgument` (a malformed id, a session listed twice, a
+   * cursor beyond the end of its log), `Unauthenticated`,
+   * `PermissionDenied` (not an advisor), `NotFound` (a session the advisor
+   * may not see, exactly as ChatService.Subscribe, or a portal_id the
+   * advisor does not serve).
+   *
+   * @generated from rpc assist.v1.SessionService.WatchAdvisor
+   */
+  watchAdvisor: {
+    methodKind: "server_streaming";
+    input: typeof WatchAdvisorRequestSchema;
+    output: typeof WatchAdvisorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_assist_v1_session_service, 0);

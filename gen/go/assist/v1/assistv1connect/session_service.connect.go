@@ -48,6 +48,9 @@ const (
 	SessionServiceInviteAdvisorProcedure = "/assist.v1.SessionService/InviteAdvisor"
 	// SessionServiceEndSessionProcedure is the procedure name of the SessionService's EndSession RPC.
 	SessionServiceEndSessionProcedure = "/assist.v1.SessionService/EndSession"
+	// SessionServiceWatchAdvisorProcedure is the procedure name of the SessionService's WatchAdvisor
+	// RPC.
+	SessionServiceWatchAdvisorProcedure = "/assist.v1.SessionService/WatchAdvisor"
 )
 
 var (
@@ -118,6 +121,14 @@ var (
 			IdempotencyLevel: connect.IdempotencyIdempotent,
 		}
 	})
+	sessionServiceWatchAdvisorSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeServer,
+			Schema:           v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("WatchAdvisor"),
+			Procedure:        SessionServiceWatchAdvisorProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
+		}
+	})
 )
 
 // SessionServiceClient is a client for the assist.v1.SessionService service.
@@ -185,6 +196,21 @@ type SessionServiceClient interface {
 	// `Unauthenticated`, `NotFound`, `PermissionDenied` (not the lead
 	// advisor, except for a waiting session of the advisor's portals).
 	EndSession(context.Context, *v1.EndSessionRequest) (*v1.EndSessionResponse, error)
+	// WatchAdvisor is the advisor console's one stream: the live queue (as
+	// WatchQueue) and the logs of the sessions listed (as
+	// ChatService.Subscribe), each resumed from its own cursor, all on one
+	// connection. Browsers over plain HTTP/1.1 hold at most six connections
+	// per origin, so a console with one stream per session would stall its
+	// own calls. To follow another session, open a new stream listing every
+	// session with the last seq received. A session's events stop after its
+	// SessionEnded event; the stream goes on for the others and the queue.
+	//
+	// Errors: `InvalidArgument` (a malformed id, a session listed twice, a
+	// cursor beyond the end of its log), `Unauthenticated`,
+	// `PermissionDenied` (not an advisor), `NotFound` (a session the advisor
+	// may not see, exactly as ChatService.Subscribe, or a portal_id the
+	// advisor does not serve).
+	WatchAdvisor(context.Context, *v1.WatchAdvisorRequest) (SessionServiceWatchAdvisorClientStream, error)
 }
 
 // NewSessionServiceClient constructs a client for the assist.v1.SessionService service. Multiple
@@ -211,6 +237,27 @@ func (s SessionServiceWatchQueueClientStream) Receive() (*v1.WatchQueueResponse,
 // Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
 // stream abandoned before io.EOF.
 func (s SessionServiceWatchQueueClientStream) Close() error {
+	return s.stream.Close()
+}
+
+// SessionServiceWatchAdvisorClientStream is the client stream for the SessionService's WatchAdvisor
+// RPC.
+type SessionServiceWatchAdvisorClientStream struct {
+	stream connect.ClientStream
+}
+
+// Receive returns the next response message from the server.
+func (s SessionServiceWatchAdvisorClientStream) Receive() (*v1.WatchAdvisorResponse, error) {
+	var res v1.WatchAdvisorResponse
+	if err := s.stream.Receive(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Close releases the stream's resources. It is idempotent and is typically deferred to clean up a
+// stream abandoned before io.EOF.
+func (s SessionServiceWatchAdvisorClientStream) Close() error {
 	return s.stream.Close()
 }
 
@@ -279,6 +326,21 @@ type SessionServiceHandler interface {
 	// `Unauthenticated`, `NotFound`, `PermissionDenied` (not the lead
 	// advisor, except for a waiting session of the advisor's portals).
 	EndSession(context.Context, *v1.EndSessionRequest) (*v1.EndSessionResponse, error)
+	// WatchAdvisor is the advisor console's one stream: the live queue (as
+	// WatchQueue) and the logs of the sessions listed (as
+	// ChatService.Subscribe), each resumed from its own cursor, all on one
+	// connection. Browsers over plain HTTP/1.1 hold at most six connections
+	// per origin, so a console with one stream per session would stall its
+	// own calls. To follow another session, open a new stream listing every
+	// session with the last seq received. A session's events stop after its
+	// SessionEnded event; the stream goes on for the others and the queue.
+	//
+	// Errors: `InvalidArgument` (a malformed id, a session listed twice, a
+	// cursor beyond the end of its log), `Unauthenticated`,
+	// `PermissionDenied` (not an advisor), `NotFound` (a session the advisor
+	// may not see, exactly as ChatService.Subscribe, or a portal_id the
+	// advisor does not serve).
+	WatchAdvisor(context.Context, *v1.WatchAdvisorRequest, SessionServiceWatchAdvisorServerStream) error
 }
 
 // RegisterSessionServiceHandler registers svc as the assist.v1.SessionService implementation on
@@ -295,6 +357,7 @@ func RegisterSessionServiceHandler(server *connect.Server, svc SessionServiceHan
 		connect.Method{Spec: sessionServiceTransferSessionSpec(), Handler: adapter.transferSession},
 		connect.Method{Spec: sessionServiceInviteAdvisorSpec(), Handler: adapter.inviteAdvisor},
 		connect.Method{Spec: sessionServiceEndSessionSpec(), Handler: adapter.endSession},
+		connect.Method{Spec: sessionServiceWatchAdvisorSpec(), Handler: adapter.watchAdvisor},
 	)
 }
 
@@ -311,6 +374,22 @@ func (s SessionServiceWatchQueueServerStream) SendHeaders() error {
 
 // Send sends a response message to the client.
 func (s SessionServiceWatchQueueServerStream) Send(res *v1.WatchQueueResponse) error {
+	return s.stream.Send(res)
+}
+
+// SessionServiceWatchAdvisorServerStream is the server stream for the SessionService's WatchAdvisor
+// RPC.
+type SessionServiceWatchAdvisorServerStream struct {
+	stream connect.ServerStream
+}
+
+// SendHeaders flushes the response headers without a message. The first Send does this implicitly.
+func (s SessionServiceWatchAdvisorServerStream) SendHeaders() error {
+	return s.stream.SendHeaders()
+}
+
+// Send sends a response message to the client.
+func (s SessionServiceWatchAdvisorServerStream) Send(res *v1.WatchAdvisorResponse) error {
 	return s.stream.Send(res)
 }
 
@@ -351,6 +430,10 @@ func (UnimplementedSessionServiceHandler) InviteAdvisor(context.Context, *v1.Inv
 
 func (UnimplementedSessionServiceHandler) EndSession(context.Context, *v1.EndSessionRequest) (*v1.EndSessionResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.EndSession is not implemented")
+}
+
+func (UnimplementedSessionServiceHandler) WatchAdvisor(context.Context, *v1.WatchAdvisorRequest, SessionServiceWatchAdvisorServerStream) error {
+	return connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.WatchAdvisor is not implemented")
 }
 
 type sessionServiceClient struct {
@@ -427,6 +510,14 @@ func (c *sessionServiceClient) EndSession(ctx context.Context, req *v1.EndSessio
 		return nil, err
 	}
 	return &res, nil
+}
+
+func (c *sessionServiceClient) WatchAdvisor(ctx context.Context, req *v1.WatchAdvisorRequest) (SessionServiceWatchAdvisorClientStream, error) {
+	stream, err := c.client.CallServerStream(ctx, sessionServiceWatchAdvisorSpec(), req)
+	if err != nil {
+		return SessionServiceWatchAdvisorClientStream{}, err
+	}
+	return SessionServiceWatchAdvisorClientStream{stream: stream}, nil
 }
 
 type sessionServiceHandler struct{ svc SessionServiceHandler }
@@ -533,4 +624,12 @@ func (h sessionServiceHandler) endSession(ctx context.Context, _ connect.Spec, s
 		return err
 	}
 	return stream.Send(res)
+}
+
+func (h sessionServiceHandler) watchAdvisor(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.WatchAdvisorRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	return h.svc.WatchAdvisor(ctx, &req, SessionServiceWatchAdvisorServerStream{stream: stream})
 }

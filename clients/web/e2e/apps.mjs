@@ -1,0 +1,383 @@
+// Drives the customer web chat and the advisor console in Debian's
+// Chromium with playwright-core, against a real assistd. Run by
+// server/internal/e2e/webapp_test.go (and webapp_upgrade_test.go).
+//
+// Usage: node clients/web/e2e/apps.mjs SCENARIO CONFIG_JSON
+//   CONFIG_JSON: {"api": URL of assistd, "customer": URL the customer's page
+//   is loaded from (a cutting proxy), "control": URL of the test's control
+//   server, "artifacts": folder for screenshots and downloads, "email",
+//   "password", ...scenario fields}
+// Scenarios: journey, french-a11y, many, upgrade. Exits 0 when every check
+// passed; prints "drive: FAIL ..." and exits 1 otherwise. Lines starting
+// with "result " carry values for the Go test.
+
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const args = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--autoplay-policy=no-user-gesture-required",
+];
+
+const [scenario, configJSON] = process.argv.slice(2);
+const cfg = JSON.parse(configJSON ?? "{}");
+mkdirSync(cfg.artifacts, { recursive: true });
+const started = Date.now();
+const log = (msg) => console.error(`drive: ${((Date.now() - started) / 1000).toFixed(1)}s ${msg}`);
+const T = 20_000; // default wait
+
+function check(ok, msg) {
+  if (!ok) {
+    throw new Error(msg);
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(cfg.artifacts, `${name}.png`), fullPage: false });
+}
+
+async function control(path, body = "") {
+  const res = await fetch(cfg.control + path, { method: "POST", body });
+  const answer = await res.text();
+  check(res.ok, `control ${path}: ${res.status} ${answer}`);
+  return answer;
+}
+
+function watch(page, who) {
+  page.on("console", (m) => m.type() === "error" && console.error(`${who} console.${m.type()}: ${m.text()}`));
+  page.on("pageerror", (err) => console.error(`${who} uncaught: ${err.stack ?? err}`));
+}
+
+const pages = [];
+async function newPage(browser, who, opts = {}) {
+  const context = await browser.newContext({ bypassCSP: false, acceptDownloads: true, ...opts });
+  const page = await context.newPage();
+  pages.push([who, page]);
+  page.setDefaultTimeout(T);
+  watch(page, who);
+  return { context, page };
+}
+
+// messages returns the texts of the chat messages in a log, in order.
+async function messages(log) {
+  return log.locator("li.item.message .text").allTextContents();
+}
+
+async function signIn(page, base = cfg.api) {
+  await page.goto(`${base}/console`);
+  await page.getByLabel(/E-mail/).fill(cfg.email);
+  await page.getByLabel(/Password|Mot de passe/).fill(cfg.password);
+  await page.getByRole("button", { name: /Sign in|Se connecter/ }).click();
+  await page.locator("#queue-title").waitFor();
+}
+
+async function startChat(page, name, problem) {
+  await page.goto(`${cfg.customer}/p/demo`);
+  await page.locator("#name").fill(name);
+  if (problem) {
+    await page.locator("#problem").fill(problem);
+  }
+  await page.locator("button[type=submit]").click();
+  await page.locator("#log").waitFor();
+}
+
+async function send(page, scope, text) {
+  const box = scope.locator("textarea").first();
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+async function waitForMessage(log, text, timeout = T) {
+  await log.locator("li.item.message .text", { hasText: text }).first().waitFor({ timeout });
+}
+
+async function axeCheck(page, what) {
+  await page.addScriptTag({ content: readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+  });
+  const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of result) {
+    log(`axe ${what}: ${v.impact} ${v.id}: ${v.help} ${JSON.stringify(v.nodes)}`);
+  }
+  check(serious.length === 0, `axe found serious accessibility violations on ${what}: ${serious.map((v) => v.id).join(", ")}`);
+}
+
+async function journey(browser) {
+  const adv = await newPage(browser, "advisor", { viewport: { width: 1280, height: 820 }, locale: "en-US" });
+  const cus = await newPage(browser, "customer", { viewport: { width: 400, height: 780 }, locale: "en-US" });
+  const a = adv.page;
+  const c = cus.page;
+
+  const consoleBase = cfg.console ?? cfg.api;
+  await a.goto(`${consoleBase}/console`);
+  await shot(a, "console-1-login");
+  await signIn(a, consoleBase);
+  log("advisor signed in");
+
+  await c.goto(`${cfg.customer}/p/demo`);
+  await c.locator("#name").waitFor();
+  await shot(c, "customer-1-start");
+  await c.locator("#name").fill(cfg.customerName);
+  await c.locator("#email").fill("camille@example.com");
+  await c.locator("#problem").fill("My printer prints only blank pages.");
+  await c.getByRole("button", { name: "Start the chat" }).click();
+  const clog = c.locator("#log");
+  await c.locator("#chat-title", { hasText: "Waiting for an advisor" }).waitFor();
+  await shot(c, "customer-2-waiting");
+  log("customer waiting");
+
+  const item = a.locator(".queue-item", { hasText: cfg.customerName });
+  await item.waitFor();
+  await a.waitForFunction(() => /^\(\d+\) /.test(document.title));
+  const title = await a.title();
+  check(/^\(1\) /.test(title), `the console's title counts the waiting customer: got ${JSON.stringify(title)}`);
+  await shot(a, "console-2-queue");
+  await item.getByRole("button", { name: `Pick up ${cfg.customerName}` }).click();
+  const panel = a.locator("section.panel", { hasText: cfg.customerName });
+  await panel.waitFor();
+  await item.waitFor({ state: "detached" });
+  const alog = panel.locator("[role=log]");
+  await c.locator("#chat-title", { hasText: "Chat with" }).waitFor();
+  log("picked up");
+
+  // Typing, both ways, once the console's stream follows the session.
+  await alog.locator("li.notice").first().waitFor();
+  await c.locator("#message").pressSequentially("Hel", { delay: 30 });
+  await panel.locator(".typing", { hasText: `${cfg.customerName} is typing` }).waitFor();
+  await c.locator("#message").fill("Hello, my printer prints only blank pages");
+  await c.locator("#message").press("Enter");
+  await waitForMessage(alog, "Hello, my printer prints only blank pages");
+  await clog.locator('li[data-status="sent"]', { hasText: "Hello, my printer" }).waitFor();
+  await panel.locator("textarea").pressSequentially("Let", { delay: 30 });
+  await c.locator(".typing", { hasText: "is typing" }).waitFor();
+  await send(a, panel, "Let us check the ink cartridges");
+  await waitForMessage(clog, "Let us check the ink cartridges");
+  await shot(c, "customer-3-chat");
+  await shot(a, "console-3-chat");
+  log("chatted both ways");
+
+  // The customer's network is cut for 5 seconds; both sides write meanwhile.
+  await control("/cut");
+  await c.locator("#reconnecting").waitFor();
+  if (cfg.console) {
+    await a.locator("#reconnecting").waitFor();
+  }
+  await shot(c, "customer-4-reconnecting");
+  await send(c, c.locator("form.composer"), "cut: customer one");
+  await send(a, panel, "cut: advisor one");
+  await send(c, c.locator("form.composer"), "cut: customer two");
+  await send(a, panel, "cut: advisor two");
+  await c.locator("#reconnecting").waitFor({ state: "detached", timeout: 30_000 });
+  await a.locator("#reconnecting").waitFor({ state: "detached", timeout: 30_000 });
+  log("reconnected");
+  const wanted = ["cut: customer one", "cut: advisor one", "cut: customer two", "cut: advisor two"];
+  for (const text of wanted) {
+    await waitForMessage(clog, text, 30_000);
+    await waitForMessage(alog, text, 30_000);
+  }
+  await c.waitForFunction(() => document.querySelectorAll('#log li[data-status="sending"], #log li[data-status="failed"]').length === 0, null, { timeout: 30_000 });
+  const onCustomer = await messages(clog);
+  const onAdvisor = await messages(alog);
+  for (const text of wanted) {
+    check(onCustomer.filter((m) => m === text).length === 1, `the customer's page shows ${JSON.stringify(text)} once: ${JSON.stringify(onCustomer)}`);
+    check(onAdvisor.filter((m) => m === text).length === 1, `the console shows ${JSON.stringify(text)} once: ${JSON.stringify(onAdvisor)}`);
+  }
+  const order = (list) => list.filter((m) => wanted.includes(m));
+  check(order(onCustomer).indexOf("cut: customer one") < order(onCustomer).indexOf("cut: customer two"), `customer's messages in order: ${JSON.stringify(onCustomer)}`);
+  check(order(onCustomer).indexOf("cut: advisor one") < order(onCustomer).indexOf("cut: advisor two"), `advisor's messages in order: ${JSON.stringify(onCustomer)}`);
+  check(JSON.stringify(onCustomer) === JSON.stringify(onAdvisor), `both sides show the same log in the same order:\n customer ${JSON.stringify(onCustomer)}\n advisor  ${JSON.stringify(onAdvisor)}`);
+  console.log(`result messages ${JSON.stringify(onCustomer)}`);
+  log("cut survived: every message once, in order");
+
+  // A reload restores the conversation.
+  await c.reload();
+  await waitForMessage(clog, "cut: advisor two");
+  const afterReload = await messages(clog);
+  check(JSON.stringify(afterReload) === JSON.stringify(onCustomer), `the reload restores the same conversation:\n before ${JSON.stringify(onCustomer)}\n after  ${JSON.stringify(afterReload)}`);
+  check(!c.url().includes("ast_"), `no token in the page's address: ${c.url()}`);
+  log("reload restored the conversation");
+
+  // The advisor ends with an outcome and notes.
+  await panel.getByRole("button", { name: "End session" }).click();
+  await panel.getByLabel("Resolved", { exact: true }).check();
+  await panel.getByLabel(/Notes/).fill("Cartridge replaced.");
+  await panel.getByRole("button", { name: "End", exact: true }).click();
+  await panel.locator(".ended-note", { hasText: "Resolved" }).waitFor();
+  await c.locator(".ended-footer").waitFor();
+  check(await c.locator("#message").count() === 0, "the customer's input is gone after the end");
+  await shot(c, "customer-5-ended");
+  await shot(a, "console-4-ended");
+
+  // "Save the chat history" downloads the .txt file.
+  const [download] = await Promise.all([c.waitForEvent("download"), c.getByRole("button", { name: "Save the chat history" }).click()]);
+  const file = join(cfg.artifacts, "chat-history.txt");
+  await download.saveAs(file);
+  check(/^chat-history-.*\.txt$/.test(download.suggestedFilename()), `file name: ${download.suggestedFilename()}`);
+  console.log(`result transcript ${file}`);
+  console.log(`result transcript_name ${download.suggestedFilename()}`);
+  log(`downloaded ${download.suggestedFilename()}`);
+
+  // Past sessions with their chat log; then log out.
+  await a.getByRole("button", { name: "History" }).click();
+  await a.getByRole("button", { name: `Show the chat log of ${cfg.customerName}` }).first().click();
+  await waitForMessage(a.locator(".history-log [role=log]"), "cut: advisor two");
+  await shot(a, "console-5-history");
+  await a.getByRole("button", { name: "Log out" }).click();
+  await a.getByRole("button", { name: "Sign in" }).waitFor();
+  log("history read, logged out");
+}
+
+async function frenchA11y(browser) {
+  const cus = await newPage(browser, "customer", { locale: "fr-FR", viewport: { width: 390, height: 760 }, bypassCSP: true });
+  const c = cus.page;
+  await c.goto(`${cfg.customer}/p/demo`);
+  await c.getByLabel("Votre nom").waitFor();
+  check((await c.locator("html").getAttribute("lang")) === "fr", "the page's lang is fr");
+  check(await c.getByRole("button", { name: "Démarrer la discussion" }).isVisible(), "the start button is in French");
+  await axeCheck(c, "customer start form (fr)");
+  await c.getByLabel("Votre nom").fill(cfg.customerName);
+  await c.getByRole("button", { name: "Démarrer la discussion" }).click();
+  await c.locator("#chat-title", { hasText: "En attente d'un conseiller" }).waitFor();
+  await axeCheck(c, "customer chat (fr)");
+  await shot(c, "customer-fr-waiting");
+  // Switch to English: remembered after a reload.
+  await c.getByLabel("Langue").selectOption("en");
+  await c.locator("#chat-title", { hasText: "Waiting for an advisor" }).waitFor();
+  await c.reload();
+  await c.locator("#chat-title", { hasText: "Waiting for an advisor" }).waitFor();
+  log("customer page in French, switched to English and remembered");
+
+  const adv = await newPage(browser, "advisor", { locale: "fr-FR", viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const a = adv.page;
+  await a.goto(`${cfg.api}/console`);
+  await a.getByRole("heading", { name: "Connexion conseiller" }).waitFor();
+  await axeCheck(a, "console login (fr)");
+  await signIn(a);
+  const item = a.locator(".queue-item", { hasText: cfg.customerName });
+  await item.getByRole("button", { name: `Prendre ${cfg.customerName}` }).click();
+  const panel = a.locator("section.panel", { hasText: cfg.customerName });
+  await panel.waitFor();
+  await send(a, panel, "Bonjour !");
+  await waitForMessage(panel.locator("[role=log]"), "Bonjour !");
+  await axeCheck(a, "console with a chat (fr)");
+  await shot(a, "console-fr-chat");
+  // Shortcuts never fire while typing: "h" typed in the message box stays there.
+  await panel.locator("textarea").first().pressSequentially("h");
+  check(await panel.isVisible(), "typing h in a field did not switch to the history");
+  await panel.locator("textarea").first().fill("");
+  await a.locator("body").click({ position: { x: 5, y: 300 } });
+  await a.keyboard.press("h");
+  await a.getByRole("heading", { name: "Mes sessions passées" }).waitFor();
+  log("console in French; axe clean; shortcuts only outside fields");
+}
+
+async function many(browser) {
+  const adv = await newPage(browser, "advisor", { viewport: { width: 1400, height: 900 } });
+  const a = adv.page;
+  await signIn(a);
+  const panels = a.locator("section.panel");
+  await a.waitForFunction((n) => document.querySelectorAll("section.panel").length === n, cfg.sessions.length);
+  // Each panel replays its session's history from the one stream.
+  for (const s of cfg.sessions) {
+    await waitForMessage(a.locator(`section.panel[data-session="${s}"] [role=log]`), `before ${s.slice(0, 8)}`);
+  }
+  // The advisor answers in every session; every send goes through.
+  for (const s of cfg.sessions) {
+    await send(a, a.locator(`section.panel[data-session="${s}"]`), `reply ${s.slice(0, 8)}`);
+  }
+  for (const s of cfg.sessions) {
+    await a.locator(`section.panel[data-session="${s}"] li[data-status="sent"]`, { hasText: `reply ${s.slice(0, 8)}` }).waitFor();
+  }
+  log(`${cfg.sessions.length} replies sent`);
+  // Customers write live in every session; each arrives in its panel.
+  await control("/customers-say");
+  for (const s of cfg.sessions) {
+    await waitForMessage(a.locator(`section.panel[data-session="${s}"] [role=log]`), `live ${s.slice(0, 8)}`);
+  }
+  check((await panels.count()) === cfg.sessions.length, "one panel per session");
+  await shot(a, "console-many");
+
+  // A lost race is said plainly: another advisor picks the customer up
+  // while this one's click is on its way.
+  await control("/queue-one");
+  const contested = a.locator(".queue-item", { hasText: "Contested customer" });
+  await contested.waitFor();
+  await a.route("**/assist.v1.SessionService/PickUpSession", async (route) => {
+    await control("/steal");
+    await route.continue();
+  });
+  await contested.getByRole("button", { name: /Pick up/ }).click();
+  await a.getByRole("alert").filter({ hasText: "Contested customer was already picked up by another advisor." }).waitFor();
+  check((await panels.count()) === cfg.sessions.length, "no panel for a session another advisor won");
+  log("lost race said plainly");
+  log("every session live on one stream");
+}
+
+async function upgrade(browser) {
+  const adv = await newPage(browser, "advisor", { viewport: { width: 1280, height: 820 } });
+  const cus = await newPage(browser, "customer", { viewport: { width: 1000, height: 780 } });
+  const a = adv.page;
+  const c = cus.page;
+  await signIn(a);
+  await startChat(c, cfg.customerName);
+  await a.locator(".queue-item", { hasText: cfg.customerName }).getByRole("button", { name: /Pick up/ }).click();
+  const panel = a.locator("section.panel", { hasText: cfg.customerName });
+  await panel.waitFor();
+  await c.locator("#chat-title", { hasText: "Chat with" }).waitFor();
+
+  await panel.getByRole("button", { name: "Upgrade customer to standard session" }).click();
+  const [download] = await Promise.all([c.waitForEvent("download", { timeout: 30_000 }), panel.getByRole("button", { name: "Yes" }).click()]);
+  const file = join(cfg.artifacts, download.suggestedFilename() || "opener");
+  await download.saveAs(file);
+  console.log(`result opener_name ${download.suggestedFilename()}`);
+  console.log(`result opener_size ${statSync(file).size}`);
+  console.log(`result opener_file ${file}`);
+  await c.locator("li.notice .opener-link").waitFor();
+  await panel.locator(".progress").waitFor();
+  await shot(c, "customer-upgrade-offered");
+  log(`opener downloaded: ${download.suggestedFilename()} (${statSync(file).size} bytes)`);
+
+  // The Go test plays the customer app: redeem, accept, transfer to the app.
+  await control("/app-takes-over", file);
+  await c.locator(".moved").waitFor({ timeout: 30_000 });
+  check(await c.locator("#message").isDisabled(), "the chat input is disabled after the transfer to the app");
+  await panel.locator(".progress li.done", { hasText: "The support app is connected" }).waitFor();
+  await shot(c, "customer-upgrade-moved");
+  await shot(a, "console-upgrade-progress");
+  log("web chat disabled after the transfer to the app");
+}
+
+const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade };
+const run = scenarios[scenario];
+if (!run) {
+  console.error(`drive: unknown scenario ${scenario}`);
+  process.exit(2);
+}
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args, timeout: 30_000 });
+let code = 0;
+try {
+  await run(browser);
+  log(`PASS ${scenario}`);
+} catch (err) {
+  console.error(`drive: FAIL ${scenario}: ${err.stack ?? err}`);
+  code = 1;
+  for (const [who, page] of pages) {
+    await page.screenshot({ path: join(cfg.artifacts, `FAILED-${who}.png`) }).catch(() => {});
+  }
+} finally {
+  await browser.close();
+}
+process.exit(code);

@@ -1,0 +1,544 @@
+// The advisor console: sign in, the live queue, several chats side by
+// side, upgrade, end, past sessions, sign out.
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
+import type { Advisor } from "../../../../gen/ts/assist/v1/account_pb.js";
+import { DeviceType, SessionKind, SessionOutcome, SessionState, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
+import { authClient, bearer, chatClient, Code, errorCode, errorText, sessionClient } from "../shared/api";
+import { describe, type Item } from "../shared/conversation";
+import { formatDateTime, t } from "../shared/i18n";
+import { LangSwitch, MessageList, useLangRerender } from "../shared/ui";
+import { ConsoleStore, type Panel } from "./store";
+
+interface Auth {
+  token: string;
+  advisorId: string;
+  name: string;
+}
+
+const authKey = "assist.console";
+
+function loadAuth(): Auth | null {
+  try {
+    const raw = sessionStorage.getItem(authKey);
+    return raw ? (JSON.parse(raw) as Auth) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function ConsoleApp() {
+  useLangRerender();
+  const [auth, setAuth] = useState<Auth | null>(loadAuth);
+  const signOut = () => {
+    sessionStorage.removeItem(authKey);
+    setAuth(null);
+  };
+  return (
+    <div class="page console">
+      {auth ? (
+        <Desk auth={auth} onSignedOut={signOut} />
+      ) : (
+        <>
+          <header class="topbar">
+            <span class="brand" aria-hidden="true">
+              Assist
+            </span>
+            <LangSwitch />
+          </header>
+          <main id="main">
+            <Login
+              onLoggedIn={(a) => {
+                sessionStorage.setItem(authKey, JSON.stringify(a));
+                setAuth(a);
+              }}
+            />
+          </main>
+        </>
+      )}
+    </div>
+  );
+}
+
+function Login({ onLoggedIn }: { onLoggedIn: (a: Auth) => void }) {
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = t("console.title");
+  });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    setBusy(true);
+    setError("");
+    try {
+      const res = await authClient.login({ email: String(data.get("email")), password: String(data.get("password")) });
+      const adv = res.advisor as Advisor;
+      onLoggedIn({ token: res.accessToken, advisorId: adv.id, name: adv.displayName });
+    } catch (err) {
+      const code = errorCode(err);
+      setError(code === Code.Unauthenticated || code === Code.InvalidArgument ? t("login.failed") : t("login.error", { reason: errorText(err) }));
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card narrow">
+      <h1>{t("login.heading")}</h1>
+      <form onSubmit={submit}>
+        <label for="email">{t("login.email")}</label>
+        <input id="email" name="email" type="email" autocomplete="username" required />
+        <label for="password">{t("login.password")}</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy}>
+          {t("login.submit")}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el) {
+    return false;
+  }
+  return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+}
+
+function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
+  const [, bump] = useReducer((n: number) => n + 1, 0);
+  const store = useMemo(() => new ConsoleStore(auth.token, auth.advisorId, () => bump(1), onSignedOut), [auth.token]);
+  const [view, setView] = useState<"chats" | "history">("chats");
+  const [notice, setNotice] = useState("");
+
+  useEffect(() => {
+    void store.start();
+    return () => store.stop();
+  }, [store]);
+
+  // Tab title: waiting customers and unread messages.
+  const pending = store.queue.length + store.unreadTotal();
+  useEffect(() => {
+    document.title = pending > 0 ? `(${pending}) ${t("console.title")}` : t("console.title");
+  });
+
+  const pickUp = async (s: Session) => {
+    setNotice("");
+    try {
+      const res = await sessionClient.pickUpSession({ sessionId: s.id }, bearer(auth.token));
+      store.addPanel(res.session!);
+      store.restart();
+      setView("chats");
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === Code.FailedPrecondition || code === Code.NotFound) {
+        setNotice(t("queue.lost", { name: s.customer?.displayName ?? "" }));
+      } else {
+        setNotice(t("error.generic", { reason: errorText(err) }));
+      }
+    }
+  };
+
+  // Shortcuts, never while typing in a field.
+  const pickUpRef = useRef(pickUp);
+  pickUpRef.current = pickUp;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) {
+        return;
+      }
+      if (e.key === "p" && store.queue.length > 0) {
+        e.preventDefault();
+        void pickUpRef.current(store.queue[0]!);
+      } else if (e.key === "c") {
+        setView("chats");
+      } else if (e.key === "h") {
+        setView("history");
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [store]);
+
+  const logout = async () => {
+    store.stop();
+    try {
+      await authClient.logout({}, bearer(auth.token));
+    } catch {
+      // the token is forgotten anyway
+    }
+    onSignedOut();
+  };
+
+  return (
+    <>
+      <header class="topbar">
+        <h1 class="brand">{t("console.title")}</h1>
+        <nav aria-label={t("console.title")}>
+          <button type="button" class="tab" aria-current={view === "chats" ? "page" : undefined} onClick={() => setView("chats")}>
+            {t("nav.chats")}
+            {store.unreadTotal() > 0 && <span class="badge">{store.unreadTotal()}</span>}
+          </button>
+          <button type="button" class="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => setView("history")}>
+            {t("nav.history")}
+          </button>
+        </nav>
+        <span class="spacer" />
+        <span class="who">{auth.name}</span>
+        <LangSwitch />
+        <button type="button" class="secondary" onClick={logout} id="logout">
+          {t("logout")}
+        </button>
+      </header>
+      {!store.connected && (
+        <p class="banner" role="status" id="reconnecting">
+          {t("chat.reconnecting")}
+        </p>
+      )}
+      <div class="desk">
+        <aside class="queue" aria-labelledby="queue-title">
+          <h2 id="queue-title">
+            {t("queue.heading")} <span class={store.queue.length === 0 ? "badge zero" : "badge"}>{store.queue.length}</span>
+          </h2>
+          {notice && (
+            <p class="error" role="alert">
+              {notice}
+            </p>
+          )}
+          {store.queue.length === 0 ? (
+            <p class="muted">{t("queue.empty")}</p>
+          ) : (
+            <ul class="queue-list">
+              {store.queue.map((s) => {
+                const name = s.customer?.displayName ?? "";
+                return (
+                  <li key={s.id} class="queue-item">
+                    <div>
+                      <strong>{name}</strong>
+                      {s.customer?.problemDescription && <p class="problem">{s.customer.problemDescription}</p>}
+                      <p class="muted small">{t("queue.waitingSince", { time: formatDateTime(s.createTime ? timestampDate(s.createTime) : undefined) })}</p>
+                    </div>
+                    <button type="button" class="primary" aria-label={t("queue.pickUpFor", { name })} onClick={() => pickUp(s)}>
+                      {t("queue.pickUp")}
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+          <p class="muted small shortcuts">{t("nav.shortcuts")}</p>
+        </aside>
+        <main id="main" class="work">
+          {view === "chats" ? (
+            store.panels.length === 0 ? (
+              <p class="muted empty">{t("sessions.none")}</p>
+            ) : (
+              <div class="panels">
+                {store.panels.map((p) => (
+                  <SessionPanel key={p.session.id} panel={p} store={store} />
+                ))}
+              </div>
+            )
+          ) : (
+            <History token={auth.token} store={store} />
+          )}
+        </main>
+      </div>
+    </>
+  );
+}
+
+const outcomes = [SessionOutcome.RESOLVED, SessionOutcome.UNRESOLVED, SessionOutcome.UNKNOWN];
+const outcomeKey = {
+  [SessionOutcome.RESOLVED]: "outcome.RESOLVED",
+  [SessionOutcome.UNRESOLVED]: "outcome.UNRESOLVED",
+  [SessionOutcome.UNKNOWN]: "outcome.UNKNOWN",
+} as const;
+
+function outcomeText(o: SessionOutcome): string {
+  return o === SessionOutcome.UNSPECIFIED ? "" : t(outcomeKey[o]);
+}
+
+function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
+  const { session: s, conv } = panel;
+  const name = s.customer?.displayName ?? "";
+  const [draft, setDraft] = useState("");
+  const [confirming, setConfirming] = useState(false);
+  const [ending, setEnding] = useState(false);
+  const [outcome, setOutcome] = useState(SessionOutcome.RESOLVED);
+  const [error, setError] = useState("");
+  const yes = useRef<HTMLButtonElement>(null);
+  const id = s.id.slice(0, 8);
+  const typing = conv.typingNames();
+  const ended = conv.ended || s.state === SessionState.ENDED;
+  const up = conv.upgrade;
+  useEffect(() => {
+    if (confirming) {
+      yes.current?.focus();
+    }
+  }, [confirming]);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const text = draft.trim();
+    if (text && !ended) {
+      conv.send(text);
+      setDraft("");
+    }
+  };
+  const upgrade = async () => {
+    setConfirming(false);
+    setError("");
+    try {
+      await sessionClient.upgradeSession({ sessionId: s.id }, bearer(store.token));
+    } catch (err) {
+      setError(t("session.upgradeFailed", { reason: errorText(err) }));
+    }
+  };
+  const end = async (e: Event) => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget as HTMLFormElement);
+    setError("");
+    try {
+      const res = await sessionClient.endSession(
+        { sessionId: s.id, outcome, notes: String(data.get("notes") ?? "") },
+        bearer(store.token),
+      );
+      panel.session = res.session ?? s;
+      setEnding(false);
+    } catch (err) {
+      setError(t("session.endFailed", { reason: errorText(err) }));
+    }
+  };
+
+  return (
+    <section
+      class="panel card"
+      aria-labelledby={`title-${id}`}
+      data-session={s.id}
+      onFocusIn={() => {
+        panel.focused = true;
+        store.markRead(panel);
+      }}
+      onFocusOut={() => {
+        panel.focused = false;
+      }}
+      onClick={() => store.markRead(panel)}
+    >
+      <header class="panel-head">
+        <h2 id={`title-${id}`}>
+          {name}
+          {panel.unread > 0 && (
+            <span class="badge unread" aria-label={t("session.unread", { count: panel.unread })}>
+              {panel.unread}
+            </span>
+          )}
+        </h2>
+        {ended && (
+          <button type="button" class="secondary small" aria-label={t("session.closeFor", { name })} onClick={() => store.closePanel(s.id)}>
+            {t("session.close")}
+          </button>
+        )}
+      </header>
+      <details class="customer-details">
+        <summary>{t("session.details")}</summary>
+        <dl>
+          {s.customer?.email && (
+            <>
+              <dt>{t("session.email")}</dt>
+              <dd>{s.customer.email}</dd>
+            </>
+          )}
+          {s.customer?.problemDescription && (
+            <>
+              <dt>{t("session.problem")}</dt>
+              <dd>{s.customer.problemDescription}</dd>
+            </>
+          )}
+          <dt>{t("session.platform")}</dt>
+          <dd>
+            {t(s.customerPlatform?.deviceType === DeviceType.MOBILE ? "device.MOBILE" : s.customerPlatform?.deviceType === DeviceType.DESKTOP ? "device.DESKTOP" : "device.UNSPECIFIED")}
+          </dd>
+          <dt>{t("session.started")}</dt>
+          <dd>{formatDateTime(s.createTime ? timestampDate(s.createTime) : undefined)}</dd>
+        </dl>
+      </details>
+      <MessageList items={conv.items()} label={t("session.logFor", { name })} onRetry={(cmid) => conv.retry(cmid)} />
+      <p class="typing" aria-live="polite">
+        {typing.length > 0 ? t("chat.typing", { name: typing.join(", ") }) : ""}
+      </p>
+      {up.offered && (
+        <ol class="progress" aria-label={t("session.progress")}>
+          <li class="done">{t("step.upgradeOffered")}</li>
+          <li class={up.appConnected ? "done" : "todo"}>{t("step.openerRedeemed")}</li>
+          <li class={up.screenShare === undefined ? "todo" : "done"}>
+            {up.screenShare === false ? t("step.shareRefused") : t("step.shareAccepted")}
+          </li>
+          {up.webChatDisabled && <li class="done">{t("step.webChatDisabled")}</li>}
+        </ol>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {ended ? (
+        <p class="ended-note">{t("session.endedWith", { outcome: outcomeText(conv.outcome || s.outcome) })}</p>
+      ) : (
+        <>
+          <form class="composer" onSubmit={submit}>
+            <label for={`msg-${id}`} class="visually-hidden">
+              {t("session.inputFor", { name })}
+            </label>
+            <textarea
+              id={`msg-${id}`}
+              rows={2}
+              maxLength={4000}
+              value={draft}
+              placeholder={t("chat.input")}
+              onInput={(e) => {
+                setDraft((e.currentTarget as HTMLTextAreaElement).value);
+                conv.typed();
+              }}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+                  submit(e);
+                }
+              }}
+            />
+            <button type="submit" class="primary" disabled={!draft.trim()}>
+              {t("chat.send")}
+            </button>
+          </form>
+          <div class="actions">
+            {s.kind === SessionKind.WEB_CHAT && !up.offered && !confirming && (
+              <button type="button" class="secondary" onClick={() => setConfirming(true)}>
+                {t("session.upgrade")}
+              </button>
+            )}
+            {!ending && (
+              <button type="button" class="secondary" onClick={() => setEnding(true)}>
+                {t("session.end")}
+              </button>
+            )}
+          </div>
+          {confirming && (
+            <div class="confirm" role="alertdialog" aria-labelledby={`confirm-${id}`}>
+              <p id={`confirm-${id}`}>{t("session.upgradeConfirm", { name })}</p>
+              <button type="button" class="primary" ref={yes} onClick={upgrade}>
+                {t("session.yes")}
+              </button>{" "}
+              <button type="button" class="secondary" onClick={() => setConfirming(false)}>
+                {t("session.no")}
+              </button>
+            </div>
+          )}
+          {ending && (
+            <form class="end-form" onSubmit={end}>
+              <fieldset>
+                <legend>{t("session.outcome")}</legend>
+                {outcomes.map((o) => (
+                  <label key={o} class="radio">
+                    <input type="radio" name="outcome" value={String(o)} checked={outcome === o} onChange={() => setOutcome(o)} /> {outcomeText(o)}
+                  </label>
+                ))}
+              </fieldset>
+              <label for={`notes-${id}`}>{t("session.notes")}</label>
+              <textarea id={`notes-${id}`} name="notes" rows={2} maxLength={10000} />
+              <button type="submit" class="primary">
+                {t("session.endConfirm")}
+              </button>{" "}
+              <button type="button" class="secondary" onClick={() => setEnding(false)}>
+                {t("session.cancel")}
+              </button>
+            </form>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+const stateKey = {
+  [SessionState.WAITING]: "history.state.WAITING",
+  [SessionState.ACTIVE]: "history.state.ACTIVE",
+  [SessionState.ENDED]: "history.state.ENDED",
+} as const;
+
+function History({ token, store }: { token: string; store: ConsoleStore }) {
+  const [sessions, setSessions] = useState<Session[]>([]);
+  const [next, setNext] = useState("");
+  const [open, setOpen] = useState<{ session: Session; items: Item[] } | null>(null);
+  const [error, setError] = useState("");
+  const load = async (pageToken: string) => {
+    try {
+      const res = await sessionClient.listSessions({ pageSize: 20, pageToken }, bearer(token));
+      setSessions((prev) => (pageToken ? [...prev, ...res.sessions] : res.sessions));
+      setNext(res.nextPageToken);
+    } catch (err) {
+      setError(t("error.generic", { reason: errorText(err) }));
+    }
+  };
+  useEffect(() => {
+    void load("");
+  }, [token]);
+  const show = async (s: Session) => {
+    try {
+      const res = await chatClient.getTranscript({ sessionId: s.id }, bearer(token));
+      const items = res.events.map((ev) => describe(ev, store.isMine(ev.author))).filter((x): x is Item => x !== null);
+      setOpen({ session: s, items });
+    } catch (err) {
+      setError(t("error.generic", { reason: errorText(err) }));
+    }
+  };
+  return (
+    <div class="history">
+      <section class="card" aria-labelledby="history-title">
+        <h2 id="history-title">{t("history.heading")}</h2>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        {sessions.length === 0 ? (
+          <p class="muted">{t("history.empty")}</p>
+        ) : (
+          <ul class="history-list">
+            {sessions.map((s) => {
+              const name = s.customer?.displayName ?? "";
+              return (
+                <li key={s.id}>
+                  <button type="button" class="history-row" aria-label={t("history.open", { name })} aria-pressed={open?.session.id === s.id} onClick={() => show(s)}>
+                    <strong>{name}</strong>
+                    <span>{formatDateTime(s.createTime ? timestampDate(s.createTime) : undefined)}</span>
+                    <span>{s.state in stateKey ? t(stateKey[s.state as keyof typeof stateKey]) : ""}</span>
+                    <span>{outcomeText(s.outcome)}</span>
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {next && (
+          <button type="button" class="secondary" onClick={() => load(next)}>
+            {t("history.more")}
+          </button>
+        )}
+      </section>
+      {open && (
+        <section class="card history-log" aria-labelledby="history-log-title">
+          <h2 id="history-log-title">
+            {t("history.log")}: {open.session.customer?.displayName}
+          </h2>
+          <MessageList items={open.items} label={t("history.log")} />
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,194 @@
+// ConsoleStore is the advisor console's state: the queue and the open
+// sessions, fed by ONE WatchAdvisor stream (browsers over HTTP/1.1 hold six
+// connections per origin; a stream per session would stall the console).
+// Opening or closing a session restarts the stream with every cursor, so
+// nothing is missed or shown twice.
+import type { SessionEvent } from "../../../../gen/ts/assist/v1/event_pb.js";
+import type { WatchQueueResponse } from "../../../../gen/ts/assist/v1/session_service_pb.js";
+import { ParticipantRole, SessionState, type Participant, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
+import { bearer, Code, errorCode, sessionClient, sleep } from "../shared/api";
+import { Conversation } from "../shared/conversation";
+
+export interface Panel {
+  session: Session;
+  conv: Conversation;
+  unread: number;
+  focused: boolean;
+}
+
+export class ConsoleStore {
+  readonly token: string;
+  readonly advisorId: string;
+  queue: Session[] = [];
+  panels: Panel[] = [];
+  connected = true;
+  private abort?: AbortController;
+  private queueSeen = false;
+  private readonly changed: () => void;
+  private readonly onLoggedOut: () => void;
+
+  constructor(token: string, advisorId: string, changed: () => void, onLoggedOut: () => void) {
+    this.token = token;
+    this.advisorId = advisorId;
+    this.changed = changed;
+    this.onLoggedOut = onLoggedOut;
+  }
+
+  isMine = (p: Participant | undefined): boolean => p?.role === ParticipantRole.ADVISOR && p.id === this.advisorId;
+
+  // start opens the sessions the advisor leads or joined, then the stream.
+  async start(): Promise<void> {
+    try {
+      const res = await sessionClient.listSessions({ state: SessionState.ACTIVE, pageSize: 100 }, bearer(this.token));
+      for (const s of res.sessions) {
+        this.addPanel(s);
+      }
+    } catch (err) {
+      if (errorCode(err) === Code.Unauthenticated) {
+        this.onLoggedOut();
+        return;
+      }
+    }
+    this.restart();
+  }
+
+  stop(): void {
+    this.abort?.abort();
+    for (const p of this.panels) {
+      p.conv.stopTyping();
+    }
+  }
+
+  addPanel(s: Session): Panel {
+    const existing = this.panels.find((p) => p.session.id === s.id);
+    if (existing) {
+      return existing;
+    }
+    const panel: Panel = { session: s, conv: new Conversation(s.id, this.token, this.isMine, this.changed), unread: 0, focused: false };
+    this.panels = [...this.panels, panel];
+    this.changed();
+    return panel;
+  }
+
+  closePanel(id: string): void {
+    this.panels = this.panels.filter((p) => p.session.id !== id);
+    this.changed();
+    this.restart();
+  }
+
+  markRead(panel: Panel): void {
+    if (panel.unread !== 0) {
+      panel.unread = 0;
+      this.changed();
+    }
+  }
+
+  unreadTotal(): number {
+    return this.panels.reduce((n, p) => n + p.unread, 0);
+  }
+
+  restart(): void {
+    this.abort?.abort();
+    this.abort = new AbortController();
+    void this.run(this.abort.signal);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let delay = 500;
+    while (!signal.aborted) {
+      const sessions = this.panels.filter((p) => !p.conv.ended).map((p) => ({ sessionId: p.session.id, afterSeq: p.conv.cursor }));
+      try {
+        for await (const res of sessionClient.watchAdvisor({ watchQueue: true, sessions }, { ...bearer(this.token), signal })) {
+          const k = res.kind;
+          switch (k.case) {
+            case "opened":
+              this.connected = true;
+              delay = 500;
+              this.changed();
+              break;
+            case "queue":
+              this.applyQueue(k.value);
+              break;
+            case "event":
+              this.applyEvent(k.value);
+              break;
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) {
+          return;
+        }
+        if (errorCode(err) === Code.Unauthenticated) {
+          this.onLoggedOut();
+          return;
+        }
+      }
+      if (signal.aborted) {
+        return;
+      }
+      this.connected = false;
+      this.changed();
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 4_000);
+    }
+  }
+
+  private applyQueue(q: WatchQueueResponse): void {
+    const c = q.change;
+    switch (c.case) {
+      case "snapshot": {
+        const before = new Set(this.queue.map((s) => s.id));
+        this.queue = c.value.sessions;
+        if (this.queueSeen && this.queue.some((s) => !before.has(s.id))) {
+          chime();
+        }
+        this.queueSeen = true;
+        break;
+      }
+      case "added":
+        if (!this.queue.some((s) => s.id === c.value.id)) {
+          this.queue = [...this.queue, c.value];
+          chime();
+        }
+        break;
+      case "removed":
+        this.queue = this.queue.filter((s) => s.id !== c.value.sessionId);
+        break;
+    }
+    this.changed();
+  }
+
+  private applyEvent(ev: SessionEvent): void {
+    const panel = this.panels.find((p) => p.session.id === ev.sessionId);
+    if (!panel) {
+      return;
+    }
+    const fresh = panel.conv.apply(ev);
+    if (fresh && ev.payload.case === "message" && !this.isMine(ev.author) && (!panel.focused || document.hidden)) {
+      panel.unread++;
+      this.changed();
+    }
+    if (fresh && ev.payload.case === "sessionEnded") {
+      panel.session = { ...panel.session, state: SessionState.ENDED, outcome: ev.payload.value.outcome };
+      this.changed();
+    }
+  }
+}
+
+// chime plays a short tone for a new arrival in the queue.
+let audio: AudioContext | undefined;
+function chime(): void {
+  try {
+    audio ??= new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.4);
+  } catch {
+    // no sound available
+  }
+}
