@@ -94,8 +94,10 @@ func TestSendMessageRetriesAnAttemptThatTimedOut(t *testing.T) {
 			if ev.GetSeq() != 3 {
 				t.Fatalf("got seq %d, want 3", ev.GetSeq())
 			}
+			// At least one retry after the attempt that timed out (more if a
+			// loaded machine made a retry time out too), all with one id.
 			ids := seen.get()
-			assertOneID(t, ids, 2)
+			assertOneID(t, ids, max(2, len(ids)))
 			if ids[0] != "m-1" {
 				t.Fatalf("sent id %q, want the caller's m-1", ids[0])
 			}
