@@ -71,7 +71,7 @@ generate: deps-npm ## validate.proto copy, buf generate (gen/ cleaned first), sq
 
 # --- checks ---
 
-check: generate ## generate, then: no drift in gen/ and dbq/, buf lint, buf format, gofmt, go vet, tsc on gen/ts
+check: generate ## generate, then: no drift in gen/ and dbq/, buf lint, buf breaking, golangci-lint, buf format, gofmt, go vet, tsc
 	bash scripts/check.sh
 
 lint: deps-npm ## quick proto check: buf lint and buf format (no generation)

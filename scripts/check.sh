@@ -41,6 +41,9 @@ run "$BUF" lint || fail "buf lint"
 step "buf breaking: the contract stays compatible with the previous commit's"
 run bash scripts/breaking.sh || fail "buf breaking (a change to the contract breaks clients: make it additive)"
 
+step "golangci-lint (tools/golangci-lint/go.mod, .golangci.yml)"
+run go tool -modfile=tools/golangci-lint/go.mod golangci-lint run ./... || fail "golangci-lint"
+
 step "buf format"
 run "$BUF" format -d --exit-code || fail "buf format (fix: node_modules/.bin/buf format -w)"
 

@@ -83,7 +83,7 @@ func (c *Client) followOnce(ctx context.Context, sessionID string, cursor *int64
 	if err != nil {
 		return false, false, err
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 	// Closing the stream, not only cancelling ctx, unblocks a Receive on a
 	// quiet stream at once.
 	defer context.AfterFunc(ctx, func() { _ = stream.Close() })()

@@ -53,7 +53,7 @@ var settings = []setting{
 func (o *options) flags() *flag.FlagSet {
 	fs := flag.NewFlagSet("assistd", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown; a flag given\non the command line wins. Defaults are shown as (default ...).\n\nFlags:\n")
+		_, _ = fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown; a flag given\non the command line wins. Defaults are shown as (default ...).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	env := map[string]string{}
@@ -97,7 +97,7 @@ func (o *options) fromEnvironment(fs *flag.FlagSet) error {
 			if s.name == "database-url" {
 				shown = "(hidden)"
 			}
-			return fmt.Errorf("%s=%s: %v", s.env, shown, err)
+			return fmt.Errorf("%s=%s: %w", s.env, shown, err)
 		}
 	}
 	return nil

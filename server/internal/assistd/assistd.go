@@ -325,12 +325,12 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	r := &s.limiter.Refused
-	fmt.Fprintf(w, "# HELP assist_refused_total Requests and connections refused by a limit.\n# TYPE assist_refused_total counter\n")
+	_, _ = fmt.Fprintf(w, "# HELP assist_refused_total Requests and connections refused by a limit.\n# TYPE assist_refused_total counter\n")
 	for _, c := range []struct {
 		reason string
 		n      int64
 	}{{"address_rate", r.Address.Load()}, {"credential_rate", r.Credential.Load()}, {"in_flight", r.InFlight.Load()}, {"connections", r.Connections.Load()}} {
-		fmt.Fprintf(w, "assist_refused_total{reason=%q} %d\n", c.reason, c.n)
+		_, _ = fmt.Fprintf(w, "assist_refused_total{reason=%q} %d\n", c.reason, c.n)
 	}
 }
 

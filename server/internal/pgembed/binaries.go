@@ -114,7 +114,7 @@ func isExecutableBinary(path string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	head := make([]byte, 2)
 	_, err = f.Read(head)
 	return err == nil && !bytes.Equal(head, []byte("#!"))

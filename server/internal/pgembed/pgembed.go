@@ -225,7 +225,7 @@ func (c *Cluster) start(bin binaries, own *owner, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer logFile.Close() // postgres has its own copy
+	defer func() { _ = logFile.Close() }() // postgres has its own copy
 
 	args := []string{
 		"-D", c.dataDir,
@@ -293,7 +293,7 @@ func (c *Cluster) openLog(own *owner) (*os.File, error) {
 		return nil, fmt.Errorf("pgembed: %w", err)
 	}
 	if err := own.chown(c.logPath); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("pgembed: %w", err)
 	}
 	return f, nil
@@ -313,9 +313,9 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-c.done:
-			return fmt.Errorf("pgembed: postgres exited during startup (%v); end of %s:\n%s", c.exitErr, c.logPath, c.logTail())
+			return fmt.Errorf("pgembed: postgres exited during startup (%w); end of %s:\n%s", c.exitErr, c.logPath, c.logTail())
 		case <-ctx.Done():
-			return fmt.Errorf("pgembed: postgres did not accept connections: %w (last error: %v); end of %s:\n%s", ctx.Err(), err, c.logPath, c.logTail())
+			return fmt.Errorf("pgembed: postgres did not accept connections: %w (last error: %w); end of %s:\n%s", ctx.Err(), err, c.logPath, c.logTail())
 		case <-tick.C:
 		}
 	}
@@ -326,7 +326,7 @@ func (c *Cluster) logTail() string {
 	if err != nil {
 		return err.Error()
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	const n = 8 << 10
 	if fi, err := f.Stat(); err == nil && fi.Size() > n {
 		_, _ = f.Seek(-n, io.SeekEnd)
@@ -353,7 +353,7 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("pgembed: %w", err)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P04" { // duplicate_database
 		return nil

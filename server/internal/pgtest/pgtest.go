@@ -67,7 +67,7 @@ func run(m *testing.M) int {
 		}
 	}
 	if tempDir != "" {
-		os.RemoveAll(tempDir)
+		_ = os.RemoveAll(tempDir)
 	}
 	return code
 }
@@ -159,7 +159,7 @@ func exec(ctx context.Context, connString, sql string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	_, err = conn.Exec(ctx, sql)
 	return err
 }

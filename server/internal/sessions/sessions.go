@@ -206,7 +206,7 @@ func requestHash(req Start) []byte {
 		req.Platform.GetDeviceType().String(), req.Platform.GetOperatingSystem().String(),
 		req.SessionCode, req.AdvisorID, fmt.Sprint(req.FirstAvailableAdvisor), fmt.Sprint(req.FastChat),
 	} {
-		fmt.Fprintf(h, "%d:%s;", len(f), f)
+		_, _ = fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
 	return h.Sum(nil)
 }
