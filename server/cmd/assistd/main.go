@@ -59,9 +59,12 @@ func envInt(name string, def int) int {
 }
 
 func run() error {
+	if len(os.Args) > 1 && os.Args[1] == "keys" {
+		return runKeys(os.Args[2:])
+	}
 	fs := flag.NewFlagSet("assistd", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n       assistd keys rotate [flags]   (see assistd keys --help)\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", env("ASSIST_ADDR", "127.0.0.1:8080"), "listen address (ASSIST_ADDR)")
@@ -72,6 +75,9 @@ func run() error {
 	seed := fs.Bool("demo", envBool("ASSIST_DEMO", true), "create the demo account on start if missing (ASSIST_DEMO)")
 	level := fs.String("log-level", env("ASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
 	format := fs.String("log-format", env("ASSIST_LOG_FORMAT", "text"), "text or json (ASSIST_LOG_FORMAT)")
+	publicURL := fs.String("public-url", env("ASSIST_PUBLIC_URL", ""), "base URL customers reach the server at, for opener links; empty: http://<addr> (ASSIST_PUBLIC_URL)")
+	appsDir := fs.String("apps-dir", env("ASSIST_APPS_DIR", assistd.DefaultAppsDir()), "folder of the customer app binaries served by opener links (ASSIST_APPS_DIR)")
+	kek := keyEncryptionKeyFlag(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -102,9 +108,17 @@ func run() error {
 		}
 	}
 
+	key, err := kek()
+	if err != nil {
+		return err
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := assistd.Start(ctx, assistd.Config{
+		PublicURL:          *publicURL,
+		AppsDir:            *appsDir,
+		KeyEncryptionKey:   key,
 		Addr:               *addr,
 		DatabaseURL:        *dbURL,
 		DataDir:            *dataDir,

@@ -16,6 +16,7 @@ import (
 	"github.com/assist-chat/assist/server/internal/failure"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
+	"github.com/assist-chat/assist/server/internal/upgrade"
 )
 
 // Service applies the chat rules over the session log.
@@ -42,6 +43,9 @@ func (s *Service) writable(ctx context.Context, p *auth.Principal, sessionID uui
 	}
 	if assistv1.SessionState(a.Session.State) == assistv1.SessionState_SESSION_STATE_ENDED {
 		return nil, failure.FailedPrecondition("the session has ended")
+	}
+	if err := upgrade.MaySend(p, a.Session); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

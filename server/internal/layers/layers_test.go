@@ -26,12 +26,15 @@ var allowed = map[string][]string{
 	"auth":       {"failure", "store", "store/dbq"},
 	"sessionlog": {"failure", "store", "store/dbq"},
 	"sessions":   {"auth", "failure", "sessionlog", "store", "store/dbq"},
-	"chat":       {"auth", "failure", "sessionlog", "sessions"},
+	"chat":       {"auth", "failure", "sessionlog", "sessions", "upgrade"},
+	"opener":     {"failure", "store", "store/dbq"},
+	"upgrade":    {"auth", "failure", "opener", "sessionlog", "sessions", "store", "store/dbq"},
+	"accounts":   {"auth", "failure", "store", "store/dbq"},
 	"demo":       {"auth", "store", "store/dbq"},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
-	"api":        {"auth", "chat", "failure", "sessions"},
-	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store"},
+	"api":        {"accounts", "auth", "chat", "failure", "sessions", "upgrade"},
+	"assistd":    {"accounts", "api", "auth", "chat", "demo", "opener", "pgembed", "sessionlog", "sessions", "store", "upgrade"},
 	"assisttest": {"assistd", "demo", "pgtest"},
 }
 

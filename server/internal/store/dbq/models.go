@@ -31,6 +31,7 @@ type Account struct {
 	MaxLiveSessionCodes        int32
 	FastChatEnabled            bool
 	CreateTime                 time.Time
+	Language                   string
 }
 
 type Advisor struct {
@@ -54,6 +55,19 @@ type ApiKey struct {
 	SecretHash []byte
 	CreateTime time.Time
 	RevokeTime *time.Time
+}
+
+type Opener struct {
+	ID         uuid.UUID
+	SessionID  uuid.UUID
+	KeyID      string
+	Device     int16
+	Os         int16
+	Handoff    int16
+	OfferSeq   int64
+	CreateTime time.Time
+	ExpireTime time.Time
+	RedeemTime *time.Time
 }
 
 type Portal struct {
@@ -92,6 +106,7 @@ type Session struct {
 	Outcome             int16
 	Notes               string
 	LastSeq             int64
+	Handoff             int16
 }
 
 type SessionAdvisor struct {
@@ -107,4 +122,12 @@ type SessionEvent struct {
 	ClientMessageID *string
 	Event           []byte
 	CreateTime      time.Time
+}
+
+type SigningKey struct {
+	ID         string
+	PublicKey  []byte
+	PrivateKey []byte
+	Encrypted  bool
+	CreateTime time.Time
 }

@@ -1,0 +1,49 @@
+package assistd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/assist-chat/assist/server/internal/opener"
+	"github.com/assist-chat/assist/server/internal/pgembed"
+	"github.com/assist-chat/assist/server/internal/store"
+)
+
+// RotateKeys creates a new opener signing key in cfg's database and
+// returns its id: openers made from now on are signed with it, and those
+// signed with older keys stay valid until they expire. Servers running on
+// the database use the new key for their next opener. With the embedded
+// database, the cluster is started for the rotation (run it while assistd
+// is stopped, or give the database URL).
+func RotateKeys(ctx context.Context, cfg Config) (string, error) {
+	cfg.applyDefaults()
+	url := cfg.DatabaseURL
+	if url == "" {
+		dir, err := clusterDir(cfg.DataDir, cfg.Logger)
+		if err != nil {
+			return "", err
+		}
+		cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: cfg.Logger})
+		if err != nil {
+			return "", fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		defer func() { _ = cluster.Stop(context.WithoutCancel(ctx)) }()
+		if err := cluster.CreateDatabase(ctx, "assist"); err != nil {
+			return "", fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		url = cluster.ConnString("assist")
+	}
+	st, err := store.Open(ctx, url, 2, cfg.Logger)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	keys, err := opener.NewKeys(st, cfg.KeyEncryptionKey)
+	if err != nil {
+		return "", err
+	}
+	if err := keys.Ensure(ctx); err != nil {
+		return "", err
+	}
+	return keys.Rotate(ctx)
+}
