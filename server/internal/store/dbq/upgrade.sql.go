@@ -118,7 +118,7 @@ func (q *Queries) OpenerInsert(ctx context.Context, db DBTX, arg OpenerInsertPar
 }
 
 const openerLatest = `-- name: OpenerLatest :one
-SELECT id, session_id, key_id, device, os, handoff, offer_seq, create_time, expire_time, redeem_time FROM openers WHERE session_id = $1 ORDER BY create_time DESC LIMIT 1
+SELECT id, session_id, key_id, device, os, handoff, offer_seq, create_time, expire_time, redeem_time FROM openers WHERE session_id = $1 ORDER BY offer_seq DESC LIMIT 1
 `
 
 // The session's newest opener.

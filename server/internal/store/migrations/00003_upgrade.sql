@@ -41,7 +41,7 @@ CREATE TABLE openers (
     expire_time timestamptz NOT NULL,
     redeem_time timestamptz
 );
-CREATE INDEX openers_session_idx ON openers (session_id, create_time DESC);
+CREATE INDEX openers_session_idx ON openers (session_id, offer_seq DESC);
 
 -- +goose Down
 DROP TABLE openers;

@@ -21,7 +21,7 @@ SELECT * FROM openers WHERE id = $1;
 
 -- The session's newest opener.
 -- name: OpenerLatest :one
-SELECT * FROM openers WHERE session_id = $1 ORDER BY create_time DESC LIMIT 1;
+SELECT * FROM openers WHERE session_id = $1 ORDER BY offer_seq DESC LIMIT 1;
 
 -- Redeem an opener: the conditional update lets exactly one of concurrent
 -- redemptions win.
