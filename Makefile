@@ -28,7 +28,7 @@ BENCHCOUNT ?= 1
 BENCH_PKGS ?= ./server/internal/bench/...
 
 .PHONY: help deps deps-postgres deps-chromium deps-npm generate check lint test test-go test-browser \
-	run bench build fmt clean
+	run bench build apps apps-host fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
@@ -84,15 +84,30 @@ test-browser: deps ## deps, then only the browser smoke test (go test -run Brows
 
 # --- run, bench, build ---
 
-run: deps-postgres ## go run ./server/cmd/assistd $(ARGS)
+run: deps-postgres apps-host ## the customer app for this machine, then go run ./server/cmd/assistd $(ARGS)
 	go run ./server/cmd/assistd $(ARGS)
 
 bench: deps-postgres ## benchmarks in ./server/internal/bench/... (BENCH, BENCHTIME, BENCHCOUNT)
 	@if [[ ! -d server/internal/bench ]]; then echo "bench: no server/internal/bench folder yet: no benchmarks to run" >&2; exit 1; fi
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem $(BENCH_PKGS)
 
-build: ## go build -o bin/assistd ./server/cmd/assistd
+build: apps ## go build -o bin/assistd ./server/cmd/assistd, and the customer apps into bin/apps
 	go build -o bin/assistd ./server/cmd/assistd
+
+# The customer app (clients/customer-app), pure Go, for every platform that
+# opener links serve: bin/apps/assist-customer-<goos>-<goarch>[.exe].
+APP_PLATFORMS ?= windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/amd64 linux/arm64
+APPS_DIR      ?= bin/apps
+
+apps: ## the customer app for each of $(APP_PLATFORMS) into $(APPS_DIR)
+	@for p in $(APP_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [[ $$os == windows ]] && ext=.exe; \
+	  echo "customer app $$os/$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags='-s -w' -o $(APPS_DIR)/assist-customer-$$os-$$arch$$ext ./clients/customer-app; \
+	done
+
+apps-host: ## the customer app for this machine only into $(APPS_DIR) (quick)
+	$(MAKE) apps APP_PLATFORMS=$$(go env GOOS)/$$(go env GOARCH)
 
 clean: ## remove bin/ and .build/ (not node_modules, not generated code)
 	rm -rf bin .build

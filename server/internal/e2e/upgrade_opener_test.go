@@ -101,7 +101,7 @@ func TestOpenerRefusesEveryAttackAndWritesNothing(t *testing.T) {
 		"an expired opener (beyond clock skew)": forge(func(c *opener.Claims) { c.ExpireTime = time.Now().Add(-time.Minute) }, priv),
 		"an unknown key id":                     forge(func(c *opener.Claims) { c.KeyID = "unknown-key" }, stranger),
 		"a known key id, signed by another key": forge(func(c *opener.Claims) {}, stranger),
-		"another session":                      forge(func(c *opener.Claims) { c.SessionID = uuid.New() }, priv),
+		"another session":                       forge(func(c *opener.Claims) { c.SessionID = uuid.New() }, priv),
 		"another opener id":                     forge(func(c *opener.Claims) { c.OpenerID = uuid.New() }, priv),
 		"not a token":                           "garbage",
 	} {
