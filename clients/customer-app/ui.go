@@ -135,7 +135,7 @@ func describe(ev *assistv1.SessionEvent) (kind, text string) {
 		}
 		return "screen_share_answered", "Screen sharing refused"
 	case ev.GetWebChatDisabled() != nil:
-		return "web_chat_disabled", ""
+		return "web_chat_disabled", ev.GetWebChatDisabled().GetReason()
 	case ev.GetSessionTransferred() != nil:
 		return "transferred", "Transferred to " + ev.GetSessionTransferred().GetToAdvisor().GetDisplayName()
 	case ev.GetSessionEnded() != nil:
