@@ -226,6 +226,16 @@ func TestUpgradeAuthorization(t *testing.T) {
 		_, err = c.UpdateAccountSettings(ctx, &assistv1.UpdateAccountSettingsRequest{Settings: &assistv1.AccountSettings{}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"web_chat_enabled"}}})
 		e2eWantCode(t, err, connect.CodePermissionDenied, who+" changing account settings")
 	}
+	for who, token := range map[string]string{"no token": "", "a garbage token": "ast_app_" + strings.Repeat("A", 43)} {
+		c := env.Services(assisttest.Connect, token)
+		_, err := c.CustomerApp.RespondToScreenShare(ctx, &assistv1.RespondToScreenShareRequest{SessionId: sid, Accepted: true})
+		e2eWantCode(t, err, connect.CodeUnauthenticated, "RespondToScreenShare with "+who)
+		_, err = c.Admin.GetAccountSettings(ctx, &assistv1.GetAccountSettingsRequest{})
+		e2eWantCode(t, err, connect.CodeUnauthenticated, "GetAccountSettings with "+who)
+		_, err = c.Admin.UpdateAccountSettings(ctx, &assistv1.UpdateAccountSettingsRequest{Settings: &assistv1.AccountSettings{}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"web_chat_enabled"}}})
+		e2eWantCode(t, err, connect.CodeUnauthenticated, "UpdateAccountSettings with "+who)
+		e2eWantCode(t, up(token, sid), connect.CodeUnauthenticated, "UpgradeSession with "+who)
+	}
 	got, err := env.Services(assisttest.Connect, adminToken).Admin.GetAccountSettings(ctx, &assistv1.GetAccountSettingsRequest{})
 	if err != nil {
 		t.Fatalf("the admin reads the settings: %v", err)
