@@ -256,3 +256,29 @@ func TestSigningKeysAreCreatedAtStartAndEncryptedWhenConfigured(t *testing.T) {
 		t.Fatalf("redeem an opener signed with an encrypted key: %v", err)
 	}
 }
+
+// The opener of a session that has ended is refused, Unauthenticated, and
+// its link says the session is over.
+func TestOpenerOfAnEndedSessionIsRefused(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	advisor := env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
+	sid, _ := upgradeActive(t, env, advisor, "Ada")
+	link := upgradeOffer(t, env, advisor, sid).GetUpgradeOffered().GetOpenerUrl()
+	token := upgradeToken(t, link)
+	if _, err := env.Services(assisttest.Connect, advisor).Session.EndSession(ctx, &assistv1.EndSessionRequest{SessionId: sid, Outcome: assistv1.SessionOutcome_SESSION_OUTCOME_UNRESOLVED}); err != nil {
+		t.Fatal(err)
+	}
+	before, redeemed := upgradeOpenerCounts(t, env)
+	_, err := env.Services(assisttest.Connect, "").CustomerApp.RedeemOpener(ctx, &assistv1.RedeemOpenerRequest{OpenerToken: token})
+	e2eWantCode(t, err, connect.CodeUnauthenticated, "redeeming the opener of an ended session")
+	if after, redeemedAfter := upgradeOpenerCounts(t, env); after != before || redeemedAfter != redeemed {
+		t.Errorf("the refused redemption wrote something: %+v → %+v, redeemed %d → %d", before, after, redeemed, redeemedAfter)
+	}
+	res, body := upgradeGet(t, link, "", upgradeUserAgent())
+	if res.StatusCode != http.StatusGone || !strings.Contains(string(body), "session has ended") {
+		t.Errorf("the link of an ended session: status %d, want 410 with a page saying so:\n%s", res.StatusCode, body)
+	}
+}
