@@ -3,6 +3,8 @@ package assistd
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
+	"path/filepath"
 
 	"github.com/assist-chat/assist/server/internal/opener"
 	"github.com/assist-chat/assist/server/internal/pgembed"
@@ -13,8 +15,8 @@ import (
 // returns its id: openers made from now on are signed with it, and those
 // signed with older keys stay valid until they expire. Servers running on
 // the database use the new key for their next opener. With the embedded
-// database, the cluster is started for the rotation (run it while assistd
-// is stopped, or give the database URL).
+// database, it uses the cluster of the assistd running on the data
+// directory, or starts the cluster for the rotation.
 func RotateKeys(ctx context.Context, cfg Config) (string, error) {
 	cfg.applyDefaults()
 	url := cfg.DatabaseURL
@@ -22,6 +24,14 @@ func RotateKeys(ctx context.Context, cfg Config) (string, error) {
 		dir, err := clusterDir(cfg.DataDir, cfg.Logger)
 		if err != nil {
 			return "", err
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			running := (&neturl.URL{Scheme: "postgres", User: neturl.User(pgembed.Superuser), Path: "/assist",
+				RawQuery: neturl.Values{"host": {abs}, "sslmode": {"disable"}, "connect_timeout": {"5"}}.Encode()}).String()
+			if st, err := store.Open(ctx, running, 2, cfg.Logger); err == nil {
+				defer st.Close()
+				return rotate(ctx, st, cfg.KeyEncryptionKey) // a running assistd's cluster
+			}
 		}
 		cluster, err := pgembed.Start(ctx, pgembed.Options{DataDir: dir, Logger: cfg.Logger})
 		if err != nil {
@@ -38,7 +48,11 @@ func RotateKeys(ctx context.Context, cfg Config) (string, error) {
 		return "", err
 	}
 	defer st.Close()
-	keys, err := opener.NewKeys(st, cfg.KeyEncryptionKey)
+	return rotate(ctx, st, cfg.KeyEncryptionKey)
+}
+
+func rotate(ctx context.Context, st *store.Store, encryptionKey []byte) (string, error) {
+	keys, err := opener.NewKeys(st, encryptionKey)
 	if err != nil {
 		return "", err
 	}
