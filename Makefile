@@ -28,7 +28,7 @@ BENCHCOUNT ?= 1
 BENCH_PKGS ?= ./server/internal/bench/...
 
 .PHONY: help deps deps-postgres deps-chromium deps-npm generate check lint test test-go test-browser \
-	run bench build fmt clean web
+	run bench build apps apps-host fmt clean web
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
@@ -101,15 +101,30 @@ test-browser: deps ## deps, then only the browser tests (go test -run Browser ./
 
 # --- run, bench, build ---
 
-run: deps-postgres web ## build the browser apps if stale, then go run ./server/cmd/assistd $(ARGS)
+run: deps-postgres web apps-host ## the browser apps if stale and the customer app for this machine, then go run ./server/cmd/assistd $(ARGS)
 	go run ./server/cmd/assistd $(ARGS)
 
 bench: deps-postgres ## benchmarks in ./server/internal/bench/... (BENCH, BENCHTIME, BENCHCOUNT)
 	@if [[ ! -d server/internal/bench ]]; then echo "bench: no server/internal/bench folder yet: no benchmarks to run" >&2; exit 1; fi
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem $(BENCH_PKGS)
 
-build: web ## go build -o bin/assistd ./server/cmd/assistd (with the browser apps)
+build: web apps ## go build -o bin/assistd ./server/cmd/assistd (with the browser apps), and the customer apps into bin/apps
 	go build -o bin/assistd ./server/cmd/assistd
+
+# The customer app (clients/customer-app), pure Go, for every platform that
+# opener links serve: bin/apps/assist-customer-<goos>-<goarch>[.exe].
+APP_PLATFORMS ?= windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/amd64 linux/arm64
+APPS_DIR      ?= bin/apps
+
+apps: ## the customer app for each of $(APP_PLATFORMS) into $(APPS_DIR)
+	@for p in $(APP_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [[ $$os == windows ]] && ext=.exe; \
+	  echo "customer app $$os/$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags='-s -w' -o $(APPS_DIR)/assist-customer-$$os-$$arch$$ext ./clients/customer-app; \
+	done
+
+apps-host: ## the customer app for this machine only into $(APPS_DIR) (quick)
+	$(MAKE) apps APP_PLATFORMS=$$(go env GOOS)/$$(go env GOARCH)
 
 clean: ## remove bin/ and .build/ (not node_modules, not generated code)
 	rm -rf bin .build

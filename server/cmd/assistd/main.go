@@ -33,6 +33,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "keys" {
+		return runKeys(args[1:])
+	}
 	var opts options
 	fs := opts.flags()
 	if err := fs.Parse(args); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/assist-chat/assist/server/internal/assistd"
 	"github.com/assist-chat/assist/server/internal/limits"
+	"github.com/assist-chat/assist/server/internal/opener"
 )
 
 // options are assistd's settings. Each is a flag with an environment
@@ -25,6 +26,7 @@ type options struct {
 	maxConnsPerAddress, maxStreamsPerConn   int
 	maxInFlight                             int
 	unaryBodyTimeout                        time.Duration
+	publicURL, appsDir, keyEncryptionKey    string
 }
 
 // setting ties a flag to its environment variable.
@@ -48,12 +50,15 @@ var settings = []setting{
 	{"max-streams-per-conn", "ASSIST_MAX_STREAMS_PER_CONN"},
 	{"max-in-flight", "ASSIST_MAX_IN_FLIGHT"},
 	{"unary-body-timeout", "ASSIST_UNARY_BODY_TIMEOUT"},
+	{"public-url", "ASSIST_PUBLIC_URL"},
+	{"apps-dir", "ASSIST_APPS_DIR"},
+	{"key-encryption-key", "ASSIST_KEY_ENCRYPTION_KEY"},
 }
 
 func (o *options) flags() *flag.FlagSet {
 	fs := flag.NewFlagSet("assistd", flag.ContinueOnError)
 	fs.Usage = func() {
-		_, _ = fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown; a flag given\non the command line wins. Defaults are shown as (default ...).\n\nFlags:\n")
+		_, _ = fmt.Fprintf(fs.Output(), "Usage: assistd [flags]\n       assistd keys rotate [flags]   (see assistd keys --help)\n\nServes the Assist API on one port (Connect, gRPC, gRPC-Web).\nEach flag can also be set with the environment variable shown; a flag given\non the command line wins. Defaults are shown as (default ...).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	env := map[string]string{}
@@ -79,6 +84,9 @@ func (o *options) flags() *flag.FlagSet {
 	fs.IntVar(&o.maxStreamsPerConn, "max-streams-per-conn", 250, help("max-streams-per-conn", "concurrent HTTP/2 streams per connection"))
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 20_000, help("max-in-flight", "requests served at once, streams included; 0 for no limit"))
 	fs.DurationVar(&o.unaryBodyTimeout, "unary-body-timeout", 10*time.Second, help("unary-body-timeout", "time a unary call may take to send its request body"))
+	fs.StringVar(&o.publicURL, "public-url", "", help("public-url", "base URL customers reach the server at, for opener links; empty: http://<addr>"))
+	fs.StringVar(&o.appsDir, "apps-dir", assistd.DefaultAppsDir(), help("apps-dir", "folder of the customer app binaries served by opener links"))
+	fs.StringVar(&o.keyEncryptionKey, "key-encryption-key", "", help("key-encryption-key", "32-byte key (hex or base64) that encrypts the opener signing keys stored in the database; empty stores them in clear"))
 	return fs
 }
 
@@ -94,7 +102,7 @@ func (o *options) fromEnvironment(fs *flag.FlagSet) error {
 		}
 		if err := fs.Set(s.name, v); err != nil {
 			shown := v
-			if s.name == "database-url" {
+			if s.name == "database-url" || s.name == "key-encryption-key" {
 				shown = "(hidden)"
 			}
 			return fmt.Errorf("%s=%s: %w", s.env, shown, err)
@@ -141,6 +149,13 @@ func (o *options) config(logger *slog.Logger) (assistd.Config, error) {
 	if o.unaryBodyTimeout <= 0 {
 		return assistd.Config{}, fmt.Errorf("--unary-body-timeout: must be positive, got %s", o.unaryBodyTimeout)
 	}
+	var kek []byte
+	if o.keyEncryptionKey != "" {
+		var err error
+		if kek, err = opener.ParseEncryptionKey(o.keyEncryptionKey); err != nil {
+			return assistd.Config{}, fmt.Errorf("--key-encryption-key: %w", err)
+		}
+	}
 	noLimit := func(n int) int {
 		if n == 0 {
 			return -1
@@ -161,6 +176,9 @@ func (o *options) config(logger *slog.Logger) (assistd.Config, error) {
 		MaxStreamsPerConn:  o.maxStreamsPerConn,
 		MaxInFlight:        noLimit(o.maxInFlight),
 		UnaryBodyTimeout:   o.unaryBodyTimeout,
+		PublicURL:          o.publicURL,
+		AppsDir:            o.appsDir,
+		KeyEncryptionKey:   kek,
 		Logger:             logger,
 	}, nil
 }

@@ -9,8 +9,7 @@ import (
 	"github.com/assist-chat/assist/server/internal/auth"
 )
 
-// adminHandler serves AdminService. Account settings are another piece of
-// work: they answer Unimplemented from the embedded handler until then.
+// adminHandler serves AdminService (account settings are in upgrade.go).
 type adminHandler struct {
 	assistv1connect.UnimplementedAdminServiceHandler
 	*Domain

@@ -15,12 +15,14 @@ import (
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/accounts"
 	"github.com/assist-chat/assist/server/internal/admin"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/failure"
 	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessions"
+	"github.com/assist-chat/assist/server/internal/upgrade"
 )
 
 // Domain is what the handlers call.
@@ -31,6 +33,8 @@ type Domain struct {
 	Conversation *chat.Service
 	Reports      *reports.Service
 	Admin        *admin.Service
+	Upgrade      *upgrade.Service
+	Accounts     *accounts.Service
 	Logger       *slog.Logger
 	// Stopping is closed when the server shuts down: streams then end
 	// cleanly and clients resume elsewhere from their cursor.
@@ -358,10 +362,10 @@ func (h sessionHandler) EndSession(ctx context.Context, req *assistv1.EndSession
 // work implements answer Unimplemented.
 func Register(server *connect.Server, d *Domain) {
 	assistv1connect.RegisterAuthServiceHandler(server, authHandler{d})
-	assistv1connect.RegisterPortalServiceHandler(server, portalHandler{Domain: d})
+	assistv1connect.RegisterPortalServiceHandler(server, standardStartPortal{portalHandler{Domain: d}})
 	assistv1connect.RegisterChatServiceHandler(server, chatHandler{d})
 	assistv1connect.RegisterSessionServiceHandler(server, sessionHandler{Domain: d})
-	assistv1connect.RegisterCustomerAppServiceHandler(server, assistv1connect.UnimplementedCustomerAppServiceHandler{})
+	assistv1connect.RegisterCustomerAppServiceHandler(server, customerAppHandler{d})
 	assistv1connect.RegisterReportServiceHandler(server, reportHandler{d})
 	assistv1connect.RegisterAdminServiceHandler(server, adminHandler{Domain: d})
 }

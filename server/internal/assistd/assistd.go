@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -27,17 +28,20 @@ import (
 
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
 	"github.com/assist-chat/assist/server/internal/admin"
+	"github.com/assist-chat/assist/server/internal/accounts"
 	"github.com/assist-chat/assist/server/internal/api"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/demo"
 	"github.com/assist-chat/assist/server/internal/limits"
+	"github.com/assist-chat/assist/server/internal/opener"
 	"github.com/assist-chat/assist/server/internal/pgembed"
 	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
 	"github.com/assist-chat/assist/server/internal/store"
 	"github.com/assist-chat/assist/server/internal/webapp"
+	"github.com/assist-chat/assist/server/internal/upgrade"
 )
 
 // Config configures a server. The zero value of each field means its
@@ -89,6 +93,29 @@ type Config struct {
 	PasswordCost int
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+	// PublicURL is the server's base URL as customers reach it: opener
+	// links point there and openers name it as their issuer. Default
+	// "http://" + the listen address.
+	PublicURL string
+	// AppsDir holds the customer app binaries that opener links serve
+	// (assist-customer-<goos>-<goarch>[.exe], as `make build` writes them).
+	// Default DefaultAppsDir().
+	AppsDir string
+	// KeyEncryptionKey (32 bytes) encrypts the opener signing keys stored in
+	// the database. Default: none, keys are stored in clear.
+	KeyEncryptionKey []byte
+}
+
+// DefaultAppsDir is the apps folder next to the assistd executable
+// (bin/apps after `make build`) if it exists, else ./bin/apps (`make run`).
+func DefaultAppsDir() string {
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Join(filepath.Dir(exe), "apps")
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			return dir
+		}
+	}
+	return filepath.Join("bin", "apps")
 }
 
 func (c *Config) applyDefaults() {
@@ -126,6 +153,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.UnaryBodyTimeout == 0 {
 		c.UnaryBodyTimeout = 10 * time.Second
+	}
+	if c.AppsDir == "" {
+		c.AppsDir = DefaultAppsDir()
 	}
 }
 
@@ -201,6 +231,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	keys, err := opener.NewKeys(s.store, cfg.KeyEncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.Ensure(ctx); err != nil {
+		return nil, fmt.Errorf("opener signing key: %w", err)
+	}
 	if cfg.SeedDemo {
 		if _, err := demo.Seed(ctx, s.store, cfg.PasswordCost); err != nil {
 			return nil, fmt.Errorf("seed demo account: %w", err)
@@ -241,6 +278,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Conversation: chat.NewService(s.log, sess),
 		Reports:      reports.NewService(s.store, s.log),
 		Admin:        administration,
+		Upgrade:      upgrade.NewService(s.store, s.log, sess, authn, keys, s.PublicURL, s.logger),
+		Accounts:     accounts.NewService(s.store),
 		Logger:       s.logger,
 		Stopping:     s.stopping,
 
@@ -307,6 +346,7 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 	// The browser apps and the customer's chat-history download, same origin.
 	mux.Handle("POST "+api.ChatHistoryPath, api.ChatHistoryHandler(domain))
 	webapp.New().Mount(mux)
+	mux.Handle("GET "+upgrade.OpenerPath+"{id}", api.OpenerDownload(domain, s.cfg.AppsDir))
 
 	var h http.Handler = mux
 	if len(s.cfg.CORSAllowedOrigins) > 0 {
@@ -382,6 +422,14 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 
 // URL is the server's base URL.
 func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// PublicURL is the server's base URL as customers reach it (Config.PublicURL).
+func (s *Server) PublicURL() string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	return s.URL()
+}
 
 // Store exposes the database, for tests and tools.
 func (s *Server) Store() *store.Store { return s.store }

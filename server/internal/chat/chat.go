@@ -16,6 +16,7 @@ import (
 	"github.com/assist-chat/assist/server/internal/failure"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
+	"github.com/assist-chat/assist/server/internal/upgrade"
 )
 
 // Service applies the chat rules over the session log.
@@ -42,6 +43,9 @@ func (s *Service) writable(ctx context.Context, p *auth.Principal, sessionID uui
 			return nil, failure.PermissionDenied("pick the session up (or be invited) before chatting in it")
 		}
 		return nil, failure.PermissionDenied("this credential may only read the session")
+	}
+	if err := upgrade.MaySend(p, a.Session); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -459,6 +459,12 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.AdminService/RevokeApiKey":          true,
 	"/assist.v1.AdminService/ListAuditEvents":       true,
 	"/assist.v1.SessionService/WatchAdvisor":        true,
+	// Upgrade (upgrade_test.go proves their rules and authorization).
+	"/assist.v1.SessionService/UpgradeSession":           true,
+	"/assist.v1.CustomerAppService/RedeemOpener":         true,
+	"/assist.v1.CustomerAppService/RespondToScreenShare": true,
+	"/assist.v1.AdminService/GetAccountSettings":         true,
+	"/assist.v1.AdminService/UpdateAccountSettings":      true,
 }
 
 // authzAnonymous lists the RPCs anyone may call.

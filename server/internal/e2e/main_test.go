@@ -3,9 +3,14 @@
 package e2e
 
 import (
+	"os"
 	"testing"
 
 	"github.com/assist-chat/assist/server/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	upgradeRemoveApps() // the customer app built by the upgrade tests
+	os.Exit(code)
+}

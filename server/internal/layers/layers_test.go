@@ -27,15 +27,18 @@ var allowed = map[string][]string{
 	"auth":       {"failure", "store", "store/dbq"},
 	"sessionlog": {"failure", "store", "store/dbq"},
 	"sessions":   {"auth", "failure", "sessionlog", "store", "store/dbq"},
-	"chat":       {"auth", "failure", "sessionlog", "sessions"},
+	"chat":       {"auth", "failure", "sessionlog", "sessions", "upgrade"},
+	"opener":     {"failure", "store", "store/dbq"},
+	"upgrade":    {"auth", "failure", "opener", "sessionlog", "sessions", "store", "store/dbq"},
+	"accounts":   {"auth", "failure", "store", "store/dbq"},
 	"demo":       {"auth", "store", "store/dbq"},
 	"reports":    {"auth", "failure", "sessionlog", "sessions", "store", "store/dbq"},
 	"admin":      {"auth", "failure", "store", "store/dbq"},
 	"webapp":     {},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
-	"api":        {"admin", "auth", "chat", "failure", "reports", "sessions"},
-	"assistd":    {"admin", "api", "auth", "chat", "demo", "limits", "pgembed", "reports", "sessionlog", "sessions", "store", "webapp"},
+	"api":        {"accounts", "admin", "auth", "chat", "failure", "reports", "sessions", "upgrade"},
+	"assistd":    {"accounts", "admin", "api", "auth", "chat", "demo", "limits", "opener", "pgembed", "reports", "sessionlog", "sessions", "store", "upgrade", "webapp"},
 	"assisttest": {"assistd", "demo", "limits", "pgtest"},
 }
 

@@ -53,6 +53,10 @@ func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// Run is Main without the exit: it returns m's exit code, so that a
+// TestMain can clean up its own things before exiting.
+func Run(m *testing.M) int { return run(m) }
+
 func run(m *testing.M) int {
 	mainCalled = true
 	// If a test panics, the process dies without reaching here; postgres

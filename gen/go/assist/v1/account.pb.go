@@ -150,18 +150,24 @@ type AccountSettings struct {
 	// connected; if false, sessions start as standard sessions and the
 	// customer is sent straight to the customer app.
 	WebChatEnabled bool `protobuf:"varint,1,opt,name=web_chat_enabled,json=webChatEnabled,proto3" json:"web_chat_enabled,omitempty"`
-	// How the conversation continues after an upgrade.
+	// How the conversation continues after an upgrade. Required when
+	// update_mask names it (UPGRADE_HANDOFF_UNSPECIFIED is refused there).
 	UpgradeHandoff UpgradeHandoff `protobuf:"varint,2,opt,name=upgrade_handoff,json=upgradeHandoff,proto3,enum=assist.v1.UpgradeHandoff" json:"upgrade_handoff,omitempty"`
 	// How long an opener stays redeemable; between 1 and 60 minutes.
 	OpenerLifetime *durationpb.Duration `protobuf:"bytes,3,opt,name=opener_lifetime,json=openerLifetime,proto3" json:"opener_lifetime,omitempty"`
 	// How long a session code stays valid; between 1 minute and 24 hours.
 	SessionCodeLifetime *durationpb.Duration `protobuf:"bytes,4,opt,name=session_code_lifetime,json=sessionCodeLifetime,proto3" json:"session_code_lifetime,omitempty"`
-	// How many live (unused, unexpired) session codes one advisor may hold.
+	// How many live (unused, unexpired) session codes one advisor may hold;
+	// between 1 and 100. Required when update_mask names it.
 	MaxLiveSessionCodesPerAdvisor int32 `protobuf:"varint,5,opt,name=max_live_session_codes_per_advisor,json=maxLiveSessionCodesPerAdvisor,proto3" json:"max_live_session_codes_per_advisor,omitempty"`
 	// If true, portals may offer FastChat sessions.
 	FastChatEnabled bool `protobuf:"varint,6,opt,name=fast_chat_enabled,json=fastChatEnabled,proto3" json:"fast_chat_enabled,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The language of the account's automatic notices (the upgrade notice,
+	// the disabled web chat's text): "en" (the default) or "fr". Required
+	// when update_mask names it.
+	Language      string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AccountSettings) Reset() {
@@ -234,6 +240,13 @@ func (x *AccountSettings) GetFastChatEnabled() bool {
 		return x.FastChatEnabled
 	}
 	return false
+}
+
+func (x *AccountSettings) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
 }
 
 // Portal is the public entry point of an account.
@@ -560,16 +573,16 @@ var File_assist_v1_account_proto protoreflect.FileDescriptor
 
 const file_assist_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\x17assist/v1/account.proto\x12\tassist.v1\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n" +
+	"\x17assist/v1/account.proto\x12\tassist.v1\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf5\x03\n" +
 	"\x0fAccountSettings\x12(\n" +
-	"\x10web_chat_enabled\x18\x01 \x01(\bR\x0ewebChatEnabled\x12N\n" +
-	"\x0fupgrade_handoff\x18\x02 \x01(\x0e2\x19.assist.v1.UpgradeHandoffB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x0eupgradeHandoff\x12S\n" +
+	"\x10web_chat_enabled\x18\x01 \x01(\bR\x0ewebChatEnabled\x12O\n" +
+	"\x0fupgrade_handoff\x18\x02 \x01(\x0e2\x19.assist.v1.UpgradeHandoffB\v\xbaH\b\xd8\x01\x01\x82\x01\x02\x10\x01R\x0eupgradeHandoff\x12S\n" +
 	"\x0fopener_lifetime\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x03\b\x90\x1c2\x02\b<R\x0eopenerLifetime\x12_\n" +
 	"\x15session_code_lifetime\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
-	"\"\x04\b\x80\xa3\x052\x02\b<R\x13sessionCodeLifetime\x12T\n" +
-	"\"max_live_session_codes_per_advisor\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x01R\x1dmaxLiveSessionCodesPerAdvisor\x12*\n" +
-	"\x11fast_chat_enabled\x18\x06 \x01(\bR\x0ffastChatEnabled\"\xf7\x01\n" +
+	"\"\x04\b\x80\xa3\x052\x02\b<R\x13sessionCodeLifetime\x12W\n" +
+	"\"max_live_session_codes_per_advisor\x18\x05 \x01(\x05B\f\xbaH\t\xd8\x01\x01\x1a\x04\x18d(\x01R\x1dmaxLiveSessionCodesPerAdvisor\x12*\n" +
+	"\x11fast_chat_enabled\x18\x06 \x01(\bR\x0ffastChatEnabled\x12,\n" +
+	"\blanguage\x18\a \x01(\tB\x10\xbaH\r\xd8\x01\x01r\bR\x02enR\x02frR\blanguage\"\xf7\x01\n" +
 	"\x06Portal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

@@ -84,9 +84,11 @@ type RedeemOpenerResponse struct {
 	Session *Session `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
 	// Opaque bearer token reaching this session only.
 	AppToken string `protobuf:"bytes,2,opt,name=app_token,json=appToken,proto3" json:"app_token,omitempty"`
-	// How the conversation continues; with
-	// UPGRADE_HANDOFF_KEEP_WEB_CHAT_APP_WITHOUT_CHAT the app shows no chat
-	// area and may not send.
+	// How the conversation continues once the customer accepts to share the
+	// screen; with UPGRADE_HANDOFF_KEEP_WEB_CHAT_APP_WITHOUT_CHAT the app
+	// shows no chat area and may not send. A session that started as a
+	// standard session (web chat disabled) is always
+	// UPGRADE_HANDOFF_TRANSFER_TO_APP: the app is where the customer chats.
 	Handoff       UpgradeHandoff `protobuf:"varint,3,opt,name=handoff,proto3,enum=assist.v1.UpgradeHandoff" json:"handoff,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -649,7 +649,15 @@ func (x *StateChanged) GetKind() SessionKind {
 type UpgradeOffered struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Where the customer downloads the opener (desktop) or opens the app
-	// (mobile). The opener inside is single-use and short-lived.
+	// (mobile). The opener inside is single-use and short-lived. On desktop
+	// the link serves the customer app for the customer's operating system
+	// and architecture with this session's opener appended (a file named
+	// like Assist-Customer-<code>.exe, as an attachment), or a page saying
+	// that no app exists for that platform; on mobile, a page with an
+	// `assist://open?...` link and the opener as text. The query parameters
+	// `os` (windows, macos, linux) and `arch` (amd64, arm64) choose another
+	// platform; `format=assist` serves the small `.assist` opener file that
+	// an installed app opens.
 	OpenerUrl string `protobuf:"bytes,1,opt,name=opener_url,json=openerUrl,proto3" json:"opener_url,omitempty"`
 	// When the opener stops being redeemable.
 	OpenerExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=opener_expire_time,json=openerExpireTime,proto3" json:"opener_expire_time,omitempty"`

@@ -435,6 +435,11 @@ type StartSessionResponse struct {
 	// Opaque bearer token reaching this session only (chat, subscribe,
 	// transcript); send it as `Authorization: Bearer <token>`.
 	CustomerToken string `protobuf:"bytes,2,opt,name=customer_token,json=customerToken,proto3" json:"customer_token,omitempty"`
+	// Set when the session starts as a standard session (the account has web
+	// chat disabled): where the customer downloads the opener that starts
+	// the customer app on this session (see UpgradeOffered.opener_url). The
+	// log holds the same link in an UpgradeOffered event. Empty otherwise.
+	OpenerUrl     string `protobuf:"bytes,3,opt,name=opener_url,json=openerUrl,proto3" json:"opener_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -483,6 +488,13 @@ func (x *StartSessionResponse) GetCustomerToken() string {
 	return ""
 }
 
+func (x *StartSessionResponse) GetOpenerUrl() string {
+	if x != nil {
+		return x.OpenerUrl
+	}
+	return ""
+}
+
 var File_assist_v1_portal_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_portal_service_proto_rawDesc = "" +
@@ -518,10 +530,12 @@ const file_assist_v1_portal_service_proto_rawDesc = "" +
 	"\tfast_chat\x18\a \x01(\bR\bfastChat\x12*\n" +
 	"\n" +
 	"request_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestIdB\t\n" +
-	"\arouting\"k\n" +
+	"\arouting\"\x8a\x01\n" +
 	"\x14StartSessionResponse\x12,\n" +
 	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\x12%\n" +
-	"\x0ecustomer_token\x18\x02 \x01(\tR\rcustomerToken2\xad\x01\n" +
+	"\x0ecustomer_token\x18\x02 \x01(\tR\rcustomerToken\x12\x1d\n" +
+	"\n" +
+	"opener_url\x18\x03 \x01(\tR\topenerUrl2\xad\x01\n" +
 	"\rPortalService\x12K\n" +
 	"\tGetPortal\x12\x1b.assist.v1.GetPortalRequest\x1a\x1c.assist.v1.GetPortalResponse\"\x03\x90\x02\x01\x12O\n" +
 	"\fStartSession\x12\x1e.assist.v1.StartSessionRequest\x1a\x1f.assist.v1.StartSessionResponseB\xa1\x01\n" +

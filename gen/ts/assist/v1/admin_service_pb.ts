@@ -743,10 +743,16 @@ export const AdminService: GenService<{
     output: typeof GetAccountSettingsResponseSchema;
   },
   /**
-   * UpdateAccountSettings changes the fields named in update_mask.
+   * UpdateAccountSettings changes the fields named in update_mask (paths:
+   * web_chat_enabled, upgrade_handoff, opener_lifetime,
+   * session_code_lifetime, max_live_session_codes_per_advisor,
+   * fast_chat_enabled, language); the others keep their values. A change
+   * applies to sessions started (web_chat_enabled) or upgraded
+   * (upgrade_handoff, opener_lifetime) after it.
    *
-   * Errors: `InvalidArgument` (bad value or unknown path),
-   * `Unauthenticated`, `PermissionDenied`.
+   * Errors: `InvalidArgument` (bad value, a named field left unset, empty
+   * or unknown path; nothing changes), `Unauthenticated`,
+   * `PermissionDenied`.
    *
    * @generated from rpc assist.v1.AdminService.UpdateAccountSettings
    */

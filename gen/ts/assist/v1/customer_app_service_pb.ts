@@ -66,9 +66,11 @@ export type RedeemOpenerResponse = Message<"assist.v1.RedeemOpenerResponse"> & {
   appToken: string;
 
   /**
-   * How the conversation continues; with
-   * UPGRADE_HANDOFF_KEEP_WEB_CHAT_APP_WITHOUT_CHAT the app shows no chat
-   * area and may not send.
+   * How the conversation continues once the customer accepts to share the
+   * screen; with UPGRADE_HANDOFF_KEEP_WEB_CHAT_APP_WITHOUT_CHAT the app
+   * shows no chat area and may not send. A session that started as a
+   * standard session (web chat disabled) is always
+   * UPGRADE_HANDOFF_TRANSFER_TO_APP: the app is where the customer chats.
    *
    * @generated from field: assist.v1.UpgradeHandoff handoff = 3;
    */
@@ -141,11 +143,22 @@ export const CustomerAppService: GenService<{
   /**
    * RedeemOpener exchanges the opener's signed, single-use token for an app
    * token that reaches this one session. Only the first redemption
-   * succeeds.
+   * succeeds: single use is one conditional UPDATE in the database, so of
+   * concurrent redemptions exactly one wins. The log gets OpenerRedeemed
+   * and the session's upgrade_state becomes UPGRADE_STATE_APP_CONNECTED.
    *
-   * Anyone holding an opener may call it. Errors: `InvalidArgument`
-   * (malformed), `Unauthenticated` (bad signature, wrong audience, expired,
-   * or already redeemed), `FailedPrecondition` (the session has ended).
+   * The opener token is Ed25519-signed (a JWT whose algorithm is pinned to
+   * EdDSA) with a key id, the customer app's audience, this server as
+   * issuer, the session, a unique id and an expiry (the account's
+   * opener_lifetime). Openers signed with a key that has since been
+   * rotated stay valid until they expire.
+   *
+   * Anyone holding an opener may call it. Errors: `InvalidArgument` (empty
+   * or oversized token); `Unauthenticated`, with nothing written, for
+   * every refused opener: bad signature or tampered payload, another
+   * algorithm, unknown key id, wrong audience, another server, expired
+   * (beyond 30 seconds of clock skew), already redeemed, superseded by a
+   * newer opener, or an opener of an ended session.
    *
    * @generated from rpc assist.v1.CustomerAppService.RedeemOpener
    */
@@ -156,10 +169,16 @@ export const CustomerAppService: GenService<{
   },
   /**
    * RespondToScreenShare records the customer's answer to the request to
-   * share the screen; the advisor sees which.
+   * share the screen; the advisor sees which (ScreenShareAnswered). On OK
+   * the session's kind becomes SESSION_KIND_STANDARD (a StateChanged
+   * event) and the handoff applies: with UPGRADE_HANDOFF_TRANSFER_TO_APP
+   * the log also gets WebChatDisabled, in the account's language. On a
+   * refusal the session stays a web chat (the advisor may upgrade again)
+   * and the app has no chat area.
    *
    * Callers: the session's customer app (app token). Errors:
-   * `InvalidArgument`, `Unauthenticated`, `NotFound`, `FailedPrecondition`
+   * `InvalidArgument`, `Unauthenticated`, `NotFound` (another session),
+   * `PermissionDenied` (not a customer app token), `FailedPrecondition`
    * (already answered, or the session has ended).
    *
    * @generated from rpc assist.v1.CustomerAppService.RespondToScreenShare

@@ -31,6 +31,7 @@ type Account struct {
 	MaxLiveSessionCodes        int32
 	FastChatEnabled            bool
 	CreateTime                 time.Time
+	Language                   string
 }
 
 type Advisor struct {
@@ -67,6 +68,19 @@ type AuditEvent struct {
 	TargetID         string
 	Details          string
 	CreateTime       time.Time
+}
+
+type Opener struct {
+	ID         uuid.UUID
+	SessionID  uuid.UUID
+	KeyID      string
+	Device     int16
+	Os         int16
+	Handoff    int16
+	OfferSeq   int64
+	CreateTime time.Time
+	ExpireTime time.Time
+	RedeemTime *time.Time
 }
 
 type Portal struct {
@@ -106,6 +120,7 @@ type Session struct {
 	Notes               string
 	LastSeq             int64
 	StartRequestHash    []byte
+	Handoff             int16
 }
 
 type SessionAdvisor struct {
@@ -122,4 +137,12 @@ type SessionEvent struct {
 	Event           []byte
 	CreateTime      time.Time
 	Sender          string
+}
+
+type SigningKey struct {
+	ID         string
+	PublicKey  []byte
+	PrivateKey []byte
+	Encrypted  bool
+	CreateTime time.Time
 }

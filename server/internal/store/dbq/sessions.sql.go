@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAccessGet = `-- name: SessionAccessGet :one
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash,
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff,
     sa.lead AS participant_lead,
     EXISTS (
         SELECT 1 FROM portal_advisors pa
@@ -64,6 +64,7 @@ func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAcce
 		&i.Session.Notes,
 		&i.Session.LastSeq,
 		&i.Session.StartRequestHash,
+		&i.Session.Handoff,
 		&i.ParticipantLead,
 		&i.ServesPortal,
 	)
@@ -131,7 +132,7 @@ const sessionEnd = `-- name: SessionEnd :one
 UPDATE sessions
 SET state = 3, end_time = now(), outcome = $1, notes = $2
 WHERE id = $3 AND state <> 3
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
 `
 
 type SessionEndParams struct {
@@ -166,12 +167,13 @@ func (q *Queries) SessionEnd(ctx context.Context, db DBTX, arg SessionEndParams)
 		&i.Notes,
 		&i.LastSeq,
 		&i.StartRequestHash,
+		&i.Handoff,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE id = $1
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -200,12 +202,13 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Sessio
 		&i.Notes,
 		&i.LastSeq,
 		&i.StartRequestHash,
+		&i.Handoff,
 	)
 	return i, err
 }
 
 const sessionGetByStartRequest = `-- name: SessionGetByStartRequest :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE portal_id = $1 AND start_request_id = $2
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE portal_id = $1 AND start_request_id = $2
 `
 
 type SessionGetByStartRequestParams struct {
@@ -239,12 +242,13 @@ func (q *Queries) SessionGetByStartRequest(ctx context.Context, db DBTX, arg Ses
 		&i.Notes,
 		&i.LastSeq,
 		&i.StartRequestHash,
+		&i.Handoff,
 	)
 	return i, err
 }
 
 const sessionGetForUpdate = `-- name: SessionGetForUpdate :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE id = $1 FOR UPDATE
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -273,12 +277,13 @@ func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID
 		&i.Notes,
 		&i.LastSeq,
 		&i.StartRequestHash,
+		&i.Handoff,
 	)
 	return i, err
 }
 
 const sessionGetMany = `-- name: SessionGetMany :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions WHERE id = ANY($1::uuid[])
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) ([]Session, error) {
@@ -313,6 +318,7 @@ func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) 
 			&i.Notes,
 			&i.LastSeq,
 			&i.StartRequestHash,
+			&i.Handoff,
 		); err != nil {
 			return nil, err
 		}
@@ -334,7 +340,7 @@ INSERT INTO sessions (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
 `
 
 type SessionInsertParams struct {
@@ -393,6 +399,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		&i.Notes,
 		&i.LastSeq,
 		&i.StartRequestHash,
+		&i.Handoff,
 	)
 	return i, err
 }
@@ -430,7 +437,7 @@ func (q *Queries) SessionInvitedAdvisors(ctx context.Context, db DBTX, sessionId
 }
 
 const sessionListByAdvisor = `-- name: SessionListByAdvisor :many
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash FROM sessions s
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff FROM sessions s
 JOIN session_advisors sa ON sa.session_id = s.id
 WHERE sa.advisor_id = $1
   AND ($2::smallint = 0 OR s.state = $2::smallint)
@@ -486,6 +493,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 			&i.Notes,
 			&i.LastSeq,
 			&i.StartRequestHash,
+			&i.Handoff,
 		); err != nil {
 			return nil, err
 		}
@@ -498,7 +506,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionListWaiting = `-- name: SessionListWaiting :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash FROM sessions
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions
 WHERE state = 1 AND portal_id = ANY($1::uuid[])
 ORDER BY create_time, id
 LIMIT $2
@@ -541,6 +549,7 @@ func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, arg SessionLi
 			&i.Notes,
 			&i.LastSeq,
 			&i.StartRequestHash,
+			&i.Handoff,
 		); err != nil {
 			return nil, err
 		}
@@ -556,7 +565,7 @@ const sessionPickUp = `-- name: SessionPickUp :one
 UPDATE sessions
 SET state = 2, advisor_id = $1, pick_up_time = now(), kind = $2
 WHERE id = $3 AND state = 1
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
 `
 
 type SessionPickUpParams struct {
@@ -593,6 +602,7 @@ func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpP
 		&i.Notes,
 		&i.LastSeq,
 		&i.StartRequestHash,
+		&i.Handoff,
 	)
 	return i, err
 }

@@ -152,10 +152,16 @@ type AdminServiceClient interface {
 	//
 	// Errors: `Unauthenticated`, `PermissionDenied`.
 	GetAccountSettings(context.Context, *v1.GetAccountSettingsRequest) (*v1.GetAccountSettingsResponse, error)
-	// UpdateAccountSettings changes the fields named in update_mask.
+	// UpdateAccountSettings changes the fields named in update_mask (paths:
+	// web_chat_enabled, upgrade_handoff, opener_lifetime,
+	// session_code_lifetime, max_live_session_codes_per_advisor,
+	// fast_chat_enabled, language); the others keep their values. A change
+	// applies to sessions started (web_chat_enabled) or upgraded
+	// (upgrade_handoff, opener_lifetime) after it.
 	//
-	// Errors: `InvalidArgument` (bad value or unknown path),
-	// `Unauthenticated`, `PermissionDenied`.
+	// Errors: `InvalidArgument` (bad value, a named field left unset, empty
+	// or unknown path; nothing changes), `Unauthenticated`,
+	// `PermissionDenied`.
 	UpdateAccountSettings(context.Context, *v1.UpdateAccountSettingsRequest) (*v1.UpdateAccountSettingsResponse, error)
 	// CreateAdvisor adds an advisor to the account.
 	//
@@ -220,10 +226,16 @@ type AdminServiceHandler interface {
 	//
 	// Errors: `Unauthenticated`, `PermissionDenied`.
 	GetAccountSettings(context.Context, *v1.GetAccountSettingsRequest) (*v1.GetAccountSettingsResponse, error)
-	// UpdateAccountSettings changes the fields named in update_mask.
+	// UpdateAccountSettings changes the fields named in update_mask (paths:
+	// web_chat_enabled, upgrade_handoff, opener_lifetime,
+	// session_code_lifetime, max_live_session_codes_per_advisor,
+	// fast_chat_enabled, language); the others keep their values. A change
+	// applies to sessions started (web_chat_enabled) or upgraded
+	// (upgrade_handoff, opener_lifetime) after it.
 	//
-	// Errors: `InvalidArgument` (bad value or unknown path),
-	// `Unauthenticated`, `PermissionDenied`.
+	// Errors: `InvalidArgument` (bad value, a named field left unset, empty
+	// or unknown path; nothing changes), `Unauthenticated`,
+	// `PermissionDenied`.
 	UpdateAccountSettings(context.Context, *v1.UpdateAccountSettingsRequest) (*v1.UpdateAccountSettingsResponse, error)
 	// CreateAdvisor adds an advisor to the account.
 	//

@@ -101,9 +101,12 @@ type ChatServiceClient interface {
 	//
 	// Errors: `InvalidArgument` (malformed field, empty or oversized text),
 	// `Unauthenticated`, `NotFound`, `PermissionDenied` (read-only
-	// credential), `FailedPrecondition` (the session has ended, or the caller
-	// may not chat: a web chat disabled by a transfer to the app, or a
-	// customer app without chat area), `AlreadyExists` (the
+	// credential; a customer app whose handoff gives it no chat area:
+	// UPGRADE_HANDOFF_KEEP_WEB_CHAT_APP_WITHOUT_CHAT, or the customer has not
+	// accepted screen sharing), `FailedPrecondition` (the session has ended,
+	// or the customer's web chat after UPGRADE_HANDOFF_TRANSFER_TO_APP: the
+	// conversation moved to the customer app; the customer token still
+	// reads the log and the transcript), `AlreadyExists` (the
 	// client_message_id was used for a different text).
 	Send(context.Context, *v1.SendRequest) (*v1.SendResponse, error)
 	// GetTranscript returns the session's chat log, as events and as the
@@ -208,9 +211,12 @@ type ChatServiceHandler interface {
 	//
 	// Errors: `InvalidArgument` (malformed field, empty or oversized text),
 	// `Unauthenticated`, `NotFound`, `PermissionDenied` (read-only
-	// credential), `FailedPrecondition` (the session has ended, or the caller
-	// may not chat: a web chat disabled by a transfer to the app, or a
-	// customer app without chat area), `AlreadyExists` (the
+	// credential; a customer app whose handoff gives it no chat area:
+	// UPGRADE_HANDOFF_KEEP_WEB_CHAT_APP_WITHOUT_CHAT, or the customer has not
+	// accepted screen sharing), `FailedPrecondition` (the session has ended,
+	// or the customer's web chat after UPGRADE_HANDOFF_TRANSFER_TO_APP: the
+	// conversation moved to the customer app; the customer token still
+	// reads the log and the transcript), `AlreadyExists` (the
 	// client_message_id was used for a different text).
 	Send(context.Context, *v1.SendRequest) (*v1.SendResponse, error)
 	// GetTranscript returns the session's chat log, as events and as the

@@ -53,17 +53,34 @@ var (
 type CustomerAppServiceClient interface {
 	// RedeemOpener exchanges the opener's signed, single-use token for an app
 	// token that reaches this one session. Only the first redemption
-	// succeeds.
+	// succeeds: single use is one conditional UPDATE in the database, so of
+	// concurrent redemptions exactly one wins. The log gets OpenerRedeemed
+	// and the session's upgrade_state becomes UPGRADE_STATE_APP_CONNECTED.
 	//
-	// Anyone holding an opener may call it. Errors: `InvalidArgument`
-	// (malformed), `Unauthenticated` (bad signature, wrong audience, expired,
-	// or already redeemed), `FailedPrecondition` (the session has ended).
+	// The opener token is Ed25519-signed (a JWT whose algorithm is pinned to
+	// EdDSA) with a key id, the customer app's audience, this server as
+	// issuer, the session, a unique id and an expiry (the account's
+	// opener_lifetime). Openers signed with a key that has since been
+	// rotated stay valid until they expire.
+	//
+	// Anyone holding an opener may call it. Errors: `InvalidArgument` (empty
+	// or oversized token); `Unauthenticated`, with nothing written, for
+	// every refused opener: bad signature or tampered payload, another
+	// algorithm, unknown key id, wrong audience, another server, expired
+	// (beyond 30 seconds of clock skew), already redeemed, superseded by a
+	// newer opener, or an opener of an ended session.
 	RedeemOpener(context.Context, *v1.RedeemOpenerRequest) (*v1.RedeemOpenerResponse, error)
 	// RespondToScreenShare records the customer's answer to the request to
-	// share the screen; the advisor sees which.
+	// share the screen; the advisor sees which (ScreenShareAnswered). On OK
+	// the session's kind becomes SESSION_KIND_STANDARD (a StateChanged
+	// event) and the handoff applies: with UPGRADE_HANDOFF_TRANSFER_TO_APP
+	// the log also gets WebChatDisabled, in the account's language. On a
+	// refusal the session stays a web chat (the advisor may upgrade again)
+	// and the app has no chat area.
 	//
 	// Callers: the session's customer app (app token). Errors:
-	// `InvalidArgument`, `Unauthenticated`, `NotFound`, `FailedPrecondition`
+	// `InvalidArgument`, `Unauthenticated`, `NotFound` (another session),
+	// `PermissionDenied` (not a customer app token), `FailedPrecondition`
 	// (already answered, or the session has ended).
 	RespondToScreenShare(context.Context, *v1.RespondToScreenShareRequest) (*v1.RespondToScreenShareResponse, error)
 }
@@ -78,17 +95,34 @@ func NewCustomerAppServiceClient(client *connect.Client) CustomerAppServiceClien
 type CustomerAppServiceHandler interface {
 	// RedeemOpener exchanges the opener's signed, single-use token for an app
 	// token that reaches this one session. Only the first redemption
-	// succeeds.
+	// succeeds: single use is one conditional UPDATE in the database, so of
+	// concurrent redemptions exactly one wins. The log gets OpenerRedeemed
+	// and the session's upgrade_state becomes UPGRADE_STATE_APP_CONNECTED.
 	//
-	// Anyone holding an opener may call it. Errors: `InvalidArgument`
-	// (malformed), `Unauthenticated` (bad signature, wrong audience, expired,
-	// or already redeemed), `FailedPrecondition` (the session has ended).
+	// The opener token is Ed25519-signed (a JWT whose algorithm is pinned to
+	// EdDSA) with a key id, the customer app's audience, this server as
+	// issuer, the session, a unique id and an expiry (the account's
+	// opener_lifetime). Openers signed with a key that has since been
+	// rotated stay valid until they expire.
+	//
+	// Anyone holding an opener may call it. Errors: `InvalidArgument` (empty
+	// or oversized token); `Unauthenticated`, with nothing written, for
+	// every refused opener: bad signature or tampered payload, another
+	// algorithm, unknown key id, wrong audience, another server, expired
+	// (beyond 30 seconds of clock skew), already redeemed, superseded by a
+	// newer opener, or an opener of an ended session.
 	RedeemOpener(context.Context, *v1.RedeemOpenerRequest) (*v1.RedeemOpenerResponse, error)
 	// RespondToScreenShare records the customer's answer to the request to
-	// share the screen; the advisor sees which.
+	// share the screen; the advisor sees which (ScreenShareAnswered). On OK
+	// the session's kind becomes SESSION_KIND_STANDARD (a StateChanged
+	// event) and the handoff applies: with UPGRADE_HANDOFF_TRANSFER_TO_APP
+	// the log also gets WebChatDisabled, in the account's language. On a
+	// refusal the session stays a web chat (the advisor may upgrade again)
+	// and the app has no chat area.
 	//
 	// Callers: the session's customer app (app token). Errors:
-	// `InvalidArgument`, `Unauthenticated`, `NotFound`, `FailedPrecondition`
+	// `InvalidArgument`, `Unauthenticated`, `NotFound` (another session),
+	// `PermissionDenied` (not a customer app token), `FailedPrecondition`
 	// (already answered, or the session has ended).
 	RespondToScreenShare(context.Context, *v1.RespondToScreenShareRequest) (*v1.RespondToScreenShareResponse, error)
 }

@@ -164,14 +164,21 @@ type SessionServiceClient interface {
 	//
 	// Errors: `InvalidArgument` (bad page token), `Unauthenticated`.
 	ListSessions(context.Context, *v1.ListSessionsRequest) (*v1.ListSessionsResponse, error)
-	// UpgradeSession upgrades a web chat to a standard session: it stores an
-	// automatic chat message and an UpgradeOffered event carrying the opener
-	// link. The conversation goes on meanwhile.
+	// UpgradeSession upgrades a web chat to a standard session: in one
+	// transaction it stores an UpgradeOffered event carrying the opener link
+	// and an automatic SystemNotice (SYSTEM_NOTICE_CODE_UPGRADE_STARTED, in
+	// the account's language) telling the customer to click the link if the
+	// download does not start by itself. The conversation goes on meanwhile.
+	//
+	// A second call while the offer is live (not redeemed, not expired)
+	// returns that offer and writes nothing. After the opener expired, or
+	// after the customer refused to share the screen, a call makes a new
+	// offer.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
-	// `PermissionDenied` (an invited advisor, not the lead),
-	// `FailedPrecondition` (not an active web chat: FastChat, already
-	// standard, already upgrading, or ended).
+	// `PermissionDenied` (not an advisor, or an invited advisor, not the
+	// lead), `FailedPrecondition` (not an active web chat: FastChat, already
+	// standard, the app already connected, waiting, or ended).
 	UpgradeSession(context.Context, *v1.UpgradeSessionRequest) (*v1.UpgradeSessionResponse, error)
 	// TransferSession hands the session over to another advisor of the
 	// account.
@@ -294,14 +301,21 @@ type SessionServiceHandler interface {
 	//
 	// Errors: `InvalidArgument` (bad page token), `Unauthenticated`.
 	ListSessions(context.Context, *v1.ListSessionsRequest) (*v1.ListSessionsResponse, error)
-	// UpgradeSession upgrades a web chat to a standard session: it stores an
-	// automatic chat message and an UpgradeOffered event carrying the opener
-	// link. The conversation goes on meanwhile.
+	// UpgradeSession upgrades a web chat to a standard session: in one
+	// transaction it stores an UpgradeOffered event carrying the opener link
+	// and an automatic SystemNotice (SYSTEM_NOTICE_CODE_UPGRADE_STARTED, in
+	// the account's language) telling the customer to click the link if the
+	// download does not start by itself. The conversation goes on meanwhile.
+	//
+	// A second call while the offer is live (not redeemed, not expired)
+	// returns that offer and writes nothing. After the opener expired, or
+	// after the customer refused to share the screen, a call makes a new
+	// offer.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
-	// `PermissionDenied` (an invited advisor, not the lead),
-	// `FailedPrecondition` (not an active web chat: FastChat, already
-	// standard, already upgrading, or ended).
+	// `PermissionDenied` (not an advisor, or an invited advisor, not the
+	// lead), `FailedPrecondition` (not an active web chat: FastChat, already
+	// standard, the app already connected, waiting, or ended).
 	UpgradeSession(context.Context, *v1.UpgradeSessionRequest) (*v1.UpgradeSessionResponse, error)
 	// TransferSession hands the session over to another advisor of the
 	// account.
