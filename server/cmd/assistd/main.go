@@ -72,6 +72,7 @@ func run() error {
 	seed := fs.Bool("demo", envBool("ASSIST_DEMO", true), "create the demo account on start if missing (ASSIST_DEMO)")
 	level := fs.String("log-level", env("ASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
 	format := fs.String("log-format", env("ASSIST_LOG_FORMAT", "text"), "text or json (ASSIST_LOG_FORMAT)")
+	allowPrivate := fs.Bool("webhooks-allow-private", envBool("ASSIST_WEBHOOKS_ALLOW_PRIVATE", false), "let webhook endpoints resolve to loopback, private and link-local addresses (ASSIST_WEBHOOKS_ALLOW_PRIVATE)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -112,6 +113,7 @@ func run() error {
 		MaxMessageBytes:    *maxMsg,
 		SeedDemo:           *seed,
 		Logger:             logger,
+		Integrations:       assistd.Integrations{WebhooksAllowPrivate: *allowPrivate},
 	})
 	if err != nil {
 		return err

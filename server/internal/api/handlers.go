@@ -19,7 +19,9 @@ import (
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/feed"
 	"github.com/assist-chat/assist/server/internal/sessions"
+	"github.com/assist-chat/assist/server/internal/webhooks"
 )
 
 // Domain is what the handlers call.
@@ -28,7 +30,10 @@ type Domain struct {
 	Sessions *sessions.Service
 	// Conversation is the chat rules (named apart from the Chat RPC).
 	Conversation *chat.Service
-	Logger       *slog.Logger
+	// Feed streams account events; Webhooks manages endpoints.
+	Feed     *feed.Service
+	Webhooks *webhooks.Service
+	Logger   *slog.Logger
 	// Stopping is closed when the server shuts down: streams then end
 	// cleanly and clients resume elsewhere from their cursor.
 	Stopping <-chan struct{}
@@ -149,6 +154,7 @@ func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSess
 		FirstAvailableAdvisor: req.GetFirstAvailableAdvisor(),
 		FastChat:              req.GetFastChat(),
 		RequestID:             req.GetRequestId(),
+		Caller:                auth.FromContext(ctx),
 	})
 	if err != nil {
 		return nil, h.fail(ctx, assistv1connect.PortalServiceStartSessionProcedure, err)
@@ -393,7 +399,7 @@ func (h sessionHandler) GetSession(ctx context.Context, req *assistv1.GetSession
 		return nil, h.fail(ctx, proc, err)
 	}
 	p := auth.FromContext(ctx)
-	if err := sessions.RequireAdvisor(p); err != nil {
+	if err := sessions.RequireAdvisorOrReader(p); err != nil {
 		return nil, h.fail(ctx, proc, err)
 	}
 	s, err := h.Sessions.Get(ctx, p, sid)
@@ -434,4 +440,6 @@ func Register(server *connect.Server, d *Domain) {
 	assistv1connect.RegisterCustomerAppServiceHandler(server, assistv1connect.UnimplementedCustomerAppServiceHandler{})
 	assistv1connect.RegisterReportServiceHandler(server, assistv1connect.UnimplementedReportServiceHandler{})
 	assistv1connect.RegisterAdminServiceHandler(server, assistv1connect.UnimplementedAdminServiceHandler{})
+	assistv1connect.RegisterEventServiceHandler(server, eventHandler{d})
+	assistv1connect.RegisterWebhookServiceHandler(server, webhookHandler{d})
 }

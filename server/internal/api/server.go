@@ -48,5 +48,7 @@ func ServiceNames() []string {
 		assistv1connect.CustomerAppServiceName,
 		assistv1connect.ReportServiceName,
 		assistv1connect.AdminServiceName,
+		assistv1connect.EventServiceName,
+		assistv1connect.WebhookServiceName,
 	}
 }

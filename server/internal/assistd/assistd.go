@@ -63,6 +63,8 @@ type Config struct {
 	PasswordCost int
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Integrations tunes the account feed, webhooks and log retention.
+	Integrations Integrations
 }
 
 func (c *Config) applyDefaults() {
@@ -161,10 +163,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	authn := auth.NewService(s.store, cfg.PasswordCost)
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
+	integrations := s.startIntegrations(runCtx, hub, cfg.Integrations)
 	domain := &api.Domain{
 		Auth:         authn,
 		Sessions:     sess,
 		Conversation: chat.NewService(s.log, sess),
+		Feed:         integrations.feed,
+		Webhooks:     integrations.webhooks,
 		Logger:       s.logger,
 		Stopping:     s.stopping,
 

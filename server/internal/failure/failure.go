@@ -29,6 +29,8 @@ const (
 	KindResourceExhausted
 	// KindUnimplemented: the contract has it, this server does not yet.
 	KindUnimplemented
+	// KindOutOfRange: a cursor points outside what is kept.
+	KindOutOfRange
 )
 
 // Error is a deliberate failure with a message safe to show the caller.
@@ -98,6 +100,11 @@ func ResourceExhausted(format string, args ...any) *Error {
 // Unimplemented reports a feature the server does not offer yet.
 func Unimplemented(format string, args ...any) *Error {
 	return newf(KindUnimplemented, format, args...)
+}
+
+// OutOfRange reports a cursor outside what is kept.
+func OutOfRange(format string, args ...any) *Error {
+	return newf(KindOutOfRange, format, args...)
 }
 
 // As returns the deliberate failure in err's chain, if any.

@@ -27,11 +27,13 @@ var allowed = map[string][]string{
 	"sessionlog": {"failure", "store", "store/dbq"},
 	"sessions":   {"auth", "failure", "sessionlog", "store", "store/dbq"},
 	"chat":       {"auth", "failure", "sessionlog", "sessions"},
+	"feed":       {"auth", "failure", "store", "store/dbq"},
+	"webhooks":   {"auth", "failure", "feed", "store", "store/dbq"},
 	"demo":       {"auth", "store", "store/dbq"},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
-	"api":        {"auth", "chat", "failure", "sessions"},
-	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store"},
+	"api":        {"auth", "chat", "failure", "feed", "sessions", "webhooks"},
+	"assistd":    {"api", "auth", "chat", "demo", "feed", "pgembed", "sessionlog", "sessions", "store", "webhooks"},
 	"assisttest": {"assistd", "demo", "pgtest"},
 }
 

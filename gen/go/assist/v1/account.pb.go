@@ -160,8 +160,13 @@ type AccountSettings struct {
 	MaxLiveSessionCodesPerAdvisor int32 `protobuf:"varint,5,opt,name=max_live_session_codes_per_advisor,json=maxLiveSessionCodesPerAdvisor,proto3" json:"max_live_session_codes_per_advisor,omitempty"`
 	// If true, portals may offer FastChat sessions.
 	FastChatEnabled bool `protobuf:"varint,6,opt,name=fast_chat_enabled,json=fastChatEnabled,proto3" json:"fast_chat_enabled,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// How many days chat logs are kept after a session ends; 0 (the default)
+	// keeps them forever. A background job deletes older logs; the session
+	// and its report keep their metadata and say when the log was deleted
+	// (Session.log_delete_time).
+	ChatLogRetentionDays int32 `protobuf:"varint,7,opt,name=chat_log_retention_days,json=chatLogRetentionDays,proto3" json:"chat_log_retention_days,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *AccountSettings) Reset() {
@@ -234,6 +239,13 @@ func (x *AccountSettings) GetFastChatEnabled() bool {
 		return x.FastChatEnabled
 	}
 	return false
+}
+
+func (x *AccountSettings) GetChatLogRetentionDays() int32 {
+	if x != nil {
+		return x.ChatLogRetentionDays
+	}
+	return 0
 }
 
 // Portal is the public entry point of an account.
@@ -550,7 +562,7 @@ var File_assist_v1_account_proto protoreflect.FileDescriptor
 
 const file_assist_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\x17assist/v1/account.proto\x12\tassist.v1\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x03\n" +
+	"\x17assist/v1/account.proto\x12\tassist.v1\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x04\n" +
 	"\x0fAccountSettings\x12(\n" +
 	"\x10web_chat_enabled\x18\x01 \x01(\bR\x0ewebChatEnabled\x12N\n" +
 	"\x0fupgrade_handoff\x18\x02 \x01(\x0e2\x19.assist.v1.UpgradeHandoffB\n" +
@@ -559,7 +571,8 @@ const file_assist_v1_account_proto_rawDesc = "" +
 	"\x15session_code_lifetime\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x10\xbaH\r\xaa\x01\n" +
 	"\"\x04\b\x80\xa3\x052\x02\b<R\x13sessionCodeLifetime\x12T\n" +
 	"\"max_live_session_codes_per_advisor\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x01R\x1dmaxLiveSessionCodesPerAdvisor\x12*\n" +
-	"\x11fast_chat_enabled\x18\x06 \x01(\bR\x0ffastChatEnabled\"\xf7\x01\n" +
+	"\x11fast_chat_enabled\x18\x06 \x01(\bR\x0ffastChatEnabled\x12B\n" +
+	"\x17chat_log_retention_days\x18\a \x01(\x05B\v\xbaH\b\x1a\x06\x18\x94\x9d\x02(\x00R\x14chatLogRetentionDays\"\xf7\x01\n" +
 	"\x06Portal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

@@ -296,7 +296,10 @@ export const PortalService: GenService<{
    * malformed, or the routing does not fit the portal's mode), `NotFound`
    * (no such portal, unknown or expired session code, unknown advisor),
    * `FailedPrecondition` (the chosen advisor is not online, or FastChat is
-   * not enabled), `ResourceExhausted` (too many sessions started).
+   * not enabled), `ResourceExhausted` (too many sessions started). With an
+   * API key (`Authorization: Bearer ast_key_…`): `Unauthenticated` (invalid
+   * or revoked key), `PermissionDenied` (the key lacks
+   * API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
    *
    * @generated from rpc assist.v1.PortalService.StartSession
    */

@@ -12,7 +12,7 @@ import (
 )
 
 const accountGet = `-- name: AccountGet :one
-SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time FROM accounts WHERE id = $1
+SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, chat_log_retention_days FROM accounts WHERE id = $1
 `
 
 func (q *Queries) AccountGet(ctx context.Context, db DBTX, id uuid.UUID) (Account, error) {
@@ -28,12 +28,13 @@ func (q *Queries) AccountGet(ctx context.Context, db DBTX, id uuid.UUID) (Accoun
 		&i.MaxLiveSessionCodes,
 		&i.FastChatEnabled,
 		&i.CreateTime,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }
 
 const accountGetByName = `-- name: AccountGetByName :one
-SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time FROM accounts WHERE name = $1
+SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, chat_log_retention_days FROM accounts WHERE name = $1
 `
 
 func (q *Queries) AccountGetByName(ctx context.Context, db DBTX, name string) (Account, error) {
@@ -49,12 +50,13 @@ func (q *Queries) AccountGetByName(ctx context.Context, db DBTX, name string) (A
 		&i.MaxLiveSessionCodes,
 		&i.FastChatEnabled,
 		&i.CreateTime,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }
 
 const accountInsert = `-- name: AccountInsert :one
-INSERT INTO accounts (name) VALUES ($1) RETURNING id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time
+INSERT INTO accounts (name) VALUES ($1) RETURNING id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, chat_log_retention_days
 `
 
 func (q *Queries) AccountInsert(ctx context.Context, db DBTX, name string) (Account, error) {
@@ -70,6 +72,7 @@ func (q *Queries) AccountInsert(ctx context.Context, db DBTX, name string) (Acco
 		&i.MaxLiveSessionCodes,
 		&i.FastChatEnabled,
 		&i.CreateTime,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }

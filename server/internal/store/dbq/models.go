@@ -31,6 +31,14 @@ type Account struct {
 	MaxLiveSessionCodes        int32
 	FastChatEnabled            bool
 	CreateTime                 time.Time
+	ChatLogRetentionDays       int32
+}
+
+type AccountFeed struct {
+	AccountID uuid.UUID
+	Pos       int64
+	SessionID uuid.UUID
+	Seq       int64
 }
 
 type Advisor struct {
@@ -54,6 +62,17 @@ type ApiKey struct {
 	SecretHash []byte
 	CreateTime time.Time
 	RevokeTime *time.Time
+}
+
+type FeedAccount struct {
+	AccountID  uuid.UUID
+	LastPos    int64
+	TrimmedPos int64
+}
+
+type FeedSession struct {
+	SessionID uuid.UUID
+	FedSeq    int64
 }
 
 type Portal struct {
@@ -92,6 +111,7 @@ type Session struct {
 	Outcome             int16
 	Notes               string
 	LastSeq             int64
+	LogDeleteTime       *time.Time
 }
 
 type SessionAdvisor struct {
@@ -107,4 +127,45 @@ type SessionEvent struct {
 	ClientMessageID *string
 	Event           []byte
 	CreateTime      time.Time
+}
+
+type WebhookAttempt struct {
+	DeliveryID  int64
+	Number      int32
+	AttemptTime time.Time
+	StatusCode  int32
+	Error       string
+	DurationMs  int32
+}
+
+type WebhookDelivery struct {
+	ID              int64
+	EndpointID      uuid.UUID
+	AccountID       uuid.UUID
+	SessionID       *uuid.UUID
+	MessageID       string
+	EventType       int16
+	FeedPos         int64
+	Body            []byte
+	State           int16
+	AttemptCount    int32
+	NextAttemptTime time.Time
+	CreateTime      time.Time
+}
+
+type WebhookEndpoint struct {
+	ID                       uuid.UUID
+	AccountID                uuid.UUID
+	Url                      string
+	Description              string
+	EventTypes               []int16
+	Disabled                 bool
+	DisabledReason           string
+	Secret                   string
+	PreviousSecret           *string
+	PreviousSecretExpireTime *time.Time
+	CreateTime               time.Time
+	UpdateTime               time.Time
+	LeaseOwner               *string
+	LeaseUntil               *time.Time
 }

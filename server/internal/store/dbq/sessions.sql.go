@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAccessGet = `-- name: SessionAccessGet :one
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq,
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.log_delete_time,
     sa.lead AS participant_lead,
     EXISTS (
         SELECT 1 FROM portal_advisors pa
@@ -63,6 +63,7 @@ func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAcce
 		&i.Session.Outcome,
 		&i.Session.Notes,
 		&i.Session.LastSeq,
+		&i.Session.LogDeleteTime,
 		&i.ParticipantLead,
 		&i.ServesPortal,
 	)
@@ -118,7 +119,7 @@ const sessionEnd = `-- name: SessionEnd :one
 UPDATE sessions
 SET state = 3, end_time = now(), outcome = $1, notes = $2
 WHERE id = $3 AND state <> 3
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time
 `
 
 type SessionEndParams struct {
@@ -152,12 +153,13 @@ func (q *Queries) SessionEnd(ctx context.Context, db DBTX, arg SessionEndParams)
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions WHERE id = $1
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -185,12 +187,13 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Sessio
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGetByStartRequest = `-- name: SessionGetByStartRequest :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions WHERE portal_id = $1 AND start_request_id = $2
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time FROM sessions WHERE portal_id = $1 AND start_request_id = $2
 `
 
 type SessionGetByStartRequestParams struct {
@@ -223,12 +226,13 @@ func (q *Queries) SessionGetByStartRequest(ctx context.Context, db DBTX, arg Ses
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGetForUpdate = `-- name: SessionGetForUpdate :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions WHERE id = $1 FOR UPDATE
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time FROM sessions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -256,6 +260,7 @@ func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
@@ -269,7 +274,7 @@ INSERT INTO sessions (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time
 `
 
 type SessionInsertParams struct {
@@ -325,6 +330,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
@@ -362,7 +368,7 @@ func (q *Queries) SessionInvitedAdvisors(ctx context.Context, db DBTX, sessionId
 }
 
 const sessionListByAdvisor = `-- name: SessionListByAdvisor :many
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq FROM sessions s
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.log_delete_time FROM sessions s
 JOIN session_advisors sa ON sa.session_id = s.id
 WHERE sa.advisor_id = $1
   AND ($2::smallint = 0 OR s.state = $2::smallint)
@@ -417,6 +423,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 			&i.Outcome,
 			&i.Notes,
 			&i.LastSeq,
+			&i.LogDeleteTime,
 		); err != nil {
 			return nil, err
 		}
@@ -429,7 +436,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionListWaiting = `-- name: SessionListWaiting :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq FROM sessions
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time FROM sessions
 WHERE state = 1 AND portal_id = ANY($1::uuid[])
 ORDER BY create_time, id
 `
@@ -465,6 +472,7 @@ func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, portalIds []u
 			&i.Outcome,
 			&i.Notes,
 			&i.LastSeq,
+			&i.LogDeleteTime,
 		); err != nil {
 			return nil, err
 		}
@@ -496,7 +504,7 @@ const sessionPickUp = `-- name: SessionPickUp :one
 UPDATE sessions
 SET state = 2, advisor_id = $1, pick_up_time = now(), kind = $2
 WHERE id = $3 AND state = 1
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, log_delete_time
 `
 
 type SessionPickUpParams struct {
@@ -532,6 +540,7 @@ func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpP
 		&i.Outcome,
 		&i.Notes,
 		&i.LastSeq,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }

@@ -128,3 +128,39 @@ func (q *Queries) ApiKeyGetBySecret(ctx context.Context, db DBTX, secretHash []b
 	)
 	return i, err
 }
+
+const apiKeyInsert = `-- name: ApiKeyInsert :one
+INSERT INTO api_keys (account_id, name, scopes, prefix, secret_hash)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, account_id, name, scopes, prefix, secret_hash, create_time, revoke_time
+`
+
+type ApiKeyInsertParams struct {
+	AccountID  uuid.UUID
+	Name       string
+	Scopes     []int16
+	Prefix     string
+	SecretHash []byte
+}
+
+func (q *Queries) ApiKeyInsert(ctx context.Context, db DBTX, arg ApiKeyInsertParams) (ApiKey, error) {
+	row := db.QueryRow(ctx, apiKeyInsert,
+		arg.AccountID,
+		arg.Name,
+		arg.Scopes,
+		arg.Prefix,
+		arg.SecretHash,
+	)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.Name,
+		&i.Scopes,
+		&i.Prefix,
+		&i.SecretHash,
+		&i.CreateTime,
+		&i.RevokeTime,
+	)
+	return i, err
+}

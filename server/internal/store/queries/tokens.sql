@@ -22,3 +22,8 @@ FROM access_tokens t
 LEFT JOIN advisors a ON a.id = t.advisor_id
 LEFT JOIN sessions s ON s.id = t.session_id
 WHERE t.token_hash = $1 AND t.revoke_time IS NULL AND t.expire_time > now();
+
+-- name: ApiKeyInsert :one
+INSERT INTO api_keys (account_id, name, scopes, prefix, secret_hash)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
