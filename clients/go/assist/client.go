@@ -69,6 +69,8 @@ type Client struct {
 	CustomerApp assistv1connect.CustomerAppServiceClient
 	Report      assistv1connect.ReportServiceClient
 	Admin       assistv1connect.AdminServiceClient
+	Event       assistv1connect.EventServiceClient
+	Webhook     assistv1connect.WebhookServiceClient
 
 	token atomic.Pointer[string]
 	retry RetryPolicy
@@ -147,6 +149,8 @@ func New(baseURL string, opts ...Option) *Client {
 	c.CustomerApp = assistv1connect.NewCustomerAppServiceClient(cc)
 	c.Report = assistv1connect.NewReportServiceClient(cc)
 	c.Admin = assistv1connect.NewAdminServiceClient(cc)
+	c.Event = assistv1connect.NewEventServiceClient(cc)
+	c.Webhook = assistv1connect.NewWebhookServiceClient(cc)
 	return c
 }
 
