@@ -62,8 +62,9 @@ type Sequencer struct {
 	notifier *Notifier
 	outbox   Outbox
 	logger   *slog.Logger
-	// SweepInterval is how often the leader re-checks every session even
-	// without a hint. Default 2s.
+	// SweepInterval is how often the leader re-checks the open and
+	// recently ended sessions without a hint (a lost hint then costs at
+	// most this delay). Default 2s.
 	SweepInterval time.Duration
 	// RetryInterval is how often a follower tries to become the leader.
 	// Default 1s.
@@ -72,7 +73,9 @@ type Sequencer struct {
 	wake  chan struct{}
 	mu    sync.Mutex
 	hints map[uuid.UUID]struct{}
-	sweep bool
+	// sweep: look at every session; recent: at open and recently ended
+	// ones (the periodic safety net, cheap on a big account).
+	sweep, recent bool
 }
 
 // NewSequencer returns a sequencer; outbox may be nil.
@@ -168,7 +171,9 @@ func (s *Sequencer) lead(ctx context.Context) error {
 			return nil
 		case <-s.wake:
 		case <-sweep.C:
-			s.Hint(uuid.Nil)
+			s.mu.Lock()
+			s.recent = true
+			s.mu.Unlock()
 		}
 	}
 }
@@ -187,12 +192,13 @@ func (s *Sequencer) cycle(ctx context.Context, conn *pgx.Conn) (more bool, err e
 		hints = append(hints, id)
 	}
 	clear(s.hints)
-	sweep := s.sweep
-	s.sweep = false
+	sweep, recent := s.sweep, s.recent
+	s.sweep, s.recent = false, false
 	s.mu.Unlock()
 	requeue := func() {
 		s.mu.Lock()
 		s.sweep = s.sweep || sweep
+		s.recent = s.recent || recent
 		for _, id := range hints {
 			s.hints[id] = struct{}{}
 		}
@@ -215,6 +221,20 @@ func (s *Sequencer) cycle(ctx context.Context, conn *pgx.Conn) (more bool, err e
 				more = true
 				s.mu.Lock()
 				s.sweep = true
+				s.mu.Unlock()
+			}
+		case recent:
+			rows, err := s.store.Q.FeedDirtySessionsRecent(ctx, tx, maxSessionsPerCycle)
+			if err != nil {
+				return fmt.Errorf("find sessions to sequence: %w", err)
+			}
+			for _, r := range rows {
+				dirty = append(dirty, dirtySession{id: r.ID, account: r.AccountID, portal: r.PortalID, fed: r.FedSeq, last: r.LastSeq})
+			}
+			if len(rows) == maxSessionsPerCycle {
+				more = true
+				s.mu.Lock()
+				s.recent = true
 				s.mu.Unlock()
 			}
 		case len(hints) > 0:

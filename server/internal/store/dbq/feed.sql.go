@@ -183,6 +183,51 @@ func (q *Queries) FeedDirtySessionsByID(ctx context.Context, db DBTX, ids []uuid
 	return items, nil
 }
 
+const feedDirtySessionsRecent = `-- name: FeedDirtySessionsRecent :many
+SELECT s.id, s.account_id, s.portal_id, s.last_seq, coalesce(f.fed_seq, 0)::bigint AS fed_seq
+FROM sessions s
+LEFT JOIN feed_sessions f ON f.session_id = s.id
+WHERE (s.end_time IS NULL OR s.end_time > now() - interval '1 hour')
+  AND s.last_seq > coalesce(f.fed_seq, 0)
+LIMIT $1
+`
+
+type FeedDirtySessionsRecentRow struct {
+	ID        uuid.UUID
+	AccountID uuid.UUID
+	PortalID  uuid.UUID
+	LastSeq   int64
+	FedSeq    int64
+}
+
+// The periodic sweep: only sessions that can still grow or just ended (a
+// new leader sweeps everything once with FeedDirtySessions).
+func (q *Queries) FeedDirtySessionsRecent(ctx context.Context, db DBTX, maxSessions int32) ([]FeedDirtySessionsRecentRow, error) {
+	rows, err := db.Query(ctx, feedDirtySessionsRecent, maxSessions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FeedDirtySessionsRecentRow
+	for rows.Next() {
+		var i FeedDirtySessionsRecentRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.AccountID,
+			&i.PortalID,
+			&i.LastSeq,
+			&i.FedSeq,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const feedEventsInRanges = `-- name: FeedEventsInRanges :many
 SELECT e.session_id, e.seq, e.event, e.create_time
 FROM session_events e

@@ -18,6 +18,11 @@ CREATE TABLE feed_accounts (
     trimmed_pos bigint NOT NULL DEFAULT 0
 );
 
+-- The sequencer's periodic sweep looks only at open or recently ended
+-- sessions.
+CREATE INDEX sessions_open_idx ON sessions (id) WHERE end_time IS NULL;
+CREATE INDEX sessions_end_time_idx ON sessions (end_time) WHERE end_time IS NOT NULL;
+
 -- How far each session's log has been sequenced.
 CREATE TABLE feed_sessions (
     session_id uuid PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
@@ -96,5 +101,7 @@ DROP TABLE webhook_endpoints;
 DROP TABLE account_feed;
 DROP TABLE feed_sessions;
 DROP TABLE feed_accounts;
+DROP INDEX sessions_end_time_idx;
+DROP INDEX sessions_open_idx;
 ALTER TABLE sessions DROP COLUMN log_delete_time;
 ALTER TABLE accounts DROP COLUMN chat_log_retention_days;

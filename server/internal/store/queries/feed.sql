@@ -13,6 +13,16 @@ LEFT JOIN feed_sessions f ON f.session_id = s.id
 WHERE s.last_seq > coalesce(f.fed_seq, 0)
 LIMIT @max_sessions;
 
+-- The periodic sweep: only sessions that can still grow or just ended (a
+-- new leader sweeps everything once with FeedDirtySessions).
+-- name: FeedDirtySessionsRecent :many
+SELECT s.id, s.account_id, s.portal_id, s.last_seq, coalesce(f.fed_seq, 0)::bigint AS fed_seq
+FROM sessions s
+LEFT JOIN feed_sessions f ON f.session_id = s.id
+WHERE (s.end_time IS NULL OR s.end_time > now() - interval '1 hour')
+  AND s.last_seq > coalesce(f.fed_seq, 0)
+LIMIT @max_sessions;
+
 -- The events of several sessions in seq ranges (from, to].
 -- name: FeedEventsInRanges :many
 SELECT e.session_id, e.seq, e.event, e.create_time
