@@ -24,6 +24,13 @@ import (
 	"github.com/assist-chat/assist/server/internal/pgtest"
 )
 
+// intPatient is intFast with enough quick retries that no delivery fails
+// for good during a test.
+func intPatient(c *assistd.Config) {
+	intFast(c)
+	c.Integrations.WebhookRetrySchedule = slices.Repeat([]time.Duration{200 * time.Millisecond}, 300)
+}
+
 // hookRequest is one delivery attempt a receiver saw.
 type hookRequest struct {
 	header   http.Header
@@ -232,7 +239,7 @@ func TestWebhooksAreSignedRetriedAndDeliveredInOrder(t *testing.T) {
 // disabled.
 func TestFailingWebhookEndpointsDoNotDelayAHealthyOne(t *testing.T) {
 	t.Parallel()
-	env := assisttest.Start(t, intFast)
+	env := assisttest.Start(t, intPatient)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	release := make(chan struct{})
@@ -293,12 +300,7 @@ func TestFailingWebhookEndpointsDoNotDelayAHealthyOne(t *testing.T) {
 func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
-	// Enough retries that nothing fails for good while the receiver is down.
-	patient := func(c *assistd.Config) {
-		intFast(c)
-		c.Integrations.WebhookRetrySchedule = slices.Repeat([]time.Duration{200 * time.Millisecond}, 300)
-	}
-	first := assisttest.StartOn(t, db, patient)
+	first := assisttest.StartOn(t, db, intPatient)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var down atomic.Bool
@@ -322,7 +324,7 @@ func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
 		t.Fatalf("shutdown: %v", err)
 	}
 	down.Store(false)
-	second := assisttest.StartOn(t, db, patient)
+	second := assisttest.StartOn(t, db, intPatient)
 	want := storedCount(t, second)
 	waitFor(t, 30*time.Second, "every event delivered after the restart", func() bool {
 		got := map[int64]bool{}
