@@ -9,7 +9,11 @@
 //   - [Client.Follow] reads a session's log and resumes from its cursor after
 //     a dropped stream, delivering each stored event once, in order;
 //   - [Client.OpenChat] runs the bidi Chat stream of native apps, resuming
-//     it and re-sending unacknowledged messages after a drop.
+//     it and re-sending unacknowledged messages after a drop;
+//   - [Client.FollowAccount] reads an account's event stream (integrators)
+//     and resumes from its position after a dropped stream;
+//   - [VerifyWebhook] checks a webhook delivery's Standard Webhooks
+//     signature and timestamp.
 //
 // The session log is the contract these rely on: stored events carry
 // contiguous seqs (1, 2, 3 …) per session, Subscribe and Chat replay
