@@ -359,3 +359,47 @@ func TestWebhookEndpointsOnPrivateAddressesAreRefused(t *testing.T) {
 	_, err = admin.UpdateWebhookEndpoint(ctx, &assistv1.UpdateWebhookEndpointRequest{EndpointId: res.GetEndpoint().GetId(), Url: new("http://192.168.1.1/hook")})
 	e2eWantCode(t, err, connect.CodeInvalidArgument, "UpdateWebhookEndpoint to a private address")
 }
+
+// Two replicas on one database deliver to an endpoint through one lease:
+// never two requests at once, every event once, in order.
+func TestWebhookDeliveriesFromTwoReplicasAreSerialPerEndpoint(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	a := assisttest.StartOn(t, db, intPatient)
+	b := assisttest.StartOn(t, db, intPatient)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var inflight, maxInflight atomic.Int32
+	recv := newHookReceiver(t, func(int, http.ResponseWriter) int {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			m := maxInflight.Load()
+			if n <= m || maxInflight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+		return http.StatusOK
+	})
+	admin := intHooks(a, a.Login(t, assisttest.AdminEmail, assisttest.AdminPassword))
+	if _, err := admin.CreateWebhookEndpoint(ctx, &assistv1.CreateWebhookEndpointRequest{Url: recv.srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	sa, ca, _ := a.ActiveSession(t)
+	sb, cb, _ := b.ActiveSession(t)
+	for i := range 10 {
+		sendMessages(t, ctx, a, sa, ca, fmt.Sprintf("a%d", i), 1)
+		sendMessages(t, ctx, b, sb, cb, fmt.Sprintf("b%d", i), 1)
+	}
+	want := storedCount(t, a)
+	waitFor(t, 30*time.Second, "every event delivered", func() bool { return int64(len(recv.succeeded())) >= want })
+	if m := maxInflight.Load(); m != 1 {
+		t.Errorf("up to %d requests were in flight at once to one endpoint, want 1", m)
+	}
+	for i, p := range recv.succeeded() {
+		if p != int64(i+1) {
+			t.Fatalf("deliveries carried positions %v, want 1..%d once each in order", recv.succeeded(), want)
+		}
+	}
+}
