@@ -14,6 +14,7 @@ import (
 	"github.com/assist-chat/assist/clients/go/assist"
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assisttest"
+	"github.com/assist-chat/assist/server/internal/auth"
 )
 
 type feedKey struct {
@@ -261,4 +262,31 @@ func TestAccountStreamRefusesCursorsBeyondTheEndAndFiltersTypes(t *testing.T) {
 	}
 	_, err = intFirstAccountEvent(ctx, events, &assistv1.StreamAccountEventsRequest{AfterPosition: 1_000_000})
 	e2eWantCode(t, err, connect.CodeInvalidArgument, "a cursor beyond the end")
+}
+
+// Revoking an API key ends the account streams it opened.
+func TestRevokingAnAPIKeyEndsItsAccountStream(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t, intFast, assisttest.WithCredentialCheckInterval(50*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key := intAPIKey(t, env, intDemoAccount(t, env), assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_READ)
+	env.StartSession(t, "Ada")
+	stream, err := intEvents(env, assisttest.Connect, key).StreamAccountEvents(ctx, &assistv1.StreamAccountEventsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if _, err := stream.Receive(); err != nil {
+		t.Fatalf("first event: %v", err)
+	}
+	if _, err := env.Server.Store().Pool.Exec(ctx, "UPDATE api_keys SET revoke_time = now() WHERE secret_hash = $1", auth.HashSecret(key)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := stream.Receive(); err != nil {
+			e2eWantCode(t, err, connect.CodeUnauthenticated, "the account stream after its key was revoked")
+			return
+		}
+	}
 }
