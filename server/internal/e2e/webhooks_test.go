@@ -403,3 +403,53 @@ func TestWebhookDeliveriesFromTwoReplicasAreSerialPerEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint's URL, description, event types and state change with
+// UpdateWebhookEndpoint; a disabled endpoint gets nothing, and only the
+// types it wants once enabled again.
+func TestWebhookEndpointUpdatesTakeEffect(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t, intPatient)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recv := newHookReceiver(t, nil)
+	admin := intHooks(env, env.Login(t, assisttest.AdminEmail, assisttest.AdminPassword))
+	created, err := admin.CreateWebhookEndpoint(ctx, &assistv1.CreateWebhookEndpointRequest{Url: "http://127.0.0.1:9/old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.GetEndpoint().GetId()
+	upd, err := admin.UpdateWebhookEndpoint(ctx, &assistv1.UpdateWebhookEndpointRequest{EndpointId: id, Disabled: new(true)})
+	if err != nil || !upd.GetEndpoint().GetDisabled() || upd.GetEndpoint().GetDisabledReason() == "" {
+		t.Fatalf("disable: %v (%v), want a disabled endpoint with a reason", upd.GetEndpoint(), err)
+	}
+	sid, customerToken, _ := env.ActiveSession(t)
+	sendMessages(t, ctx, env, sid, customerToken, "while-disabled", 2)
+	// Deliveries follow the endpoint as it is when an event is sequenced:
+	// wait for these to be.
+	waitFor(t, 10*time.Second, "the messages sent while disabled sequenced", func() bool {
+		var fed, last int64
+		_ = env.Server.Store().Pool.QueryRow(ctx, "SELECT coalesce(f.fed_seq, 0), s.last_seq FROM sessions s LEFT JOIN feed_sessions f ON f.session_id = s.id WHERE s.id = $1", sid).Scan(&fed, &last)
+		return last > 0 && fed == last
+	})
+	message := assistv1.AccountEventType_ACCOUNT_EVENT_TYPE_MESSAGE
+	upd, err = admin.UpdateWebhookEndpoint(ctx, &assistv1.UpdateWebhookEndpointRequest{
+		EndpointId: id, Url: new(recv.srv.URL), Description: new("messages only"),
+		EventTypes: &assistv1.WebhookEventTypes{Types: []assistv1.AccountEventType{message}}, Disabled: new(false),
+	})
+	e := upd.GetEndpoint()
+	if err != nil || e.GetDisabled() || e.GetDisabledReason() != "" || e.GetUrl() != recv.srv.URL || e.GetDescription() != "messages only" || len(e.GetEventTypes()) != 1 {
+		t.Fatalf("update: %v (%v), want the new URL, description, types, enabled", e, err)
+	}
+	sendMessages(t, ctx, env, sid, customerToken, "after", 2)
+	waitFor(t, 10*time.Second, "the two messages after enabling", func() bool { return len(recv.succeeded()) >= 2 })
+	time.Sleep(300 * time.Millisecond)
+	for _, q := range recv.requests() {
+		if q.typ != "session.message" {
+			t.Errorf("got a %s delivery, want messages only", q.typ)
+		}
+	}
+	if n := len(recv.requests()); n != 2 {
+		t.Errorf("got %d deliveries, want the 2 messages sent after enabling", n)
+	}
+}

@@ -713,8 +713,10 @@ export const WebhookService: GenService<{
   },
   /**
    * UpdateWebhookEndpoint changes the fields that are set. Enabling a
-   * disabled endpoint clears its disabled_reason; events that happened
-   * while it was disabled are not sent.
+   * disabled endpoint clears its disabled_reason; events that reached the
+   * account stream while it was disabled are not sent (deliveries follow
+   * the endpoint as it is when an event gets its position, usually within
+   * milliseconds of the event).
    *
    * Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied`,
    * `NotFound` (no such endpoint on the account).
