@@ -9,7 +9,11 @@
 //   - [Client.Follow] reads a session's log and resumes from its cursor after
 //     a dropped stream, delivering each stored event once, in order;
 //   - [Client.OpenChat] runs the bidi Chat stream of native apps, resuming
-//     it and re-sending unacknowledged messages after a drop.
+//     it and re-sending unacknowledged messages after a drop;
+//   - [Client.FollowAccount] reads an account's event stream (integrators)
+//     and resumes from its position after a dropped stream;
+//   - [VerifyWebhook] checks a webhook delivery's Standard Webhooks
+//     signature and timestamp.
 //
 // The session log is the contract these rely on: stored events carry
 // contiguous seqs (1, 2, 3 …) per session, Subscribe and Chat replay
@@ -69,6 +73,8 @@ type Client struct {
 	CustomerApp assistv1connect.CustomerAppServiceClient
 	Report      assistv1connect.ReportServiceClient
 	Admin       assistv1connect.AdminServiceClient
+	Event       assistv1connect.EventServiceClient
+	Webhook     assistv1connect.WebhookServiceClient
 
 	token atomic.Pointer[string]
 	retry RetryPolicy
@@ -147,6 +153,8 @@ func New(baseURL string, opts ...Option) *Client {
 	c.CustomerApp = assistv1connect.NewCustomerAppServiceClient(cc)
 	c.Report = assistv1connect.NewReportServiceClient(cc)
 	c.Admin = assistv1connect.NewAdminServiceClient(cc)
+	c.Event = assistv1connect.NewEventServiceClient(cc)
+	c.Webhook = assistv1connect.NewWebhookServiceClient(cc)
 	return c
 }
 

@@ -27,6 +27,7 @@ type options struct {
 	maxInFlight                             int
 	unaryBodyTimeout                        time.Duration
 	publicURL, appsDir, keyEncryptionKey    string
+	webhooksAllowPrivate                    bool
 }
 
 // setting ties a flag to its environment variable.
@@ -53,6 +54,7 @@ var settings = []setting{
 	{"public-url", "ASSIST_PUBLIC_URL"},
 	{"apps-dir", "ASSIST_APPS_DIR"},
 	{"key-encryption-key", "ASSIST_KEY_ENCRYPTION_KEY"},
+	{"webhooks-allow-private", "ASSIST_WEBHOOKS_ALLOW_PRIVATE"},
 }
 
 func (o *options) flags() *flag.FlagSet {
@@ -87,6 +89,7 @@ func (o *options) flags() *flag.FlagSet {
 	fs.StringVar(&o.publicURL, "public-url", "", help("public-url", "base URL customers reach the server at, for opener links; empty: http://<addr>"))
 	fs.StringVar(&o.appsDir, "apps-dir", assistd.DefaultAppsDir(), help("apps-dir", "folder of the customer app binaries served by opener links"))
 	fs.StringVar(&o.keyEncryptionKey, "key-encryption-key", "", help("key-encryption-key", "32-byte key (hex or base64) that encrypts the opener signing keys stored in the database; empty stores them in clear"))
+	fs.BoolVar(&o.webhooksAllowPrivate, "webhooks-allow-private", false, help("webhooks-allow-private", "let webhook endpoints resolve to loopback, private and link-local addresses"))
 	return fs
 }
 
@@ -179,6 +182,7 @@ func (o *options) config(logger *slog.Logger) (assistd.Config, error) {
 		PublicURL:          o.publicURL,
 		AppsDir:            o.appsDir,
 		KeyEncryptionKey:   kek,
+		Integrations:       assistd.Integrations{WebhooksAllowPrivate: o.webhooksAllowPrivate},
 		Logger:             logger,
 	}, nil
 }

@@ -66,6 +66,7 @@ func (s *Service) UpdateSettings(ctx context.Context, p *auth.Principal, in *ass
 		ID: a.ID, WebChatEnabled: a.WebChatEnabled, UpgradeHandoff: a.UpgradeHandoff,
 		OpenerLifetimeSeconds: a.OpenerLifetimeSeconds, SessionCodeLifetimeSeconds: a.SessionCodeLifetimeSeconds,
 		MaxLiveSessionCodes: a.MaxLiveSessionCodes, FastChatEnabled: a.FastChatEnabled, Language: a.Language,
+		ChatLogRetentionDays: a.ChatLogRetentionDays,
 	}
 	for _, path := range paths {
 		switch path {
@@ -101,6 +102,12 @@ func (s *Service) UpdateSettings(ctx context.Context, p *auth.Principal, in *ass
 				return nil, failure.InvalidArgument("settings.language", "must be one of %v", Languages)
 			}
 			u.Language = in.GetLanguage()
+		case "chat_log_retention_days":
+			days := in.GetChatLogRetentionDays()
+			if days < 0 || days > 36500 {
+				return nil, failure.InvalidArgument("settings.chat_log_retention_days", "must be between 0 (keep forever) and 36500")
+			}
+			u.ChatLogRetentionDays = days
 		default:
 			return nil, failure.InvalidArgument("update_mask", "unknown path %q", path)
 		}
@@ -135,5 +142,6 @@ func toProto(a dbq.Account) *assistv1.AccountSettings {
 		MaxLiveSessionCodesPerAdvisor: a.MaxLiveSessionCodes,
 		FastChatEnabled:               a.FastChatEnabled,
 		Language:                      a.Language,
+		ChatLogRetentionDays:          a.ChatLogRetentionDays,
 	}
 }

@@ -21,6 +21,7 @@ var kindCodes = map[failure.Kind]connect.Code{
 	failure.KindFailedPrecondition: connect.CodeFailedPrecondition,
 	failure.KindResourceExhausted:  connect.CodeResourceExhausted,
 	failure.KindUnimplemented:      connect.CodeUnimplemented,
+	failure.KindOutOfRange:         connect.CodeOutOfRange,
 	failure.KindUnavailable:        connect.CodeUnavailable,
 }
 

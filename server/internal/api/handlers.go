@@ -20,9 +20,11 @@ import (
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
 	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/feed"
 	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessions"
 	"github.com/assist-chat/assist/server/internal/upgrade"
+	"github.com/assist-chat/assist/server/internal/webhooks"
 )
 
 // Domain is what the handlers call.
@@ -35,7 +37,10 @@ type Domain struct {
 	Admin        *admin.Service
 	Upgrade      *upgrade.Service
 	Accounts     *accounts.Service
-	Logger       *slog.Logger
+	// Feed streams account events; Webhooks manages endpoints.
+	Feed     *feed.Service
+	Webhooks *webhooks.Service
+	Logger   *slog.Logger
 	// Stopping is closed when the server shuts down: streams then end
 	// cleanly and clients resume elsewhere from their cursor.
 	Stopping <-chan struct{}
@@ -92,6 +97,7 @@ func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSess
 		FirstAvailableAdvisor: req.GetFirstAvailableAdvisor(),
 		FastChat:              req.GetFastChat(),
 		RequestID:             req.GetRequestId(),
+		Caller:                auth.FromContext(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -328,7 +334,7 @@ func (h sessionHandler) GetSession(ctx context.Context, req *assistv1.GetSession
 		return nil, err
 	}
 	p := auth.FromContext(ctx)
-	if err := sessions.RequireAdvisor(p); err != nil {
+	if err := sessions.RequireAdvisorOrReader(p); err != nil {
 		return nil, err
 	}
 	s, err := h.Sessions.Get(ctx, p, sid)
@@ -368,4 +374,6 @@ func Register(server *connect.Server, d *Domain) {
 	assistv1connect.RegisterCustomerAppServiceHandler(server, customerAppHandler{d})
 	assistv1connect.RegisterReportServiceHandler(server, reportHandler{d})
 	assistv1connect.RegisterAdminServiceHandler(server, adminHandler{Domain: d})
+	assistv1connect.RegisterEventServiceHandler(server, eventHandler{d})
+	assistv1connect.RegisterWebhookServiceHandler(server, webhookHandler{d})
 }

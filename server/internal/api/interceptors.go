@@ -77,8 +77,16 @@ func authInterceptor(authn *auth.Service) connect.ServerInterceptor {
 			}
 			token, hasBearer := strings.CutPrefix(header, "Bearer ")
 			if anonymous[spec.Procedure] {
-				// Anonymous procedures ignore credentials, except to let an
-				// integrator act as itself where that matters later.
+				// Anonymous procedures ignore credentials, except an API key:
+				// an integrator acts as itself (StartSession checks its scope
+				// and account).
+				if hasBearer && auth.IsAPIKey(token) {
+					p, err := authn.Resolve(ctx, token)
+					if err != nil {
+						return err
+					}
+					ctx = auth.WithPrincipal(ctx, p)
+				}
 				return next(ctx, spec, stream)
 			}
 			if !hasBearer || token == "" {

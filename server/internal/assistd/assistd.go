@@ -27,8 +27,8 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
-	"github.com/assist-chat/assist/server/internal/admin"
 	"github.com/assist-chat/assist/server/internal/accounts"
+	"github.com/assist-chat/assist/server/internal/admin"
 	"github.com/assist-chat/assist/server/internal/api"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/chat"
@@ -40,8 +40,8 @@ import (
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
 	"github.com/assist-chat/assist/server/internal/store"
-	"github.com/assist-chat/assist/server/internal/webapp"
 	"github.com/assist-chat/assist/server/internal/upgrade"
+	"github.com/assist-chat/assist/server/internal/webapp"
 )
 
 // Config configures a server. The zero value of each field means its
@@ -104,6 +104,8 @@ type Config struct {
 	// KeyEncryptionKey (32 bytes) encrypts the opener signing keys stored in
 	// the database. Default: none, keys are stored in clear.
 	KeyEncryptionKey []byte
+	// Integrations tunes the account feed, webhooks and log retention.
+	Integrations Integrations
 }
 
 // DefaultAppsDir is the apps folder next to the assistd executable
@@ -272,6 +274,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
 	administration := admin.NewService(s.store, cfg.PasswordCost, s.logger)
 	administration.Revoked = s.log.RevokeCredential
+	integrations := s.startIntegrations(runCtx, hub, cfg.Integrations)
 	domain := &api.Domain{
 		Auth:         authn,
 		Sessions:     sess,
@@ -280,6 +283,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Admin:        administration,
 		Upgrade:      upgrade.NewService(s.store, s.log, sess, authn, keys, s.PublicURL, s.logger),
 		Accounts:     accounts.NewService(s.store),
+		Feed:         integrations.feed,
+		Webhooks:     integrations.webhooks,
 		Logger:       s.logger,
 		Stopping:     s.stopping,
 

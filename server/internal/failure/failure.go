@@ -32,6 +32,8 @@ const (
 	// KindUnavailable: a transient failure (the database restarting, a
 	// lost connection); the same request may succeed if retried.
 	KindUnavailable
+	// KindOutOfRange: a cursor points outside what is kept.
+	KindOutOfRange
 )
 
 // Error is a deliberate failure with a message safe to show the caller.
@@ -106,6 +108,11 @@ func Unimplemented(format string, args ...any) *Error {
 // Unavailable reports a transient failure: the caller should retry.
 func Unavailable(format string, args ...any) *Error {
 	return newf(KindUnavailable, format, args...)
+}
+
+// OutOfRange reports a cursor outside what is kept.
+func OutOfRange(format string, args ...any) *Error {
+	return newf(KindOutOfRange, format, args...)
 }
 
 // As returns the deliberate failure in err's chain, if any.

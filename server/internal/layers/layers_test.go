@@ -31,14 +31,16 @@ var allowed = map[string][]string{
 	"opener":     {"failure", "store", "store/dbq"},
 	"upgrade":    {"auth", "failure", "opener", "sessionlog", "sessions", "store", "store/dbq"},
 	"accounts":   {"auth", "failure", "store", "store/dbq"},
+	"feed":       {"auth", "failure", "store", "store/dbq"},
+	"webhooks":   {"auth", "failure", "feed", "store", "store/dbq"},
 	"demo":       {"auth", "store", "store/dbq"},
 	"reports":    {"auth", "failure", "sessionlog", "sessions", "store", "store/dbq"},
 	"admin":      {"auth", "failure", "store", "store/dbq"},
 	"webapp":     {},
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
-	"api":        {"accounts", "admin", "auth", "chat", "failure", "reports", "sessions", "upgrade"},
-	"assistd":    {"accounts", "admin", "api", "auth", "chat", "demo", "limits", "opener", "pgembed", "reports", "sessionlog", "sessions", "store", "upgrade", "webapp"},
+	"api":        {"accounts", "admin", "auth", "chat", "failure", "feed", "reports", "sessions", "upgrade", "webhooks"},
+	"assistd":    {"accounts", "admin", "api", "auth", "chat", "demo", "feed", "limits", "opener", "pgembed", "reports", "sessionlog", "sessions", "store", "upgrade", "webapp", "webhooks"},
 	"assisttest": {"assistd", "demo", "limits", "pgtest"},
 }
 

@@ -23,6 +23,27 @@ type Hub struct {
 	sessions map[uuid.UUID]map[*Subscription]struct{}
 	queues   map[*QueueWatch]struct{}
 	access   map[*AccessWatch]struct{}
+	// committed, if set, hears of every stored event's session (uuid.Nil:
+	// any session may have changed): the account feed's sequencer.
+	committed func(sessionID uuid.UUID)
+}
+
+// OnCommitted registers fn to hear, after commit, the session of every
+// stored event (local or, through LISTEN, another replica's), and uuid.Nil
+// when anything may have been missed. fn must not block.
+func (h *Hub) OnCommitted(fn func(sessionID uuid.UUID)) {
+	h.mu.Lock()
+	h.committed = fn
+	h.mu.Unlock()
+}
+
+func (h *Hub) tellCommitted(sessionID uuid.UUID) {
+	h.mu.Lock()
+	fn := h.committed
+	h.mu.Unlock()
+	if fn != nil {
+		fn(sessionID)
+	}
 }
 
 // NewHub returns an empty hub.
@@ -126,6 +147,9 @@ func (h *Hub) Publish(events ...*assistv1.SessionEvent) {
 			continue
 		}
 		h.each(id, func(s *Subscription) { s.push(ev, 0) })
+		if ev.GetSeq() > 0 {
+			h.tellCommitted(id)
+		}
 	}
 }
 
@@ -133,6 +157,7 @@ func (h *Hub) Publish(events ...*assistv1.SessionEvent) {
 // and must be read from the table.
 func (h *Hub) Wake(sessionID uuid.UUID, seq int64) {
 	h.each(sessionID, func(s *Subscription) { s.push(nil, seq) })
+	h.tellCommitted(sessionID)
 }
 
 // WakeAll makes every subscriber, queue watcher and access watcher look
@@ -156,6 +181,7 @@ func (h *Hub) WakeAll() {
 	for _, id := range ids {
 		h.Wake(id, math.MaxInt64)
 	}
+	h.tellCommitted(uuid.Nil)
 	for _, w := range queues {
 		w.push(uuid.Nil)
 	}

@@ -52,6 +52,9 @@ func (s *Service) rights(ctx context.Context, p *auth.Principal, sessionID uuid.
 	if p == nil {
 		return nil, failure.Unauthenticated("missing credentials")
 	}
+	if err := integratorMayRead(p); err != nil {
+		return nil, err
+	}
 	row, err := s.store.Q.SessionAccessGet(ctx, s.store.Pool, dbq.SessionAccessGetParams{ID: sessionID, AdvisorID: p.AdvisorID})
 	if store.IsNotFound(err) {
 		return nil, failure.NotFound("session")

@@ -35,6 +35,8 @@ func ToProto(s dbq.Session, invited []uuid.UUID) *assistv1.Session {
 		EndTime:    optionalTime(s.EndTime),
 		Outcome:    assistv1.SessionOutcome(s.Outcome),
 		LastSeq:    s.LastSeq,
+
+		LogDeleteTime: optionalTime(s.LogDeleteTime),
 	}
 	if s.AdvisorID != nil {
 		out.AdvisorId = s.AdvisorID.String()

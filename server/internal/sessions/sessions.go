@@ -51,6 +51,9 @@ type Start struct {
 	FastChat              bool
 	// RequestID makes a retried start return the same session.
 	RequestID string
+	// Caller is the integrator starting the session for a customer, or nil
+	// for a customer starting it anonymously.
+	Caller *auth.Principal
 }
 
 // StartSession starts a session for a customer and mints the customer's
@@ -80,6 +83,9 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 	}
 	if err != nil {
 		return dbq.Session{}, "", fmt.Errorf("load portal: %w", err)
+	}
+	if err := integratorMayStart(req.Caller, portal); err != nil {
+		return dbq.Session{}, "", err
 	}
 	mode := assistv1.PortalMode(portal.Mode)
 	if mode != assistv1.PortalMode_PORTAL_MODE_QUEUE {

@@ -165,9 +165,14 @@ type AccountSettings struct {
 	// The language of the account's automatic notices (the upgrade notice,
 	// the disabled web chat's text): "en" (the default) or "fr". Required
 	// when update_mask names it.
-	Language      string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Language string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
+	// How many days chat logs are kept after a session ends; 0 (the default)
+	// keeps them forever. A background job deletes older logs; the session
+	// and its report keep their metadata and say when the log was deleted
+	// (Session.log_delete_time).
+	ChatLogRetentionDays int32 `protobuf:"varint,8,opt,name=chat_log_retention_days,json=chatLogRetentionDays,proto3" json:"chat_log_retention_days,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *AccountSettings) Reset() {
@@ -247,6 +252,13 @@ func (x *AccountSettings) GetLanguage() string {
 		return x.Language
 	}
 	return ""
+}
+
+func (x *AccountSettings) GetChatLogRetentionDays() int32 {
+	if x != nil {
+		return x.ChatLogRetentionDays
+	}
+	return 0
 }
 
 // Portal is the public entry point of an account.
@@ -573,7 +585,7 @@ var File_assist_v1_account_proto protoreflect.FileDescriptor
 
 const file_assist_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\x17assist/v1/account.proto\x12\tassist.v1\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf5\x03\n" +
+	"\x17assist/v1/account.proto\x12\tassist.v1\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x04\n" +
 	"\x0fAccountSettings\x12(\n" +
 	"\x10web_chat_enabled\x18\x01 \x01(\bR\x0ewebChatEnabled\x12O\n" +
 	"\x0fupgrade_handoff\x18\x02 \x01(\x0e2\x19.assist.v1.UpgradeHandoffB\v\xbaH\b\xd8\x01\x01\x82\x01\x02\x10\x01R\x0eupgradeHandoff\x12S\n" +
@@ -582,7 +594,8 @@ const file_assist_v1_account_proto_rawDesc = "" +
 	"\"\x04\b\x80\xa3\x052\x02\b<R\x13sessionCodeLifetime\x12W\n" +
 	"\"max_live_session_codes_per_advisor\x18\x05 \x01(\x05B\f\xbaH\t\xd8\x01\x01\x1a\x04\x18d(\x01R\x1dmaxLiveSessionCodesPerAdvisor\x12*\n" +
 	"\x11fast_chat_enabled\x18\x06 \x01(\bR\x0ffastChatEnabled\x12,\n" +
-	"\blanguage\x18\a \x01(\tB\x10\xbaH\r\xd8\x01\x01r\bR\x02enR\x02frR\blanguage\"\xf7\x01\n" +
+	"\blanguage\x18\a \x01(\tB\x10\xbaH\r\xd8\x01\x01r\bR\x02enR\x02frR\blanguage\x12B\n" +
+	"\x17chat_log_retention_days\x18\b \x01(\x05B\v\xbaH\b\x1a\x06\x18\x94\x9d\x02(\x00R\x14chatLogRetentionDays\"\xf7\x01\n" +
 	"\x06Portal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +

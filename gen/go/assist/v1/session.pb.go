@@ -737,7 +737,10 @@ type Session struct {
 	// The outcome given when ending; unspecified until then.
 	Outcome SessionOutcome `protobuf:"varint,15,opt,name=outcome,proto3,enum=assist.v1.SessionOutcome" json:"outcome,omitempty"`
 	// The seq of the last event in the session log.
-	LastSeq       int64 `protobuf:"varint,16,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	LastSeq int64 `protobuf:"varint,16,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// When the account's retention deleted the session's chat log; unset
+	// while the log is kept. The session's other fields stay.
+	LogDeleteTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=log_delete_time,json=logDeleteTime,proto3" json:"log_delete_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -884,6 +887,13 @@ func (x *Session) GetLastSeq() int64 {
 	return 0
 }
 
+func (x *Session) GetLogDeleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LogDeleteTime
+	}
+	return nil
+}
+
 var File_assist_v1_session_proto protoreflect.FileDescriptor
 
 const file_assist_v1_session_proto_rawDesc = "" +
@@ -902,7 +912,7 @@ const file_assist_v1_session_proto_rawDesc = "" +
 	"\fCustomerInfo\x12,\n" +
 	"\fdisplay_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x124\n" +
 	"\x05email\x18\x02 \x01(\tB\x1e\xbaH\x1br\x19\x18\xfe\x012\x14^$|^[^@\\s]+@[^@\\s]+$R\x05email\x129\n" +
-	"\x13problem_description\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x12problemDescription\"\xf4\x05\n" +
+	"\x13problem_description\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x12problemDescription\"\xb8\x06\n" +
 	"\aSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -925,7 +935,8 @@ const file_assist_v1_session_proto_rawDesc = "" +
 	"pickUpTime\x125\n" +
 	"\bend_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x123\n" +
 	"\aoutcome\x18\x0f \x01(\x0e2\x19.assist.v1.SessionOutcomeR\aoutcome\x12\x19\n" +
-	"\blast_seq\x18\x10 \x01(\x03R\alastSeq*k\n" +
+	"\blast_seq\x18\x10 \x01(\x03R\alastSeq\x12B\n" +
+	"\x0flog_delete_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\rlogDeleteTime*k\n" +
 	"\n" +
 	"PortalMode\x12\x1b\n" +
 	"\x17PORTAL_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -1020,11 +1031,12 @@ var file_assist_v1_session_proto_depIdxs = []int32{
 	12, // 10: assist.v1.Session.pick_up_time:type_name -> google.protobuf.Timestamp
 	12, // 11: assist.v1.Session.end_time:type_name -> google.protobuf.Timestamp
 	4,  // 12: assist.v1.Session.outcome:type_name -> assist.v1.SessionOutcome
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 13: assist.v1.Session.log_delete_time:type_name -> google.protobuf.Timestamp
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_session_proto_init() }

@@ -460,7 +460,8 @@ export const ChatService: GenService<{
    * what it missed. The stream ends after the SessionEnded event.
    *
    * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (no such
-   * session, or not one the caller may see).
+   * session, or not one the caller may see), `PermissionDenied` (an API key
+   * without API_KEY_SCOPE_SESSIONS_READ).
    *
    * @generated from rpc assist.v1.ChatService.Subscribe
    */
@@ -497,7 +498,10 @@ export const ChatService: GenService<{
    * GetTranscript returns the session's chat log, as events and as the
    * plain text the customer saves as a `.txt` file.
    *
-   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`.
+   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
+   * `PermissionDenied` (an API key without API_KEY_SCOPE_SESSIONS_READ).
+   * After the account's retention deleted the log, the transcript is empty
+   * (Session.log_delete_time says when).
    *
    * @generated from rpc assist.v1.ChatService.GetTranscript
    */

@@ -313,7 +313,10 @@ export const PortalService: GenService<{
    * not enabled, or the session a reused request_id started has ended),
    * `AlreadyExists` (request_id already used with other details),
    * `ResourceExhausted` (too many sessions started from this address or
-   * API key: retry after the delay in the error's RetryInfo detail).
+   * API key: retry after the delay in the error's RetryInfo detail). With an
+   * API key (`Authorization: Bearer ast_key_…`): `Unauthenticated` (invalid
+   * or revoked key), `PermissionDenied` (the key lacks
+   * API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
    *
    * @generated from rpc assist.v1.PortalService.StartSession
    */

@@ -787,9 +787,12 @@ export const SessionService: GenService<{
     output: typeof CreateSessionCodeResponseSchema;
   },
   /**
-   * GetSession returns one session.
+   * GetSession returns one session. API keys with
+   * API_KEY_SCOPE_SESSIONS_READ may read any session of their account.
    *
-   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`.
+   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
+   * `PermissionDenied` (a customer, or an API key without
+   * API_KEY_SCOPE_SESSIONS_READ).
    *
    * @generated from rpc assist.v1.SessionService.GetSession
    */

@@ -12,7 +12,7 @@ import (
 )
 
 const accountGet = `-- name: AccountGet :one
-SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language FROM accounts WHERE id = $1
+SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language, chat_log_retention_days FROM accounts WHERE id = $1
 `
 
 func (q *Queries) AccountGet(ctx context.Context, db DBTX, id uuid.UUID) (Account, error) {
@@ -29,12 +29,13 @@ func (q *Queries) AccountGet(ctx context.Context, db DBTX, id uuid.UUID) (Accoun
 		&i.FastChatEnabled,
 		&i.CreateTime,
 		&i.Language,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }
 
 const accountGetByName = `-- name: AccountGetByName :one
-SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language FROM accounts WHERE name = $1
+SELECT id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language, chat_log_retention_days FROM accounts WHERE name = $1
 `
 
 func (q *Queries) AccountGetByName(ctx context.Context, db DBTX, name string) (Account, error) {
@@ -51,12 +52,13 @@ func (q *Queries) AccountGetByName(ctx context.Context, db DBTX, name string) (A
 		&i.FastChatEnabled,
 		&i.CreateTime,
 		&i.Language,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }
 
 const accountInsert = `-- name: AccountInsert :one
-INSERT INTO accounts (name) VALUES ($1) RETURNING id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language
+INSERT INTO accounts (name) VALUES ($1) RETURNING id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language, chat_log_retention_days
 `
 
 func (q *Queries) AccountInsert(ctx context.Context, db DBTX, name string) (Account, error) {
@@ -73,6 +75,7 @@ func (q *Queries) AccountInsert(ctx context.Context, db DBTX, name string) (Acco
 		&i.FastChatEnabled,
 		&i.CreateTime,
 		&i.Language,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }

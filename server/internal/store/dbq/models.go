@@ -32,6 +32,14 @@ type Account struct {
 	FastChatEnabled            bool
 	CreateTime                 time.Time
 	Language                   string
+	ChatLogRetentionDays       int32
+}
+
+type AccountFeed struct {
+	AccountID uuid.UUID
+	Pos       int64
+	SessionID uuid.UUID
+	Seq       int64
 }
 
 type Advisor struct {
@@ -68,6 +76,17 @@ type AuditEvent struct {
 	TargetID         string
 	Details          string
 	CreateTime       time.Time
+}
+
+type FeedAccount struct {
+	AccountID  uuid.UUID
+	LastPos    int64
+	TrimmedPos int64
+}
+
+type FeedSession struct {
+	SessionID uuid.UUID
+	FedSeq    int64
 }
 
 type Opener struct {
@@ -121,6 +140,7 @@ type Session struct {
 	LastSeq             int64
 	StartRequestHash    []byte
 	Handoff             int16
+	LogDeleteTime       *time.Time
 }
 
 type SessionAdvisor struct {
@@ -145,4 +165,45 @@ type SigningKey struct {
 	PrivateKey []byte
 	Encrypted  bool
 	CreateTime time.Time
+}
+
+type WebhookAttempt struct {
+	DeliveryID  int64
+	Number      int32
+	AttemptTime time.Time
+	StatusCode  int32
+	Error       string
+	DurationMs  int32
+}
+
+type WebhookDelivery struct {
+	ID              int64
+	EndpointID      uuid.UUID
+	AccountID       uuid.UUID
+	SessionID       *uuid.UUID
+	MessageID       string
+	EventType       int16
+	FeedPos         int64
+	Body            []byte
+	State           int16
+	AttemptCount    int32
+	NextAttemptTime time.Time
+	CreateTime      time.Time
+}
+
+type WebhookEndpoint struct {
+	ID                       uuid.UUID
+	AccountID                uuid.UUID
+	Url                      string
+	Description              string
+	EventTypes               []int16
+	Disabled                 bool
+	DisabledReason           string
+	Secret                   string
+	PreviousSecret           *string
+	PreviousSecretExpireTime *time.Time
+	CreateTime               time.Time
+	UpdateTime               time.Time
+	LeaseOwner               *string
+	LeaseUntil               *time.Time
 }

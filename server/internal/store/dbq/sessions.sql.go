@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAccessGet = `-- name: SessionAccessGet :one
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff,
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time,
     sa.lead AS participant_lead,
     EXISTS (
         SELECT 1 FROM portal_advisors pa
@@ -65,6 +65,7 @@ func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAcce
 		&i.Session.LastSeq,
 		&i.Session.StartRequestHash,
 		&i.Session.Handoff,
+		&i.Session.LogDeleteTime,
 		&i.ParticipantLead,
 		&i.ServesPortal,
 	)
@@ -132,7 +133,7 @@ const sessionEnd = `-- name: SessionEnd :one
 UPDATE sessions
 SET state = 3, end_time = now(), outcome = $1, notes = $2
 WHERE id = $3 AND state <> 3
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
 `
 
 type SessionEndParams struct {
@@ -168,12 +169,13 @@ func (q *Queries) SessionEnd(ctx context.Context, db DBTX, arg SessionEndParams)
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE id = $1
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -203,12 +205,13 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Sessio
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGetByStartRequest = `-- name: SessionGetByStartRequest :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE portal_id = $1 AND start_request_id = $2
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE portal_id = $1 AND start_request_id = $2
 `
 
 type SessionGetByStartRequestParams struct {
@@ -243,12 +246,13 @@ func (q *Queries) SessionGetByStartRequest(ctx context.Context, db DBTX, arg Ses
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGetForUpdate = `-- name: SessionGetForUpdate :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE id = $1 FOR UPDATE
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -278,12 +282,13 @@ func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
 
 const sessionGetMany = `-- name: SessionGetMany :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions WHERE id = ANY($1::uuid[])
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) ([]Session, error) {
@@ -319,6 +324,7 @@ func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) 
 			&i.LastSeq,
 			&i.StartRequestHash,
 			&i.Handoff,
+			&i.LogDeleteTime,
 		); err != nil {
 			return nil, err
 		}
@@ -340,7 +346,7 @@ INSERT INTO sessions (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
 `
 
 type SessionInsertParams struct {
@@ -400,6 +406,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }
@@ -437,7 +444,7 @@ func (q *Queries) SessionInvitedAdvisors(ctx context.Context, db DBTX, sessionId
 }
 
 const sessionListByAdvisor = `-- name: SessionListByAdvisor :many
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff FROM sessions s
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time FROM sessions s
 JOIN session_advisors sa ON sa.session_id = s.id
 WHERE sa.advisor_id = $1
   AND ($2::smallint = 0 OR s.state = $2::smallint)
@@ -494,6 +501,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 			&i.LastSeq,
 			&i.StartRequestHash,
 			&i.Handoff,
+			&i.LogDeleteTime,
 		); err != nil {
 			return nil, err
 		}
@@ -506,7 +514,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionListWaiting = `-- name: SessionListWaiting :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff FROM sessions
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions
 WHERE state = 1 AND portal_id = ANY($1::uuid[])
 ORDER BY create_time, id
 LIMIT $2
@@ -550,6 +558,7 @@ func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, arg SessionLi
 			&i.LastSeq,
 			&i.StartRequestHash,
 			&i.Handoff,
+			&i.LogDeleteTime,
 		); err != nil {
 			return nil, err
 		}
@@ -565,7 +574,7 @@ const sessionPickUp = `-- name: SessionPickUp :one
 UPDATE sessions
 SET state = 2, advisor_id = $1, pick_up_time = now(), kind = $2
 WHERE id = $3 AND state = 1
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
 `
 
 type SessionPickUpParams struct {
@@ -603,6 +612,7 @@ func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpP
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }

@@ -20,9 +20,10 @@ UPDATE accounts SET
     session_code_lifetime_seconds = $4,
     max_live_session_codes = $5,
     fast_chat_enabled = $6,
-    language = $7
-WHERE id = $8
-RETURNING id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language
+    language = $7,
+    chat_log_retention_days = $8
+WHERE id = $9
+RETURNING id, name, web_chat_enabled, upgrade_handoff, opener_lifetime_seconds, session_code_lifetime_seconds, max_live_session_codes, fast_chat_enabled, create_time, language, chat_log_retention_days
 `
 
 type AccountSettingsUpdateParams struct {
@@ -33,6 +34,7 @@ type AccountSettingsUpdateParams struct {
 	MaxLiveSessionCodes        int32
 	FastChatEnabled            bool
 	Language                   string
+	ChatLogRetentionDays       int32
 	ID                         uuid.UUID
 }
 
@@ -45,6 +47,7 @@ func (q *Queries) AccountSettingsUpdate(ctx context.Context, db DBTX, arg Accoun
 		arg.MaxLiveSessionCodes,
 		arg.FastChatEnabled,
 		arg.Language,
+		arg.ChatLogRetentionDays,
 		arg.ID,
 	)
 	var i Account
@@ -59,6 +62,7 @@ func (q *Queries) AccountSettingsUpdate(ctx context.Context, db DBTX, arg Accoun
 		&i.FastChatEnabled,
 		&i.CreateTime,
 		&i.Language,
+		&i.ChatLogRetentionDays,
 	)
 	return i, err
 }
@@ -175,7 +179,7 @@ func (q *Queries) OpenerRedeem(ctx context.Context, db DBTX, arg OpenerRedeemPar
 const sessionSetUpgrade = `-- name: SessionSetUpgrade :one
 UPDATE sessions SET upgrade_state = $1, kind = $2, handoff = $3
 WHERE id = $4
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
 `
 
 type SessionSetUpgradeParams struct {
@@ -217,6 +221,7 @@ func (q *Queries) SessionSetUpgrade(ctx context.Context, db DBTX, arg SessionSet
 		&i.LastSeq,
 		&i.StartRequestHash,
 		&i.Handoff,
+		&i.LogDeleteTime,
 	)
 	return i, err
 }

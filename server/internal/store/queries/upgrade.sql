@@ -43,6 +43,7 @@ UPDATE accounts SET
     session_code_lifetime_seconds = @session_code_lifetime_seconds,
     max_live_session_codes = @max_live_session_codes,
     fast_chat_enabled = @fast_chat_enabled,
-    language = @language
+    language = @language,
+    chat_log_retention_days = @chat_log_retention_days
 WHERE id = @id
 RETURNING *;

@@ -91,7 +91,8 @@ type ChatServiceClient interface {
 	// what it missed. The stream ends after the SessionEnded event.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (no such
-	// session, or not one the caller may see).
+	// session, or not one the caller may see), `PermissionDenied` (an API key
+	// without API_KEY_SCOPE_SESSIONS_READ).
 	Subscribe(context.Context, *v1.SubscribeRequest) (ChatServiceSubscribeClientStream, error)
 	// Send adds a chat message to the session's log, or signals typing. A
 	// message is acknowledged only once it is stored; a retry with the same
@@ -112,7 +113,10 @@ type ChatServiceClient interface {
 	// GetTranscript returns the session's chat log, as events and as the
 	// plain text the customer saves as a `.txt` file.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`.
+	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
+	// `PermissionDenied` (an API key without API_KEY_SCOPE_SESSIONS_READ).
+	// After the account's retention deleted the log, the transcript is empty
+	// (Session.log_delete_time says when).
 	GetTranscript(context.Context, *v1.GetTranscriptRequest) (*v1.GetTranscriptResponse, error)
 }
 
@@ -201,7 +205,8 @@ type ChatServiceHandler interface {
 	// what it missed. The stream ends after the SessionEnded event.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (no such
-	// session, or not one the caller may see).
+	// session, or not one the caller may see), `PermissionDenied` (an API key
+	// without API_KEY_SCOPE_SESSIONS_READ).
 	Subscribe(context.Context, *v1.SubscribeRequest, ChatServiceSubscribeServerStream) error
 	// Send adds a chat message to the session's log, or signals typing. A
 	// message is acknowledged only once it is stored; a retry with the same
@@ -222,7 +227,10 @@ type ChatServiceHandler interface {
 	// GetTranscript returns the session's chat log, as events and as the
 	// plain text the customer saves as a `.txt` file.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`.
+	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
+	// `PermissionDenied` (an API key without API_KEY_SCOPE_SESSIONS_READ).
+	// After the account's retention deleted the log, the transcript is empty
+	// (Session.log_delete_time says when).
 	GetTranscript(context.Context, *v1.GetTranscriptRequest) (*v1.GetTranscriptResponse, error)
 }
 

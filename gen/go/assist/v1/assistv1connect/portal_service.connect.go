@@ -71,7 +71,10 @@ type PortalServiceClient interface {
 	// not enabled, or the session a reused request_id started has ended),
 	// `AlreadyExists` (request_id already used with other details),
 	// `ResourceExhausted` (too many sessions started from this address or
-	// API key: retry after the delay in the error's RetryInfo detail).
+	// API key: retry after the delay in the error's RetryInfo detail). With an
+	// API key (`Authorization: Bearer ast_key_…`): `Unauthenticated` (invalid
+	// or revoked key), `PermissionDenied` (the key lacks
+	// API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
 	StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error)
 }
 
@@ -104,7 +107,10 @@ type PortalServiceHandler interface {
 	// not enabled, or the session a reused request_id started has ended),
 	// `AlreadyExists` (request_id already used with other details),
 	// `ResourceExhausted` (too many sessions started from this address or
-	// API key: retry after the delay in the error's RetryInfo detail).
+	// API key: retry after the delay in the error's RetryInfo detail). With an
+	// API key (`Authorization: Bearer ast_key_…`): `Unauthenticated` (invalid
+	// or revoked key), `PermissionDenied` (the key lacks
+	// API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
 	StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error)
 }
 

@@ -155,9 +155,12 @@ type SessionServiceClient interface {
 	// `ResourceExhausted` (the advisor already holds the maximum number of
 	// live codes).
 	CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error)
-	// GetSession returns one session.
+	// GetSession returns one session. API keys with
+	// API_KEY_SCOPE_SESSIONS_READ may read any session of their account.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`.
+	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
+	// `PermissionDenied` (a customer, or an API key without
+	// API_KEY_SCOPE_SESSIONS_READ).
 	GetSession(context.Context, *v1.GetSessionRequest) (*v1.GetSessionResponse, error)
 	// ListSessions lists the sessions the advisor takes part in, newest
 	// first.
@@ -292,9 +295,12 @@ type SessionServiceHandler interface {
 	// `ResourceExhausted` (the advisor already holds the maximum number of
 	// live codes).
 	CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error)
-	// GetSession returns one session.
+	// GetSession returns one session. API keys with
+	// API_KEY_SCOPE_SESSIONS_READ may read any session of their account.
 	//
-	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`.
+	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound`,
+	// `PermissionDenied` (a customer, or an API key without
+	// API_KEY_SCOPE_SESSIONS_READ).
 	GetSession(context.Context, *v1.GetSessionRequest) (*v1.GetSessionResponse, error)
 	// ListSessions lists the sessions the advisor takes part in, newest
 	// first.
