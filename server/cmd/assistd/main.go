@@ -72,6 +72,7 @@ func run() error {
 	seed := fs.Bool("demo", envBool("ASSIST_DEMO", true), "create the demo account on start if missing (ASSIST_DEMO)")
 	level := fs.String("log-level", env("ASSIST_LOG_LEVEL", "info"), "debug, info, warn or error (ASSIST_LOG_LEVEL)")
 	format := fs.String("log-format", env("ASSIST_LOG_FORMAT", "text"), "text or json (ASSIST_LOG_FORMAT)")
+	pprofAddr := fs.String("pprof-addr", env("ASSIST_PPROF_ADDR", ""), "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (ASSIST_PPROF_ADDR)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -99,6 +100,12 @@ func run() error {
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			corsOrigins = append(corsOrigins, o)
+		}
+	}
+
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, logger); err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
 		}
 	}
 
