@@ -46,4 +46,3 @@ func (p *uuidPtrEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
 	}
 	return p.next.Encode(pgtype.UUID{Bytes: *v, Valid: true}, buf)
 }
-
