@@ -23,6 +23,20 @@ func execSQL(ctx context.Context, url, sql string) error {
 	return err
 }
 
+// count returns a table's row count, or -1.
+func count(ctx context.Context, url, table string) int64 {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return -1
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
 func (b *bench) find(system, kind string, n int) *runResult {
 	for _, r := range b.runs {
 		if r.System == system && r.Kind == kind && (n == 0 || r.N == n) && r.Err == "" && (r.Res != nil || r.TPS > 0) {
