@@ -55,6 +55,7 @@ type config struct {
 	idle         time.Duration
 	profile      time.Duration // 0: no profile run
 	only         string        // comma-separated systems to run: assist,cf-pg,cf-mem
+	baseline     string        // a git revision of assistd to run next to this one ("assist-base")
 	out          string
 }
 
@@ -68,6 +69,7 @@ func main() {
 	flag.DurationVar(&c.idle, "idle", 0, "idle-stream CPU window (default 60s; quick 10s)")
 	flag.DurationVar(&c.profile, "profile", -1, "also profile assistd at the largest N for this long (default 20s; quick off; 0 off)")
 	flag.StringVar(&c.only, "only", "assist,cf-pg,cf-mem", "systems to run")
+	flag.StringVar(&c.baseline, "baseline", "", "also run assistd built from this git revision (system assist-base), for before/after ratios in the same run")
 	flag.StringVar(&c.out, "out", "", "raw output folder (default .build/bench/<time>)")
 	flag.Parse()
 	c.openSessions, c.openRate = 500, 2000
@@ -243,6 +245,9 @@ func (b *bench) systems() []string {
 		switch name = strings.TrimSpace(name); name {
 		case "assist":
 			s = append(s, name)
+			if b.cfg.baseline != "" {
+				s = append(s, "assist-base")
+			}
 		case "cf-pg", "cf-mem":
 			if b.cfErr == nil {
 				s = append(s, name)
@@ -265,6 +270,11 @@ func (b *bench) build() error {
 			return fmt.Errorf("build %s: %w", t[0], err)
 		}
 	}
+	if b.cfg.baseline != "" {
+		if err := b.buildBaseline(); err != nil {
+			return err
+		}
+	}
 	if strings.Contains(b.cfg.only, "cf-") {
 		b.say("bench: building Centrifugo (tools/centrifugo/go.mod; the first build takes minutes)")
 		cmd := exec.Command("go", "build", "-modfile=tools/centrifugo/go.mod", "-o", filepath.Join(b.bin, "centrifugo"), "github.com/centrifugal/centrifugo/v6")
@@ -273,6 +283,29 @@ func (b *bench) build() error {
 			b.cfErr = fmt.Errorf("build Centrifugo: %v: %s", err, lastLines(string(outb), 5))
 			b.say("bench: Centrifugo unavailable, measuring Assist alone: %v", b.cfErr)
 		}
+	}
+	return nil
+}
+
+// buildBaseline builds assistd from the baseline revision (git archive into
+// .build/bench/baseline-src) as bin/assistd-base.
+func (b *bench) buildBaseline() error {
+	src := filepath.Join(filepath.Dir(b.bin), "baseline-src")
+	_ = os.RemoveAll(src)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	b.say("bench: building the baseline assistd from %s", b.cfg.baseline)
+	archive := exec.Command("bash", "-c", `git archive "$1" | tar -x -C "$2"`, "archive", b.cfg.baseline, src)
+	archive.Stdout, archive.Stderr = os.Stdout, os.Stderr
+	if err := archive.Run(); err != nil {
+		return fmt.Errorf("git archive %s: %w", b.cfg.baseline, err)
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(b.bin, "assistd-base"), "./server/cmd/assistd")
+	cmd.Dir = src
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build baseline assistd: %w", err)
 	}
 	return nil
 }
@@ -420,12 +453,16 @@ func (b *bench) startServer(ctx context.Context, system, runName string, pprofAd
 	defer logf.Close()
 	s := &server{url: "http://" + addr}
 	switch system {
-	case "assist":
+	case "assist", "assist-base":
 		args := []string{"--addr", addr, "--database-url", b.cluster.ConnString("assist"), "--demo=true", "--log-level", "warn"}
 		if pprofAddr != "" {
 			args = append(args, "--pprof-addr", pprofAddr)
 		}
-		s.cmd = exec.Command(filepath.Join(b.bin, "assistd"), args...)
+		bin := "assistd"
+		if system == "assist-base" {
+			bin = "assistd-base"
+		}
+		s.cmd = exec.Command(filepath.Join(b.bin, bin), args...)
 		s.args = []string{"-target", "assist"}
 	case "cf-pg", "cf-mem":
 		secret := "bench-secret-not-for-production"

@@ -47,9 +47,10 @@ func (b *bench) find(system, kind string, n int) *runResult {
 }
 
 var systemNames = map[string]string{
-	"assist": "Assist",
-	"cf-pg":  "Centrifugo, PostgreSQL broker",
-	"cf-mem": "Centrifugo, memory broker (not durable)",
+	"assist":      "Assist",
+	"assist-base": "Assist baseline",
+	"cf-pg":       "Centrifugo, PostgreSQL broker",
+	"cf-mem":      "Centrifugo, memory broker (not durable)",
 }
 
 // machine describes this box in one line.
@@ -140,12 +141,26 @@ func (b *bench) printTable(started time.Time) {
 		a, pg, mem := b.find("assist", "closed", n), b.find("cf-pg", "closed", n), b.find("cf-mem", "closed", n)
 		p("| %d | %s | %s | %s | %s | %s |", n, msgs(a), msgs(pg), msgs(mem), ratio(a, pg), ratio(a, mem))
 	}
+	if b.cfg.baseline != "" {
+		p("")
+		p("This Assist against the baseline (%s), same run:", b.cfg.baseline)
+		p("")
+		p("| N | Assist | Assist baseline | Assist ÷ baseline |")
+		p("|---|---|---|---|")
+		for _, n := range b.cfg.sessions {
+			a, base := b.find("assist", "closed", n), b.find("assist-base", "closed", n)
+			p("| %d | %s | %s | %s |", n, msgs(a), msgs(base), ratio(a, base))
+		}
+		if a, base := b.find("assist", "open", 0), b.find("assist-base", "open", 0); a != nil && base != nil {
+			p("| open loop p99 | %s ms | %s ms | |", ms(a.Res.P99Ms), ms(base.Res.P99Ms))
+		}
+	}
 	p("")
 	p("Open loop: %s msgs/s offered over %d sessions (latency without queueing in the client).", thousands(b.cfg.openRate), b.cfg.openSessions)
 	p("")
 	p("| system | delivered msgs/s | p50 | p99 | max |")
 	p("|---|---|---|---|---|")
-	for _, s := range []string{"assist", "cf-pg", "cf-mem"} {
+	for _, s := range []string{"assist", "assist-base", "cf-pg", "cf-mem"} {
 		if r := b.find(s, "open", 0); r != nil {
 			p("| %s | %s | %s ms | %s ms | %s ms |", systemNames[s], thousands(r.Res.PerSecond), ms(r.Res.P50Ms), ms(r.Res.P99Ms), ms(r.Res.MaxMs))
 		}
@@ -197,14 +212,22 @@ func (b *bench) printTable(started time.Time) {
 	p("")
 	p("CPU split of each run, in cores (of %d): load client / server / PostgreSQL / other processes.", numCPU())
 	p("")
-	p("| run | client | server | PostgreSQL | other |")
-	p("|---|---|---|---|---|")
+	p("Server and PostgreSQL CPU per acknowledged message (µs) are less sensitive to other processes than msgs/s.")
+	p("")
+	p("| run | client | server | PostgreSQL | other | server µs/msg | PostgreSQL µs/msg |")
+	p("|---|---|---|---|---|---|---|")
 	for _, r := range b.runs {
 		if r.Err != "" {
-			p("| %s %s N=%d | failed: %s | | | |", r.System, r.Kind, r.N, strings.ReplaceAll(r.Err, "|", "/"))
+			p("| %s %s N=%d | failed: %s | | | | | |", r.System, r.Kind, r.N, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		p("| %s %s N=%d | %.2f | %.2f | %.2f | %.2f |", r.System, r.Kind, r.N, r.CPU.Client, r.CPU.Server, r.CPU.Postgres, r.CPU.Other)
+		perMsg := func(cores float64) string {
+			if r.Res == nil || r.Res.Acked == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.0f", cores*r.Res.Seconds/float64(r.Res.Acked)*1e6)
+		}
+		p("| %s %s N=%d | %.2f | %.2f | %.2f | %.2f | %s | %s |", r.System, r.Kind, r.N, r.CPU.Client, r.CPU.Server, r.CPU.Postgres, r.CPU.Other, perMsg(r.CPU.Server), perMsg(r.CPU.Postgres))
 	}
 	b.say("\n== table ==\n\n%s", w.String())
 	_ = os.WriteFile(filepath.Join(b.out, "table.md"), []byte(w.String()), 0o644)
