@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -68,10 +69,13 @@ func main() {
 	flag.DurationVar(&c.open, "open", 0, "open-loop run length (default 20s; quick 4s)")
 	flag.DurationVar(&c.idle, "idle", 0, "idle-stream CPU window (default 60s; quick 10s)")
 	flag.DurationVar(&c.profile, "profile", -1, "also profile assistd at the largest N for this long (default 20s; quick off; 0 off)")
+	flag.IntVar(&c.openSessions, "open-sessions", 0, "open-loop sessions (default 500; quick 100)")
+	flag.Float64Var(&c.openRate, "open-rate", 0, "open-loop offered msgs/s (default 2000; quick 400)")
 	flag.StringVar(&c.only, "only", "assist,cf-pg,cf-mem", "systems to run")
 	flag.StringVar(&c.baseline, "baseline", "", "also run assistd built from this git revision (system assist-base), for before/after ratios in the same run")
 	flag.StringVar(&c.out, "out", "", "raw output folder (default .build/bench/<time>)")
 	flag.Parse()
+	openSessions, openRate := c.openSessions, c.openRate
 	c.openSessions, c.openRate = 500, 2000
 	c.sessions = []int{1, 100, 500}
 	c.pgbench, c.replayRounds, c.idleSessions, c.idleStreams = 10*time.Second, 100, 500, 10
@@ -96,6 +100,12 @@ func main() {
 		c.sessions = []int{1, 100}
 		c.pgbench, c.replayRounds, c.idleSessions, c.idleStreams = 3*time.Second, 20, 100, 5
 		c.openSessions, c.openRate = 100, 400
+	}
+	if openSessions > 0 {
+		c.openSessions = openSessions
+	}
+	if openRate > 0 {
+		c.openRate = openRate
 	}
 	if sessions != "" {
 		c.sessions = nil
@@ -160,6 +170,7 @@ type Result struct {
 	P99Ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
 	Offered     float64 `json:"offered,omitempty"`
+	Dropped     int64   `json:"dropped,omitempty"`
 }
 
 // say prints to the terminal and the raw log.
@@ -192,6 +203,19 @@ func run(c config) error {
 	if err := b.startCluster(ctx); err != nil {
 		return err
 	}
+	// Ctrl-C or SIGTERM: stop the cluster and remove it; servers and the
+	// load client die with us (Pdeathsig).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = b.cluster.Stop(stop)
+		_ = os.RemoveAll(filepath.Dir(b.pgDir))
+		fmt.Fprintln(os.Stderr, "bench: interrupted")
+		os.Exit(1)
+	}()
 	defer func() {
 		stop, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -231,6 +255,8 @@ func run(c config) error {
 		n := slices.Max(c.sessions)
 		b.say("\n== profile: assistd, closed loop, %d sessions, %s (not in the table: profiling costs CPU) ==", n, c.profile)
 		b.loadRun(ctx, "assist", "profile", n, []string{"-mode", "closed", "-sessions", strconv.Itoa(n), "-duration", c.profile.String()}, true)
+		b.say("\n== profile: assistd, replay of 1,000 events ==")
+		b.loadRun(ctx, "assist", "profile-replay", 1, []string{"-mode", "replay", "-replay-events", "1000", "-replay-rounds", strconv.Itoa(c.replayRounds)}, true)
 	}
 	raw, _ := json.MarshalIndent(b.runs, "", "  ")
 	_ = os.WriteFile(filepath.Join(out, "results.json"), raw, 0o644)
@@ -637,9 +663,9 @@ func (b *bench) report(r *runResult) {
 	x := r.Res
 	switch r.Kind {
 	case "closed", "open", "profile":
-		b.say("  %-7s %-6s N=%-4d %8.0f msgs/s  p50 %7.1f ms  p99 %7.1f ms  (undelivered %d, errors %d)  cpu %s",
-			r.System, r.Kind, r.N, x.PerSecond, x.P50Ms, x.P99Ms, x.Undelivered, x.Errors, r.CPU)
-	case "replay":
+		b.say("  %-11s %-6s N=%-4d %8.0f msgs/s  p50 %7.1f ms  p99 %7.1f ms  (undelivered %d, errors %d, dropped %d)  cpu %s",
+			r.System, r.Kind, r.N, x.PerSecond, x.P50Ms, x.P99Ms, x.Undelivered, x.Errors, x.Dropped, r.CPU)
+	case "replay", "profile-replay":
 		b.say("  %-7s replay of 1,000 events: p50 %.1f ms  p99 %.1f ms  max %.1f ms", r.System, x.P50Ms, x.P99Ms, x.MaxMs)
 	case "idle":
 		b.say("  %-7s %d idle streams: server RSS %s → %s (%.1f KB a stream); cpu %s",

@@ -158,11 +158,11 @@ func (b *bench) printTable(started time.Time) {
 	p("")
 	p("Open loop: %s msgs/s offered over %d sessions (latency without queueing in the client).", thousands(b.cfg.openRate), b.cfg.openSessions)
 	p("")
-	p("| system | delivered msgs/s | p50 | p99 | max |")
-	p("|---|---|---|---|---|")
+	p("| system | acknowledged msgs/s | p50 | p99 | max | dropped (server saturated) |")
+	p("|---|---|---|---|---|---|")
 	for _, s := range []string{"assist", "assist-base", "cf-pg", "cf-mem"} {
 		if r := b.find(s, "open", 0); r != nil {
-			p("| %s | %s | %s ms | %s ms | %s ms |", systemNames[s], thousands(r.Res.PerSecond), ms(r.Res.P50Ms), ms(r.Res.P99Ms), ms(r.Res.MaxMs))
+			p("| %s | %s | %s ms | %s ms | %s ms | %s |", systemNames[s], thousands(r.Res.PerSecond), ms(r.Res.P50Ms), ms(r.Res.P99Ms), ms(r.Res.MaxMs), thousands(float64(r.Res.Dropped)))
 		}
 	}
 	p("")
@@ -194,8 +194,12 @@ func (b *bench) printTable(started time.Time) {
 	m, ok = cmp(b.find("assist", "closed", 1), b.find("cf-pg", "closed", 1), 1.5)
 	target("N=1 msgs/s vs Centrifugo's PostgreSQL broker", m, "≥ 1.5×", ok)
 	if r := b.find("assist", "open", 0); r != nil {
-		v := r.Res.P99Ms <= 20
-		target(fmt.Sprintf("p99 send → delivery at %s msgs/s offered over %d sessions (open loop)", thousands(b.cfg.openRate), b.cfg.openSessions), ms(r.Res.P99Ms)+" ms", "≤ 20 ms", &v)
+		v := r.Res.P99Ms <= 20 && r.Res.Dropped == 0
+		m := ms(r.Res.P99Ms) + " ms"
+		if r.Res.Dropped > 0 {
+			m += fmt.Sprintf(" (rate not sustained: %s msgs/s acknowledged)", thousands(r.Res.PerSecond))
+		}
+		target(fmt.Sprintf("p99 send → delivery at %s msgs/s offered over %d sessions (open loop)", thousands(b.cfg.openRate), b.cfg.openSessions), m, "≤ 20 ms", &v)
 	}
 	if r := b.find("assist", "replay", 0); r != nil {
 		v := r.Res.P99Ms <= 10

@@ -58,6 +58,7 @@ type Result struct {
 	P99Ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
 	Offered     float64 `json:"offered,omitempty"`
+	Dropped     int64   `json:"dropped,omitempty"` // open loop: sends skipped, their party had too many pending
 }
 
 // party is one side of a session on its own connection.
@@ -281,7 +282,7 @@ func run(o options) (*Result, error) {
 			firstErr.Store(err.Error())
 		}
 	}
-	var sentInWindow atomic.Int64
+	var sentInWindow, dropped atomic.Int64
 	stop := make(chan struct{})
 	var senders sync.WaitGroup
 	tick := time.NewTicker(time.Second)
@@ -326,6 +327,17 @@ func run(o options) (*Result, error) {
 		partyN = 2 * o.sessions
 		interval := time.Duration(float64(partyN) / o.rate * float64(time.Second))
 		res.Offered = o.rate
+		// A saturated server must not turn the run into an endless backlog:
+		// a party with maxInflight sends pending skips its turn (counted as
+		// dropped), and sends still pending 5s after the window are
+		// abandoned.
+		const maxInflight = 20
+		sendCtx, cancelSends := context.WithCancel(ctx)
+		go func() {
+			<-stop
+			time.Sleep(5 * time.Second)
+			cancelSends()
+		}()
 		for i, pp := range parties {
 			for j, p := range pp {
 				senders.Add(1)
@@ -334,6 +346,7 @@ func run(o options) (*Result, error) {
 					// A random phase spreads the parties over the interval.
 					next := time.Now().Add(time.Duration(rand.Int64N(int64(interval))))
 					var inflight sync.WaitGroup
+					var pending atomic.Int64
 					defer inflight.Wait()
 					for k := 0; ; k++ {
 						select {
@@ -343,21 +356,33 @@ func run(o options) (*Result, error) {
 						}
 						at := next
 						next = next.Add(interval)
+						if pending.Load() >= maxInflight {
+							dropped.Add(1)
+							continue
+						}
 						id := fmt.Sprintf("m-%d-%d-%d", i, j, k)
 						// Latency counts from the scheduled time: a late
 						// sender is not excused.
 						sentAt.Store(id, at)
 						sentInWindow.Add(1)
 						inflight.Add(1)
+						pending.Add(1)
 						go func() {
 							defer inflight.Done()
-							if err := p.send(ctx, id, text); err != nil {
+							defer pending.Add(-1)
+							if err := p.send(sendCtx, id, text); err != nil {
 								sentAt.Delete(id)
 								sentInWindow.Add(-1)
-								fail(err)
+								if sendCtx.Err() == nil {
+									fail(err)
+								}
 								return
 							}
-							acked.Add(1)
+							select {
+							case <-stop:
+							default:
+								acked.Add(1)
+							}
 						}()
 					}
 				}()
@@ -395,6 +420,7 @@ wait:
 	res.Delivered = delivered.Load()
 	res.Undelivered = sentInWindow.Load() - res.Delivered
 	res.Errors = errCount.Load()
+	res.Dropped = dropped.Load()
 	if s, ok := firstErr.Load().(string); ok {
 		res.FirstError = s
 	}
