@@ -248,8 +248,8 @@ func run(c config) error {
 			"-streams-per-party", strconv.Itoa(c.idleStreams), "-duration", c.idle.String()}, false)
 	}
 	// Both durable systems really stored what they acknowledged.
-	b.say("\nstored rows: Assist session_events %d; Centrifugo PostgreSQL broker stream (table cf) %d",
-		count(ctx, b.cluster.ConnString("assist"), "session_events"), count(ctx, b.cluster.ConnString("centrifugo"), "cf"))
+	b.say("\nstored rows: Assist session_events %d; Centrifugo PostgreSQL broker stream (table cf_stream) %d",
+		count(ctx, b.cluster.ConnString("assist"), "session_events"), count(ctx, b.cluster.ConnString("centrifugo"), "cf_stream"))
 	b.printTable(started)
 	if c.profile > 0 && slices.Contains(systems, "assist") {
 		n := slices.Max(c.sessions)
