@@ -33,6 +33,10 @@ var allowed = map[string][]string{
 	"api":        {"auth", "chat", "failure", "sessions"},
 	"assistd":    {"api", "auth", "chat", "demo", "pgembed", "sessionlog", "sessions", "store"},
 	"assisttest": {"assistd", "demo", "pgtest"},
+	// The bench: a separate load client (through the API only; demo for
+	// its credentials) and the runner that starts the cluster.
+	"bench/benchrun":   {"pgembed"},
+	"bench/loadclient": {"demo"},
 }
 
 func TestImportsFollowTheLayers(t *testing.T) {
