@@ -227,14 +227,16 @@ func run(c config) error {
 	b.pgbenchRuns(ctx)
 
 	systems := b.systems()
-	for _, n := range c.sessions {
+	for i, n := range c.sessions {
 		b.say("\n== closed loop: %d sessions × 2 parties, 150-byte messages back to back, %s each ==", n, c.closed)
-		for _, s := range systems {
+		// Each N starts with the next system (A B C, B C A, C A B): no
+		// system always runs first, or always after a given one.
+		for _, s := range rotate(systems, i) {
 			b.loadRun(ctx, s, "closed", n, []string{"-mode", "closed", "-sessions", strconv.Itoa(n), "-duration", c.closed.String()}, false)
 		}
 	}
 	b.say("\n== open loop: %.0f msgs/s offered over %d sessions, %s each ==", c.openRate, c.openSessions, c.open)
-	for _, s := range systems {
+	for _, s := range rotate(systems, len(c.sessions)) {
 		b.loadRun(ctx, s, "open", c.openSessions, []string{"-mode", "open", "-sessions", strconv.Itoa(c.openSessions),
 			"-rate", strconv.FormatFloat(c.openRate, 'f', -1, 64), "-duration", c.open.String()}, false)
 	}
@@ -262,6 +264,15 @@ func run(c config) error {
 	_ = os.WriteFile(filepath.Join(out, "results.json"), raw, 0o644)
 	b.say("\nbench: done in %s; raw output in %s", time.Since(started).Round(time.Second), out)
 	return nil
+}
+
+// rotate returns s starting at its i-th element (mod len(s)).
+func rotate(s []string, i int) []string {
+	if len(s) == 0 {
+		return s
+	}
+	i %= len(s)
+	return append(slices.Clone(s[i:]), s[:i]...)
 }
 
 // systems are the servers compared, in the order they alternate.
