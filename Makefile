@@ -94,7 +94,7 @@ run: deps-postgres ## go run ./server/cmd/assistd $(ARGS)
 bench: deps-postgres ## the comparative bench (Assist vs Centrifugo, pgbench ceiling), about 10 min; prints one table
 	go run ./server/internal/bench/benchrun $(BENCH_ARGS)
 
-bench-quick: deps-postgres ## a one-minute subset of make bench
+bench-quick: deps-postgres ## a subset of make bench in about 90 s (N=1 and 100, short runs)
 	go run ./server/internal/bench/benchrun -quick $(BENCH_ARGS)
 
 bench-go: deps-postgres ## in-process Go benchmarks in ./server/internal/bench/... (BENCH, BENCHTIME, BENCHCOUNT)
