@@ -21,14 +21,16 @@ GO_TEST_FLAGS ?= -race -count=1 -timeout 30m
 GO_TEST_PKGS  ?= ./...
 # Arguments for assistd: make run ARGS='--help'
 ARGS ?=
-# make bench BENCH=Append BENCHTIME=5s BENCHCOUNT=3
+# make bench BENCH_ARGS='-sessions 1,100 -only assist' (go run ./server/internal/bench/benchrun -help)
+BENCH_ARGS ?=
+# make bench-go BENCH=Chat BENCHTIME=5s BENCHCOUNT=3 (the in-process Go benchmarks)
 BENCH      ?= .
 BENCHTIME  ?= 2s
 BENCHCOUNT ?= 1
 BENCH_PKGS ?= ./server/internal/bench/...
 
 .PHONY: help deps deps-postgres deps-chromium deps-npm generate check lint test test-go test-browser \
-	run bench build apps apps-host fmt clean web
+	run bench bench-quick bench-go build apps apps-host fmt clean web
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
@@ -104,7 +106,15 @@ test-browser: deps ## deps, then only the browser tests (go test -run Browser ./
 run: deps-postgres web apps-host ## the browser apps if stale and the customer app for this machine, then go run ./server/cmd/assistd $(ARGS)
 	go run ./server/cmd/assistd $(ARGS)
 
-bench: deps-postgres ## benchmarks in ./server/internal/bench/... (BENCH, BENCHTIME, BENCHCOUNT)
+# The bench builds assistd, its load client and Centrifugo (tools/centrifugo/go.mod),
+# starts its own durable PostgreSQL, and prints one table; raw output in .build/bench/.
+bench: deps-postgres ## the comparative bench (Assist vs Centrifugo, pgbench ceiling), about 10 min; prints one table
+	go run ./server/internal/bench/benchrun $(BENCH_ARGS)
+
+bench-quick: deps-postgres ## a subset of make bench in about 90 s (N=1 and 100, short runs)
+	go run ./server/internal/bench/benchrun -quick $(BENCH_ARGS)
+
+bench-go: deps-postgres ## in-process Go benchmarks in ./server/internal/bench/... (BENCH, BENCHTIME, BENCHCOUNT)
 	@if [[ ! -d server/internal/bench ]]; then echo "bench: no server/internal/bench folder yet: no benchmarks to run" >&2; exit 1; fi
 	go test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem $(BENCH_PKGS)
 

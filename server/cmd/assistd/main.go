@@ -60,6 +60,12 @@ func run(args []string) error {
 		return err
 	}
 
+	if opts.pprofAddr != "" {
+		if err := servePprof(opts.pprofAddr, logger); err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := assistd.Start(ctx, cfg)

@@ -28,6 +28,7 @@ type options struct {
 	unaryBodyTimeout                        time.Duration
 	publicURL, appsDir, keyEncryptionKey    string
 	webhooksAllowPrivate                    bool
+	pprofAddr                               string
 }
 
 // setting ties a flag to its environment variable.
@@ -55,6 +56,7 @@ var settings = []setting{
 	{"apps-dir", "ASSIST_APPS_DIR"},
 	{"key-encryption-key", "ASSIST_KEY_ENCRYPTION_KEY"},
 	{"webhooks-allow-private", "ASSIST_WEBHOOKS_ALLOW_PRIVATE"},
+	{"pprof-addr", "ASSIST_PPROF_ADDR"},
 }
 
 func (o *options) flags() *flag.FlagSet {
@@ -90,6 +92,7 @@ func (o *options) flags() *flag.FlagSet {
 	fs.StringVar(&o.appsDir, "apps-dir", assistd.DefaultAppsDir(), help("apps-dir", "folder of the customer app binaries served by opener links"))
 	fs.StringVar(&o.keyEncryptionKey, "key-encryption-key", "", help("key-encryption-key", "32-byte key (hex or base64) that encrypts the opener signing keys stored in the database; empty stores them in clear"))
 	fs.BoolVar(&o.webhooksAllowPrivate, "webhooks-allow-private", false, help("webhooks-allow-private", "let webhook endpoints resolve to loopback, private and link-local addresses"))
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", help("pprof-addr", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty"))
 	return fs
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
@@ -18,59 +17,8 @@ import (
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
 
-// serverPoolSize is assistd's database pool in these benchmarks, and the
-// connection count of the comparable insert ceiling.
+// serverPoolSize is assistd's database pool in these benchmarks.
 const serverPoolSize = 32
-
-// BenchmarkInsertCeiling is the baseline: the database's own durable
-// single-row INSERT rate (one autocommit transaction per row), with as many
-// connections as the chat benchmarks have concurrent writers, up to the
-// server's pool size.
-func BenchmarkInsertCeiling(b *testing.B) {
-	for _, conns := range []int{1, 2, serverPoolSize} {
-		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
-			ctx := context.Background()
-			pool, err := pgxpool.New(ctx, databaseURL)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer pool.Close()
-			if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_rows (
-				session_id uuid NOT NULL, seq bigint NOT NULL, payload bytea NOT NULL,
-				PRIMARY KEY (session_id, seq))`); err != nil {
-				b.Fatal(err)
-			}
-			payload := make([]byte, 120) // about a stored chat event
-			var next atomic.Int64
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for w := 0; w < conns; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sid := uuid.New()
-					for {
-						if next.Add(1) > int64(b.N) {
-							return
-						}
-						seq := next.Load()
-						if _, err := pool.Exec(ctx, "INSERT INTO bench_rows VALUES ($1, $2, $3)", sid, seq, payload); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			perSecond := float64(b.N) / elapsed.Seconds()
-			b.ReportMetric(perSecond, "rows/s")
-			record(result{name: "InsertCeiling/conns=" + fmt.Sprint(conns), perSecond: perSecond, concurrency: conns})
-		})
-	}
-}
 
 // chatFixture is a server with active sessions, each followed by its
 // customer and its advisor.

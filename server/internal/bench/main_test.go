@@ -1,8 +1,9 @@
-// Package bench measures durable chat throughput and send→delivery latency
-// against a real assistd on a real, durable PostgreSQL (fsync on), next to
-// the database's own single-row insert ceiling measured in the same run.
+// Package bench holds in-process Go benchmarks of durable chat throughput
+// and send→delivery latency against a real assistd on a real, durable
+// PostgreSQL (fsync on). The comparative bench (`make bench`: assistd out of
+// process against Centrifugo, with pgbench's ceiling) is ./benchrun.
 //
-//	make bench            # or: go test -run '^$' -bench . ./server/internal/bench/
+//	make bench-go         # or: go test -run '^$' -bench . ./server/internal/bench/
 package bench
 
 import (
@@ -11,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,8 +79,7 @@ func record(r result) {
 	results[r.name] = r // the last (largest b.N) run wins
 }
 
-// report prints every figure with its ratio to the insert ceiling measured
-// at the same concurrency in this run.
+// report prints every figure recorded in this run.
 func report(code int) int {
 	resultsMu.Lock()
 	defer resultsMu.Unlock()
@@ -94,27 +93,14 @@ func report(code int) int {
 	sort.Strings(names)
 	fmt.Println()
 	fmt.Println("Summary (durable PostgreSQL, this machine, this run):")
-	fmt.Printf("  %-36s %12s %10s %10s %14s\n", "benchmark", "per second", "p50", "p99", "vs insert ceiling")
+	fmt.Printf("  %-36s %12s %10s %10s\n", "benchmark", "per second", "p50", "p99")
 	for _, n := range names {
 		r := results[n]
 		lat50, lat99 := "-", "-"
 		if r.hasLatency {
 			lat50, lat99 = r.p50.Round(10*time.Microsecond).String(), r.p99.Round(10*time.Microsecond).String()
 		}
-		ratio := "-"
-		if !strings.HasPrefix(n, "InsertCeiling") {
-			if base, ok := results[fmt.Sprintf("InsertCeiling/conns=%d", baselineConns(r.concurrency))]; ok && base.perSecond > 0 {
-				ratio = fmt.Sprintf("%.2fx", r.perSecond/base.perSecond)
-			}
-		}
-		fmt.Printf("  %-36s %12.0f %10s %10s %14s\n", n, r.perSecond, lat50, lat99, ratio)
+		fmt.Printf("  %-36s %12.0f %10s %10s\n", n, r.perSecond, lat50, lat99)
 	}
 	return code
-}
-
-// baselineConns is the insert-ceiling variant comparable to a chat
-// benchmark with that many concurrent senders: the server cannot write on
-// more connections than its pool holds.
-func baselineConns(senders int) int {
-	return min(senders, serverPoolSize)
 }

@@ -42,6 +42,10 @@ var allowed = map[string][]string{
 	"api":        {"accounts", "admin", "auth", "chat", "failure", "feed", "reports", "sessions", "upgrade", "webhooks"},
 	"assistd":    {"accounts", "admin", "api", "auth", "chat", "demo", "feed", "limits", "opener", "pgembed", "reports", "sessionlog", "sessions", "store", "upgrade", "webapp", "webhooks"},
 	"assisttest": {"assistd", "demo", "limits", "pgtest"},
+	// The bench: a separate load client (through the API only; demo for
+	// its credentials) and the runner that starts the cluster.
+	"bench/benchrun":   {"pgembed"},
+	"bench/loadclient": {"demo"},
 }
 
 func TestImportsFollowTheLayers(t *testing.T) {

@@ -52,6 +52,10 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 	// dead connection, and those that do answer Unavailable.
 	cfg.HealthCheckPeriod = 5 * time.Second
 	cfg.PingTimeout = 2 * time.Second
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		registerUUID(conn.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
