@@ -16,7 +16,6 @@ import (
 	"github.com/assist-chat/assist/server/internal/store"
 )
 
-
 // A panic inside a transaction rolls it back before going on: no
 // connection stays idle in a transaction, holding locks.
 func TestInTxRollsBackOnPanic(t *testing.T) {
