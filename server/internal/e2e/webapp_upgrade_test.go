@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect/v2"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assisttest"
@@ -27,10 +26,6 @@ var webappOpenerToken = regexp.MustCompile(`v4\.public\.[A-Za-z0-9_-]+(\.[A-Za-z
 // file and accepts the screen share; with the account's transfer-to-app
 // handoff the web chat's input is disabled with the message that the
 // session moved to the customer app, and the console shows the progress.
-//
-// Needs the upgrade work (UpgradeSession, the opener served by assistd,
-// CustomerAppService); run it with
-// go test -run TestBrowserUpgrade -count=1 ./server/internal/e2e/
 func TestBrowserUpgradeStartsTheOpenerDownloadAndMovesTheChatToTheApp(t *testing.T) {
 	t.Parallel()
 	root := browserRepoRoot(t)
@@ -38,12 +33,6 @@ func TestBrowserUpgradeStartsTheOpenerDownloadAndMovesTheChatToTheApp(t *testing
 	env := assisttest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), webappDriverTimeout)
 	defer cancel()
-	// Until the upgrade work is merged this server answers Unimplemented;
-	// once it is, this test runs. (Remove this probe after the merge.)
-	probe, _, advisorToken := env.ActiveSession(t)
-	if _, err := env.Services(assisttest.Connect, advisorToken).Session.UpgradeSession(ctx, &assistv1.UpgradeSessionRequest{SessionId: probe}); connect.CodeOf(err) == connect.CodeUnimplemented {
-		t.Skip("SessionService.UpgradeSession is not implemented on this branch yet: this test runs once the upgrade work is merged")
-	}
 	control := webappControlWithBody(t, map[string]func(string) error{
 		"/app-takes-over": func(openerFile string) error {
 			raw, err := os.ReadFile(openerFile)
