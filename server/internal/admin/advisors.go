@@ -186,8 +186,8 @@ func (s *Service) UpdateAdvisor(ctx context.Context, p *auth.Principal, u Adviso
 	if err != nil {
 		return nil, err
 	}
-	if paths["disabled"] && adv.Disabled {
-		s.announceRevoked(ctx, (&auth.Principal{Kind: auth.KindAdvisor, AdvisorID: id}).CredentialKey())
-	}
+	// Disabled: the advisor's streams end. Any other change (report
+	// access, admin, name): their resolved credentials are read again.
+	s.announceRevoked(ctx, (&auth.Principal{Kind: auth.KindAdvisor, AdvisorID: id}).CredentialKey())
 	return advisorProto(adv), nil
 }

@@ -271,6 +271,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	authn := auth.NewService(s.store, cfg.PasswordCost)
 	authn.Revoked = s.log.RevokeCredential
+	// The credential cache forgets what is revoked, on every replica.
+	hub.OnRevoked(authn.Forget)
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
 	administration := admin.NewService(s.store, cfg.PasswordCost, s.logger)
 	administration.Revoked = s.log.RevokeCredential

@@ -79,6 +79,7 @@ type Service struct {
 	// revoked here, after the revocation is stored, so that open streams
 	// holding it end at once on every replica.
 	Revoked func(ctx context.Context, credentialKey string) error
+	cache   *principalCache
 }
 
 // NewService returns the credential service. passwordCost is the bcrypt
@@ -87,7 +88,7 @@ func NewService(s *store.Store, passwordCost int) *Service {
 	if passwordCost == 0 {
 		passwordCost = DefaultPasswordCost
 	}
-	return &Service{store: s, now: time.Now, dummyHash: sync.OnceValue(func() []byte {
+	return &Service{store: s, now: time.Now, cache: newPrincipalCache(DefaultCacheTTL), dummyHash: sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("dummy password"), passwordCost)
 		return h
 	})}
@@ -198,12 +199,28 @@ func (s *Service) StillValid(ctx context.Context, p *Principal) error {
 	return nil
 }
 
-// Resolve turns a bearer secret into the caller it authenticates.
+// Resolve turns a bearer secret into the caller it authenticates. A
+// credential resolved in the last DefaultCacheTTL is not looked up again,
+// unless Forget was told it changed.
 func (s *Service) Resolve(ctx context.Context, secret string) (*Principal, error) {
 	if len(secret) < len(prefixAdvisor)+1 || len(secret) > 200 {
 		return nil, failure.Unauthenticated("invalid token")
 	}
 	hash := HashSecret(secret)
+	now := s.now()
+	if p := s.cache.get(hash, now); p != nil {
+		return p, nil
+	}
+	gen := s.cache.generation()
+	p, err := s.resolve(ctx, secret, hash)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(p, now, gen)
+	return p, nil
+}
+
+func (s *Service) resolve(ctx context.Context, secret string, hash []byte) (*Principal, error) {
 	if strings.HasPrefix(secret, prefixAPIKey) {
 		key, err := s.store.Q.ApiKeyGetBySecret(ctx, s.store.Pool, hash)
 		if store.IsNotFound(err) {

@@ -135,6 +135,10 @@ func TestStartSessionRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Used once, so that the server has resolved (and may cache) it.
+	if _, err := env.Services(assisttest.Connect, first.GetCustomerToken()).Chat.GetTranscript(ctx, &assistv1.GetTranscriptRequest{SessionId: first.GetSession().GetId()}); err != nil {
+		t.Fatal(err)
+	}
 	again, err := portal.StartSession(ctx, req)
 	if err != nil {
 		t.Fatal(err)

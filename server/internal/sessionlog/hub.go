@@ -26,6 +26,27 @@ type Hub struct {
 	// committed, if set, hears of every stored event's session (uuid.Nil:
 	// any session may have changed): the account feed's sequencer.
 	committed func(sessionID uuid.UUID)
+	// revoked, if set, hears of every revoked credential key ("" when
+	// anything may have been missed): the credential cache forgets it.
+	revoked func(key string)
+}
+
+// OnRevoked registers fn to hear, on every replica, the credential keys
+// that were revoked or whose rights changed, and "" when anything may have
+// been missed. fn must not block.
+func (h *Hub) OnRevoked(fn func(key string)) {
+	h.mu.Lock()
+	h.revoked = fn
+	h.mu.Unlock()
+}
+
+func (h *Hub) tellRevoked(key string) {
+	h.mu.Lock()
+	fn := h.revoked
+	h.mu.Unlock()
+	if fn != nil {
+		fn(key)
+	}
 }
 
 // OnCommitted registers fn to hear, after commit, the session of every
@@ -182,6 +203,7 @@ func (h *Hub) WakeAll() {
 		h.Wake(id, math.MaxInt64)
 	}
 	h.tellCommitted(uuid.Nil)
+	h.tellRevoked("")
 	for _, w := range queues {
 		w.push(uuid.Nil)
 	}
@@ -321,6 +343,7 @@ func (h *Hub) AccessChanged(sessionID uuid.UUID) {
 
 // CredentialRevoked signals the watchers holding the credential key.
 func (h *Hub) CredentialRevoked(key string) {
+	h.tellRevoked(key)
 	h.signalAccess(func(w *AccessWatch) bool { return w.credential == key })
 }
 
