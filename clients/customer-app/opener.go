@@ -30,7 +30,7 @@ func readTrailer(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	if err != nil {
 		return "", err
@@ -73,7 +73,7 @@ func openerFrom(arg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	b, err := io.ReadAll(io.LimitReader(f, 2*maxToken))
 	if err != nil {
 		return "", err

@@ -123,7 +123,7 @@ func follow(ctx context.Context, c *assist.Client, sid string, historyEnd int64,
 		u.failure("chat", err)
 		return exitFailure
 	}
-	defer cc.Close()
+	defer func() { _ = cc.Close() }()
 	go func() {
 		for line := range u.lines {
 			text := strings.TrimSpace(line)

@@ -63,7 +63,7 @@ func (c *Client) followAccountOnce(ctx context.Context, cursor *int64, handle fu
 	if err != nil {
 		return false, err
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }()
 	for {
 		res, err := stream.Receive()
 		if errors.Is(err, io.EOF) {

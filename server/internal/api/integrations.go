@@ -57,7 +57,6 @@ func (h webhookHandler) ListWebhookEndpoints(ctx context.Context, _ *assistv1.Li
 }
 
 func (h webhookHandler) UpdateWebhookEndpoint(ctx context.Context, req *assistv1.UpdateWebhookEndpointRequest) (*assistv1.UpdateWebhookEndpointResponse, error) {
-	const proc = assistv1connect.WebhookServiceUpdateWebhookEndpointProcedure
 	id, err := parseID("endpoint_id", req.GetEndpointId())
 	if err != nil {
 		return nil, err
@@ -74,7 +73,6 @@ func (h webhookHandler) UpdateWebhookEndpoint(ctx context.Context, req *assistv1
 }
 
 func (h webhookHandler) DeleteWebhookEndpoint(ctx context.Context, req *assistv1.DeleteWebhookEndpointRequest) (*assistv1.DeleteWebhookEndpointResponse, error) {
-	const proc = assistv1connect.WebhookServiceDeleteWebhookEndpointProcedure
 	id, err := parseID("endpoint_id", req.GetEndpointId())
 	if err != nil {
 		return nil, err
@@ -86,7 +84,6 @@ func (h webhookHandler) DeleteWebhookEndpoint(ctx context.Context, req *assistv1
 }
 
 func (h webhookHandler) RotateWebhookSecret(ctx context.Context, req *assistv1.RotateWebhookSecretRequest) (*assistv1.RotateWebhookSecretResponse, error) {
-	const proc = assistv1connect.WebhookServiceRotateWebhookSecretProcedure
 	id, err := parseID("endpoint_id", req.GetEndpointId())
 	if err != nil {
 		return nil, err
@@ -99,7 +96,6 @@ func (h webhookHandler) RotateWebhookSecret(ctx context.Context, req *assistv1.R
 }
 
 func (h webhookHandler) ListWebhookDeliveries(ctx context.Context, req *assistv1.ListWebhookDeliveriesRequest) (*assistv1.ListWebhookDeliveriesResponse, error) {
-	const proc = assistv1connect.WebhookServiceListWebhookDeliveriesProcedure
 	id, err := parseID("endpoint_id", req.GetEndpointId())
 	if err != nil {
 		return nil, err

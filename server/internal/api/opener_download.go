@@ -104,7 +104,7 @@ func OpenerDownload(d *Domain, appsDir string) http.Handler {
 			openerPage(w, http.StatusNotFound, pageData{Missing: platformName(p)})
 			return
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		st, err := f.Stat()
 		if err != nil || !st.Mode().IsRegular() {
 			openerPage(w, http.StatusNotFound, pageData{Missing: platformName(p)})

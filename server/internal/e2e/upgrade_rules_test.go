@@ -187,6 +187,9 @@ func TestUpgradeAuthorization(t *testing.T) {
 	before := e2eCountRows(t, conn)
 	e2eWantCode(t, up(customerToken, sid), connect.CodePermissionDenied, "the customer upgrading")
 	e2eWantCode(t, up(advisor2Token, sid), connect.CodeNotFound, "an advisor outside the session upgrading")
+	if after := e2eCountRows(t, conn); after != before {
+		t.Fatalf("refused upgrades wrote rows: %+v, then %+v", before, after)
+	}
 	// An invited advisor (the API cannot invite yet: a fixture row).
 	if _, err := conn.Exec(ctx, "INSERT INTO session_advisors (session_id, advisor_id, lead) SELECT $1, id, false FROM advisors WHERE email = $2", sid, assisttest.Advisor2Email); err != nil {
 		t.Fatal(err)

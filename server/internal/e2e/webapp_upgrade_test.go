@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
@@ -30,7 +29,7 @@ func TestBrowserUpgradeStartsTheOpenerDownloadAndMovesTheChatToTheApp(t *testing
 	t.Parallel()
 	root := browserRepoRoot(t)
 	webappRequire(t, root)
-	env := assisttest.Start(t)
+	env := upgradeEnv(t) // serves the real customer app as the opener
 	ctx, cancel := context.WithTimeout(context.Background(), webappDriverTimeout)
 	defer cancel()
 	control := webappControlWithBody(t, map[string]func(string) error{

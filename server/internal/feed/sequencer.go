@@ -135,7 +135,7 @@ func (s *Sequencer) lead(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	for {
 		var leader bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(sequencerLockKey)).Scan(&leader); err != nil {
