@@ -136,8 +136,9 @@ async function journey(browser) {
   await c.getByRole("button", { name: "Start the chat" }).click();
   const clog = c.locator("#log");
   await c.locator("#chat-title", { hasText: "Waiting for an advisor" }).waitFor();
+  await c.locator("#queue-place", { hasText: "You are next in the queue." }).waitFor();
   await shot(c, "customer-2-waiting");
-  log("customer waiting");
+  log("customer waiting, told their place in the queue");
 
   const item = a.locator(".queue-item", { hasText: cfg.customerName });
   await item.waitFor();
@@ -151,6 +152,7 @@ async function journey(browser) {
   await item.waitFor({ state: "detached" });
   const alog = panel.locator("[role=log]");
   await c.locator("#chat-title", { hasText: "Chat with" }).waitFor();
+  await c.locator("#queue-place").waitFor({ state: "detached" });
   log("picked up");
 
   // Typing, both ways, once the console's stream follows the session.
@@ -251,6 +253,7 @@ async function frenchA11y(browser) {
   await c.getByLabel("Votre nom").fill(cfg.customerName);
   await c.getByRole("button", { name: "Démarrer la discussion" }).click();
   await c.locator("#chat-title", { hasText: "En attente d'un conseiller" }).waitFor();
+  await c.locator("#queue-place", { hasText: "dans la file d'attente" }).waitFor();
   await axeCheck(c, "customer chat (fr)");
   await shot(c, "customer-fr-waiting");
   // Switch to English: remembered after a reload.

@@ -377,3 +377,15 @@ func Register(server *connect.Server, d *Domain) {
 	assistv1connect.RegisterEventServiceHandler(server, eventHandler{d})
 	assistv1connect.RegisterWebhookServiceHandler(server, webhookHandler{d})
 }
+
+func (h portalHandler) GetQueuePosition(ctx context.Context, req *assistv1.GetQueuePositionRequest) (*assistv1.GetQueuePositionResponse, error) {
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	q, err := h.Sessions.QueuePosition(ctx, auth.FromContext(ctx), sid)
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.GetQueuePositionResponse{Position: q.Position, Waiting: q.Waiting}, nil
+}

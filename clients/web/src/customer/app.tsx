@@ -232,6 +232,29 @@ function Chat({ saved, onForget }: { saved: Saved; onForget: () => void }) {
 
   const started = conv.advisorName !== "";
   const disabled = conv.ended || conv.upgrade.webChatDisabled || gone;
+
+  // While waiting: where the session stands in the queue, asked every few
+  // seconds (a failed ask just leaves the last answer on screen).
+  const [place, setPlace] = useState(0);
+  useEffect(() => {
+    if (started || conv.ended) {
+      setPlace(0);
+      return;
+    }
+    const abort = new AbortController();
+    (async () => {
+      while (!abort.signal.aborted) {
+        try {
+          const res = await portalClient.getQueuePosition({ sessionId: conv.sessionId }, { ...bearer(saved.token), signal: abort.signal });
+          setPlace(res.position);
+        } catch {
+          // Transient or gone: the log stream reports what matters.
+        }
+        await sleep(5_000, abort.signal);
+      }
+    })();
+    return () => abort.abort();
+  }, [conv, started, conv.ended]);
   const typing = conv.typingNames();
 
   const submit = (e: Event) => {
@@ -279,6 +302,11 @@ function Chat({ saved, onForget }: { saved: Saved; onForget: () => void }) {
       <h1 id="chat-title" class="chat-title">
         {started ? t("chat.with", { name: conv.advisorName }) : t("chat.waiting")}
       </h1>
+      {!started && !conv.ended && place > 0 && (
+        <p class="queue-place" role="status" id="queue-place">
+          {place === 1 ? t("chat.queueNext") : t("chat.queuePlace", { n: String(place) })}
+        </p>
+      )}
       {!connected && (
         <p class="banner" role="status" id="reconnecting">
           {t("chat.reconnecting")}

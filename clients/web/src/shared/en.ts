@@ -24,6 +24,8 @@ export const en = {
 
   // Customer: chat
   "chat.waiting": "Waiting for an advisor. Please keep this page open.",
+  "chat.queueNext": "You are next in the queue.",
+  "chat.queuePlace": "You are number {n} in the queue.",
   "chat.with": "Chat with {name}",
   "chat.log": "Conversation",
   "chat.input": "Your message",

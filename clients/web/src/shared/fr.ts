@@ -24,6 +24,8 @@ export const fr: Catalogue = {
   "start.busy": "{name} (occupé)",
 
   "chat.waiting": "En attente d'un conseiller. Merci de garder cette page ouverte.",
+  "chat.queueNext": "Vous êtes le prochain dans la file d'attente.",
+  "chat.queuePlace": "Vous êtes numéro {n} dans la file d'attente.",
   "chat.with": "Discussion avec {name}",
   "chat.log": "Conversation",
   "chat.input": "Votre message",

@@ -495,6 +495,108 @@ func (x *StartSessionResponse) GetOpenerUrl() string {
 	return ""
 }
 
+// GetQueuePositionRequest names the waiting session.
+type GetQueuePositionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session.
+	SessionId     string `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQueuePositionRequest) Reset() {
+	*x = GetQueuePositionRequest{}
+	mi := &file_assist_v1_portal_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQueuePositionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQueuePositionRequest) ProtoMessage() {}
+
+func (x *GetQueuePositionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_portal_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQueuePositionRequest.ProtoReflect.Descriptor instead.
+func (*GetQueuePositionRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_portal_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetQueuePositionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+// GetQueuePositionResponse is where the session stands in its queue.
+type GetQueuePositionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 for the next session to be picked up, 2 for the one after it, and
+	// so on; 0 once the session no longer waits.
+	Position int32 `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	// How many sessions wait in the portal's queue in all.
+	Waiting       int32 `protobuf:"varint,2,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQueuePositionResponse) Reset() {
+	*x = GetQueuePositionResponse{}
+	mi := &file_assist_v1_portal_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQueuePositionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQueuePositionResponse) ProtoMessage() {}
+
+func (x *GetQueuePositionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_portal_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQueuePositionResponse.ProtoReflect.Descriptor instead.
+func (*GetQueuePositionResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_portal_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetQueuePositionResponse) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *GetQueuePositionResponse) GetWaiting() int32 {
+	if x != nil {
+		return x.Waiting
+	}
+	return 0
+}
+
 var File_assist_v1_portal_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_portal_service_proto_rawDesc = "" +
@@ -535,10 +637,17 @@ const file_assist_v1_portal_service_proto_rawDesc = "" +
 	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\x12%\n" +
 	"\x0ecustomer_token\x18\x02 \x01(\tR\rcustomerToken\x12\x1d\n" +
 	"\n" +
-	"opener_url\x18\x03 \x01(\tR\topenerUrl2\xad\x01\n" +
+	"opener_url\x18\x03 \x01(\tR\topenerUrl\"B\n" +
+	"\x17GetQueuePositionRequest\x12'\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tsessionId\"P\n" +
+	"\x18GetQueuePositionResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x05R\bposition\x12\x18\n" +
+	"\awaiting\x18\x02 \x01(\x05R\awaiting2\x8f\x02\n" +
 	"\rPortalService\x12K\n" +
 	"\tGetPortal\x12\x1b.assist.v1.GetPortalRequest\x1a\x1c.assist.v1.GetPortalResponse\"\x03\x90\x02\x01\x12O\n" +
-	"\fStartSession\x12\x1e.assist.v1.StartSessionRequest\x1a\x1f.assist.v1.StartSessionResponseB\xa1\x01\n" +
+	"\fStartSession\x12\x1e.assist.v1.StartSessionRequest\x1a\x1f.assist.v1.StartSessionResponse\x12`\n" +
+	"\x10GetQueuePosition\x12\".assist.v1.GetQueuePositionRequest\x1a#.assist.v1.GetQueuePositionResponse\"\x03\x90\x02\x01B\xa1\x01\n" +
 	"\rcom.assist.v1B\x12PortalServiceProtoP\x01Z7github.com/assist-chat/assist/gen/go/assist/v1;assistv1\xa2\x02\x03AXX\xaa\x02\tAssist.V1\xca\x02\tAssist\\V1\xe2\x02\x15Assist\\V1\\GPBMetadata\xea\x02\n" +
 	"Assist::V1b\x06proto3"
 
@@ -554,35 +663,39 @@ func file_assist_v1_portal_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_portal_service_proto_rawDescData
 }
 
-var file_assist_v1_portal_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_assist_v1_portal_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_assist_v1_portal_service_proto_goTypes = []any{
-	(*GetPortalRequest)(nil),     // 0: assist.v1.GetPortalRequest
-	(*PublicPortal)(nil),         // 1: assist.v1.PublicPortal
-	(*OnlineAdvisor)(nil),        // 2: assist.v1.OnlineAdvisor
-	(*GetPortalResponse)(nil),    // 3: assist.v1.GetPortalResponse
-	(*StartSessionRequest)(nil),  // 4: assist.v1.StartSessionRequest
-	(*StartSessionResponse)(nil), // 5: assist.v1.StartSessionResponse
-	(PortalMode)(0),              // 6: assist.v1.PortalMode
-	(*CustomerInfo)(nil),         // 7: assist.v1.CustomerInfo
-	(*ClientPlatform)(nil),       // 8: assist.v1.ClientPlatform
-	(*Session)(nil),              // 9: assist.v1.Session
+	(*GetPortalRequest)(nil),         // 0: assist.v1.GetPortalRequest
+	(*PublicPortal)(nil),             // 1: assist.v1.PublicPortal
+	(*OnlineAdvisor)(nil),            // 2: assist.v1.OnlineAdvisor
+	(*GetPortalResponse)(nil),        // 3: assist.v1.GetPortalResponse
+	(*StartSessionRequest)(nil),      // 4: assist.v1.StartSessionRequest
+	(*StartSessionResponse)(nil),     // 5: assist.v1.StartSessionResponse
+	(*GetQueuePositionRequest)(nil),  // 6: assist.v1.GetQueuePositionRequest
+	(*GetQueuePositionResponse)(nil), // 7: assist.v1.GetQueuePositionResponse
+	(PortalMode)(0),                  // 8: assist.v1.PortalMode
+	(*CustomerInfo)(nil),             // 9: assist.v1.CustomerInfo
+	(*ClientPlatform)(nil),           // 10: assist.v1.ClientPlatform
+	(*Session)(nil),                  // 11: assist.v1.Session
 }
 var file_assist_v1_portal_service_proto_depIdxs = []int32{
-	6, // 0: assist.v1.PublicPortal.mode:type_name -> assist.v1.PortalMode
-	2, // 1: assist.v1.PublicPortal.online_advisors:type_name -> assist.v1.OnlineAdvisor
-	1, // 2: assist.v1.GetPortalResponse.portal:type_name -> assist.v1.PublicPortal
-	7, // 3: assist.v1.StartSessionRequest.customer:type_name -> assist.v1.CustomerInfo
-	8, // 4: assist.v1.StartSessionRequest.platform:type_name -> assist.v1.ClientPlatform
-	9, // 5: assist.v1.StartSessionResponse.session:type_name -> assist.v1.Session
-	0, // 6: assist.v1.PortalService.GetPortal:input_type -> assist.v1.GetPortalRequest
-	4, // 7: assist.v1.PortalService.StartSession:input_type -> assist.v1.StartSessionRequest
-	3, // 8: assist.v1.PortalService.GetPortal:output_type -> assist.v1.GetPortalResponse
-	5, // 9: assist.v1.PortalService.StartSession:output_type -> assist.v1.StartSessionResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8,  // 0: assist.v1.PublicPortal.mode:type_name -> assist.v1.PortalMode
+	2,  // 1: assist.v1.PublicPortal.online_advisors:type_name -> assist.v1.OnlineAdvisor
+	1,  // 2: assist.v1.GetPortalResponse.portal:type_name -> assist.v1.PublicPortal
+	9,  // 3: assist.v1.StartSessionRequest.customer:type_name -> assist.v1.CustomerInfo
+	10, // 4: assist.v1.StartSessionRequest.platform:type_name -> assist.v1.ClientPlatform
+	11, // 5: assist.v1.StartSessionResponse.session:type_name -> assist.v1.Session
+	0,  // 6: assist.v1.PortalService.GetPortal:input_type -> assist.v1.GetPortalRequest
+	4,  // 7: assist.v1.PortalService.StartSession:input_type -> assist.v1.StartSessionRequest
+	6,  // 8: assist.v1.PortalService.GetQueuePosition:input_type -> assist.v1.GetQueuePositionRequest
+	3,  // 9: assist.v1.PortalService.GetPortal:output_type -> assist.v1.GetPortalResponse
+	5,  // 10: assist.v1.PortalService.StartSession:output_type -> assist.v1.StartSessionResponse
+	7,  // 11: assist.v1.PortalService.GetQueuePosition:output_type -> assist.v1.GetQueuePositionResponse
+	9,  // [9:12] is the sub-list for method output_type
+	6,  // [6:9] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_portal_service_proto_init() }
@@ -602,7 +715,7 @@ func file_assist_v1_portal_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_portal_service_proto_rawDesc), len(file_assist_v1_portal_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

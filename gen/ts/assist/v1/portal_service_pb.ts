@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/portal_service.proto.
  */
 export const file_assist_v1_portal_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hc3Npc3QvdjEvcG9ydGFsX3NlcnZpY2UucHJvdG8SCWFzc2lzdC52MSJJChBHZXRQb3J0YWxSZXF1ZXN0EjUKC3BvcnRhbF9zbHVnGAEgASgJQiC6SB1yGzIZXlthLXowLTldW2EtejAtOS1dezAsNjJ9JCK/AQoMUHVibGljUG9ydGFsEgwKBHNsdWcYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiMKBG1vZGUYAyABKA4yFS5hc3Npc3QudjEuUG9ydGFsTW9kZRIYChB3ZWJfY2hhdF9lbmFibGVkGAQgASgIEhkKEWZhc3RfY2hhdF9lbmFibGVkGAUgASgIEjEKD29ubGluZV9hZHZpc29ycxgGIAMoCzIYLmFzc2lzdC52MS5PbmxpbmVBZHZpc29yIkwKDU9ubGluZUFkdmlzb3ISEgoKYWR2aXNvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSEQoJYXZhaWxhYmxlGAMgASgIIjwKEUdldFBvcnRhbFJlc3BvbnNlEicKBnBvcnRhbBgBIAEoCzIXLmFzc2lzdC52MS5QdWJsaWNQb3J0YWwi2QIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSNQoLcG9ydGFsX3NsdWcYASABKAlCILpIHXIbMhleW2EtejAtOV1bYS16MC05LV17MCw2Mn0kEjEKCGN1c3RvbWVyGAIgASgLMhcuYXNzaXN0LnYxLkN1c3RvbWVySW5mb0IGukgDyAEBEisKCHBsYXRmb3JtGAMgASgLMhkuYXNzaXN0LnYxLkNsaWVudFBsYXRmb3JtEikKDHNlc3Npb25fY29kZRgEIAEoCUIRukgOcgwyCl5bMC05XXs2fSRIABIeCgphZHZpc29yX2lkGAUgASgJQgi6SAVyA7ABAUgAEiEKF2ZpcnN0X2F2YWlsYWJsZV9hZHZpc29yGAYgASgISAASEQoJZmFzdF9jaGF0GAcgASgIEh8KCnJlcXVlc3RfaWQYCCABKAlCC7pICNgBAXIDsAEBQgkKB3JvdXRpbmciZwoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEhYKDmN1c3RvbWVyX3Rva2VuGAIgASgJEhIKCm9wZW5lcl91cmwYAyABKAkyrQEKDVBvcnRhbFNlcnZpY2USSwoJR2V0UG9ydGFsEhsuYXNzaXN0LnYxLkdldFBvcnRhbFJlcXVlc3QaHC5hc3Npc3QudjEuR2V0UG9ydGFsUmVzcG9uc2UiA5ACARJPCgxTdGFydFNlc3Npb24SHi5hc3Npc3QudjEuU3RhcnRTZXNzaW9uUmVxdWVzdBofLmFzc2lzdC52MS5TdGFydFNlc3Npb25SZXNwb25zZUKhAQoNY29tLmFzc2lzdC52MUISUG9ydGFsU2VydmljZVByb3RvUAFaN2dpdGh1Yi5jb20vYXNzaXN0LWNoYXQvYXNzaXN0L2dlbi9nby9hc3Npc3QvdjE7YXNzaXN0djGiAgNBWFiqAglBc3Npc3QuVjHKAglBc3Npc3RcVjHiAhVBc3Npc3RcVjFcR1BCTWV0YWRhdGHqAgpBc3Npc3Q6OlYxYgZwcm90bzM", [file_assist_v1_session, file_buf_validate_validate]);
+  fileDesc("Ch5hc3Npc3QvdjEvcG9ydGFsX3NlcnZpY2UucHJvdG8SCWFzc2lzdC52MSJJChBHZXRQb3J0YWxSZXF1ZXN0EjUKC3BvcnRhbF9zbHVnGAEgASgJQiC6SB1yGzIZXlthLXowLTldW2EtejAtOS1dezAsNjJ9JCK/AQoMUHVibGljUG9ydGFsEgwKBHNsdWcYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiMKBG1vZGUYAyABKA4yFS5hc3Npc3QudjEuUG9ydGFsTW9kZRIYChB3ZWJfY2hhdF9lbmFibGVkGAQgASgIEhkKEWZhc3RfY2hhdF9lbmFibGVkGAUgASgIEjEKD29ubGluZV9hZHZpc29ycxgGIAMoCzIYLmFzc2lzdC52MS5PbmxpbmVBZHZpc29yIkwKDU9ubGluZUFkdmlzb3ISEgoKYWR2aXNvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSEQoJYXZhaWxhYmxlGAMgASgIIjwKEUdldFBvcnRhbFJlc3BvbnNlEicKBnBvcnRhbBgBIAEoCzIXLmFzc2lzdC52MS5QdWJsaWNQb3J0YWwi2QIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSNQoLcG9ydGFsX3NsdWcYASABKAlCILpIHXIbMhleW2EtejAtOV1bYS16MC05LV17MCw2Mn0kEjEKCGN1c3RvbWVyGAIgASgLMhcuYXNzaXN0LnYxLkN1c3RvbWVySW5mb0IGukgDyAEBEisKCHBsYXRmb3JtGAMgASgLMhkuYXNzaXN0LnYxLkNsaWVudFBsYXRmb3JtEikKDHNlc3Npb25fY29kZRgEIAEoCUIRukgOcgwyCl5bMC05XXs2fSRIABIeCgphZHZpc29yX2lkGAUgASgJQgi6SAVyA7ABAUgAEiEKF2ZpcnN0X2F2YWlsYWJsZV9hZHZpc29yGAYgASgISAASEQoJZmFzdF9jaGF0GAcgASgIEh8KCnJlcXVlc3RfaWQYCCABKAlCC7pICNgBAXIDsAEBQgkKB3JvdXRpbmciZwoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEhYKDmN1c3RvbWVyX3Rva2VuGAIgASgJEhIKCm9wZW5lcl91cmwYAyABKAkiNwoXR2V0UXVldWVQb3NpdGlvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEiPQoYR2V0UXVldWVQb3NpdGlvblJlc3BvbnNlEhAKCHBvc2l0aW9uGAEgASgFEg8KB3dhaXRpbmcYAiABKAUyjwIKDVBvcnRhbFNlcnZpY2USSwoJR2V0UG9ydGFsEhsuYXNzaXN0LnYxLkdldFBvcnRhbFJlcXVlc3QaHC5hc3Npc3QudjEuR2V0UG9ydGFsUmVzcG9uc2UiA5ACARJPCgxTdGFydFNlc3Npb24SHi5hc3Npc3QudjEuU3RhcnRTZXNzaW9uUmVxdWVzdBofLmFzc2lzdC52MS5TdGFydFNlc3Npb25SZXNwb25zZRJgChBHZXRRdWV1ZVBvc2l0aW9uEiIuYXNzaXN0LnYxLkdldFF1ZXVlUG9zaXRpb25SZXF1ZXN0GiMuYXNzaXN0LnYxLkdldFF1ZXVlUG9zaXRpb25SZXNwb25zZSIDkAIBQqEBCg1jb20uYXNzaXN0LnYxQhJQb3J0YWxTZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_session, file_buf_validate_validate]);
 
 /**
  * GetPortalRequest names a portal.
@@ -277,6 +277,56 @@ export const StartSessionResponseSchema: GenMessage<StartSessionResponse> = /*@_
   messageDesc(file_assist_v1_portal_service, 5);
 
 /**
+ * GetQueuePositionRequest names the waiting session.
+ *
+ * @generated from message assist.v1.GetQueuePositionRequest
+ */
+export type GetQueuePositionRequest = Message<"assist.v1.GetQueuePositionRequest"> & {
+  /**
+   * The session.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message assist.v1.GetQueuePositionRequest.
+ * Use `create(GetQueuePositionRequestSchema)` to create a new message.
+ */
+export const GetQueuePositionRequestSchema: GenMessage<GetQueuePositionRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_portal_service, 6);
+
+/**
+ * GetQueuePositionResponse is where the session stands in its queue.
+ *
+ * @generated from message assist.v1.GetQueuePositionResponse
+ */
+export type GetQueuePositionResponse = Message<"assist.v1.GetQueuePositionResponse"> & {
+  /**
+   * 1 for the next session to be picked up, 2 for the one after it, and
+   * so on; 0 once the session no longer waits.
+   *
+   * @generated from field: int32 position = 1;
+   */
+  position: number;
+
+  /**
+   * How many sessions wait in the portal's queue in all.
+   *
+   * @generated from field: int32 waiting = 2;
+   */
+  waiting: number;
+};
+
+/**
+ * Describes the message assist.v1.GetQueuePositionResponse.
+ * Use `create(GetQueuePositionResponseSchema)` to create a new message.
+ */
+export const GetQueuePositionResponseSchema: GenMessage<GetQueuePositionResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_portal_service, 7);
+
+/**
  * PortalService is the public side of portals: what an anonymous customer's
  * browser calls to start a session.
  *
@@ -324,6 +374,23 @@ export const PortalService: GenService<{
     methodKind: "unary";
     input: typeof StartSessionRequestSchema;
     output: typeof StartSessionResponseSchema;
+  },
+  /**
+   * GetQueuePosition tells a waiting customer where their session stands in
+   * the portal's queue. The customer's page asks now and then while it
+   * waits; once an advisor picks the session up (or it ends) the position
+   * is 0.
+   *
+   * Callers: the session's customer (or anyone who may read the session).
+   * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (no such
+   * session, or not one the caller may see).
+   *
+   * @generated from rpc assist.v1.PortalService.GetQueuePosition
+   */
+  getQueuePosition: {
+    methodKind: "unary";
+    input: typeof GetQueuePositionRequestSchema;
+    output: typeof GetQueuePositionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_assist_v1_portal_service, 0);

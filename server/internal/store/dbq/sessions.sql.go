@@ -616,3 +616,31 @@ func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpP
 	)
 	return i, err
 }
+
+const sessionQueuePosition = `-- name: SessionQueuePosition :one
+SELECT
+    count(*) FILTER (WHERE (s.create_time, s.id) < ($1::timestamptz, $2::uuid)) AS ahead,
+    count(*) AS waiting
+FROM sessions s
+WHERE s.portal_id = $3 AND s.state = 1
+`
+
+type SessionQueuePositionParams struct {
+	CreateTime time.Time
+	ID         uuid.UUID
+	PortalID   uuid.UUID
+}
+
+type SessionQueuePositionRow struct {
+	Ahead   int64
+	Waiting int64
+}
+
+// Where a waiting session stands in its portal's queue: how many waited
+// before it, and how many wait in all.
+func (q *Queries) SessionQueuePosition(ctx context.Context, db DBTX, arg SessionQueuePositionParams) (SessionQueuePositionRow, error) {
+	row := db.QueryRow(ctx, sessionQueuePosition, arg.CreateTime, arg.ID, arg.PortalID)
+	var i SessionQueuePositionRow
+	err := row.Scan(&i.Ahead, &i.Waiting)
+	return i, err
+}

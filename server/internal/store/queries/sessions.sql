@@ -82,3 +82,12 @@ WHERE s.id = @id::uuid;
 SELECT session_id, advisor_id FROM session_advisors
 WHERE session_id = ANY(@session_ids::uuid[]) AND NOT lead
 ORDER BY session_id, join_time;
+
+-- Where a waiting session stands in its portal's queue: how many waited
+-- before it, and how many wait in all.
+-- name: SessionQueuePosition :one
+SELECT
+    count(*) FILTER (WHERE (s.create_time, s.id) < (@create_time::timestamptz, @id::uuid)) AS ahead,
+    count(*) AS waiting
+FROM sessions s
+WHERE s.portal_id = @portal_id AND s.state = 1;

@@ -28,6 +28,9 @@ const (
 	PortalServiceGetPortalProcedure = "/assist.v1.PortalService/GetPortal"
 	// PortalServiceStartSessionProcedure is the procedure name of the PortalService's StartSession RPC.
 	PortalServiceStartSessionProcedure = "/assist.v1.PortalService/StartSession"
+	// PortalServiceGetQueuePositionProcedure is the procedure name of the PortalService's
+	// GetQueuePosition RPC.
+	PortalServiceGetQueuePositionProcedure = "/assist.v1.PortalService/GetQueuePosition"
 )
 
 var (
@@ -44,6 +47,14 @@ var (
 			StreamType: connect.StreamTypeUnary,
 			Schema:     v1.File_assist_v1_portal_service_proto.Services().ByName("PortalService").Methods().ByName("StartSession"),
 			Procedure:  PortalServiceStartSessionProcedure,
+		}
+	})
+	portalServiceGetQueuePositionSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_portal_service_proto.Services().ByName("PortalService").Methods().ByName("GetQueuePosition"),
+			Procedure:        PortalServiceGetQueuePositionProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
 		}
 	})
 )
@@ -76,6 +87,15 @@ type PortalServiceClient interface {
 	// or revoked key), `PermissionDenied` (the key lacks
 	// API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
 	StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error)
+	// GetQueuePosition tells a waiting customer where their session stands in
+	// the portal's queue. The customer's page asks now and then while it
+	// waits; once an advisor picks the session up (or it ends) the position
+	// is 0.
+	//
+	// Callers: the session's customer (or anyone who may read the session).
+	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (no such
+	// session, or not one the caller may see).
+	GetQueuePosition(context.Context, *v1.GetQueuePositionRequest) (*v1.GetQueuePositionResponse, error)
 }
 
 // NewPortalServiceClient constructs a client for the assist.v1.PortalService service. Multiple
@@ -112,6 +132,15 @@ type PortalServiceHandler interface {
 	// or revoked key), `PermissionDenied` (the key lacks
 	// API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
 	StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error)
+	// GetQueuePosition tells a waiting customer where their session stands in
+	// the portal's queue. The customer's page asks now and then while it
+	// waits; once an advisor picks the session up (or it ends) the position
+	// is 0.
+	//
+	// Callers: the session's customer (or anyone who may read the session).
+	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (no such
+	// session, or not one the caller may see).
+	GetQueuePosition(context.Context, *v1.GetQueuePositionRequest) (*v1.GetQueuePositionResponse, error)
 }
 
 // RegisterPortalServiceHandler registers svc as the assist.v1.PortalService implementation on
@@ -121,6 +150,7 @@ func RegisterPortalServiceHandler(server *connect.Server, svc PortalServiceHandl
 	server.Register(
 		connect.Method{Spec: portalServiceGetPortalSpec(), Handler: adapter.getPortal},
 		connect.Method{Spec: portalServiceStartSessionSpec(), Handler: adapter.startSession},
+		connect.Method{Spec: portalServiceGetQueuePositionSpec(), Handler: adapter.getQueuePosition},
 	)
 }
 
@@ -133,6 +163,10 @@ func (UnimplementedPortalServiceHandler) GetPortal(context.Context, *v1.GetPorta
 
 func (UnimplementedPortalServiceHandler) StartSession(context.Context, *v1.StartSessionRequest) (*v1.StartSessionResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.PortalService.StartSession is not implemented")
+}
+
+func (UnimplementedPortalServiceHandler) GetQueuePosition(context.Context, *v1.GetQueuePositionRequest) (*v1.GetQueuePositionResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.PortalService.GetQueuePosition is not implemented")
 }
 
 type portalServiceClient struct {
@@ -150,6 +184,14 @@ func (c *portalServiceClient) GetPortal(ctx context.Context, req *v1.GetPortalRe
 func (c *portalServiceClient) StartSession(ctx context.Context, req *v1.StartSessionRequest) (*v1.StartSessionResponse, error) {
 	var res v1.StartSessionResponse
 	if err := c.client.CallUnary(ctx, portalServiceStartSessionSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *portalServiceClient) GetQueuePosition(ctx context.Context, req *v1.GetQueuePositionRequest) (*v1.GetQueuePositionResponse, error) {
+	var res v1.GetQueuePositionResponse
+	if err := c.client.CallUnary(ctx, portalServiceGetQueuePositionSpec(), req, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -175,6 +217,18 @@ func (h portalServiceHandler) startSession(ctx context.Context, _ connect.Spec, 
 		return err
 	}
 	res, err := h.svc.StartSession(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h portalServiceHandler) getQueuePosition(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.GetQueuePositionRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.GetQueuePosition(ctx, &req)
 	if err != nil {
 		return err
 	}
