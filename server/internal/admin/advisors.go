@@ -188,6 +188,6 @@ func (s *Service) UpdateAdvisor(ctx context.Context, p *auth.Principal, u Adviso
 	}
 	// Disabled: the advisor's streams end. Any other change (report
 	// access, admin, name): their resolved credentials are read again.
-	s.announceRevoked(ctx, (&auth.Principal{Kind: auth.KindAdvisor, AdvisorID: id}).CredentialKey())
+	s.announceRevoked(ctx, auth.AdvisorCredentialKey(id))
 	return advisorProto(adv), nil
 }

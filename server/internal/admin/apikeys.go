@@ -104,6 +104,6 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *auth.Principal, keyID str
 	if err != nil {
 		return nil, err
 	}
-	s.announceRevoked(ctx, (&auth.Principal{Kind: auth.KindIntegration, APIKeyID: id}).CredentialKey())
+	s.announceRevoked(ctx, auth.APIKeyCredentialKey(id))
 	return apiKeyProto(key), nil
 }

@@ -74,14 +74,23 @@ func (p *Principal) Participant() *assistv1.Participant {
 func (p *Principal) CredentialKey() string {
 	switch p.Kind {
 	case KindAdvisor:
-		return "adv-" + p.AdvisorID.String()
+		return AdvisorCredentialKey(p.AdvisorID)
 	case KindCustomer, KindCustomerApp:
-		return "ses-" + p.SessionID.String()
+		return SessionCredentialKey(p.SessionID)
 	case KindIntegration:
-		return "key-" + p.APIKeyID.String()
+		return APIKeyCredentialKey(p.APIKeyID)
 	}
 	return "none"
 }
+
+// AdvisorCredentialKey names every token of one advisor.
+func AdvisorCredentialKey(id uuid.UUID) string { return "adv-" + id.String() }
+
+// SessionCredentialKey names every customer and app token of one session.
+func SessionCredentialKey(id uuid.UUID) string { return "ses-" + id.String() }
+
+// APIKeyCredentialKey names one API key.
+func APIKeyCredentialKey(id uuid.UUID) string { return "key-" + id.String() }
 
 // HasScope reports whether an integration's key carries scope.
 func (p *Principal) HasScope(scope assistv1.ApiKeyScope) bool {

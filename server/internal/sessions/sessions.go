@@ -198,7 +198,7 @@ func (s *Service) retriedStart(ctx context.Context, tx *sessionlog.Tx, portalID,
 	if err := s.store.Q.AccessTokenRevokeBySession(ctx, tx, dbq.AccessTokenRevokeBySessionParams{SessionID: &sess.ID, Kind: int16(auth.KindCustomer)}); err != nil {
 		return dbq.Session{}, "", fmt.Errorf("revoke earlier tokens: %w", err)
 	}
-	tx.CredentialRevoked((&auth.Principal{Kind: auth.KindCustomer, SessionID: sess.ID}).CredentialKey())
+	tx.CredentialRevoked(auth.SessionCredentialKey(sess.ID))
 	token, err := s.auth.MintSessionToken(ctx, tx, auth.KindCustomer, sess.AccountID, sess.ID)
 	return sess, token, err
 }
