@@ -37,8 +37,22 @@ func (h sessionHandler) WatchAdvisor(ctx context.Context, req *assistv1.WatchAdv
 	// opens it again without that session.
 	ctx, finish, cancel := h.guardStream(ctx, followed...)
 	defer cancel()
+	// Messages go out a run at a time (see flush.go).
+	flushes := holdFlushes(ctx)
+	flushes.Hold(true)
 	opened := func() error {
-		return stream.Send(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Opened{Opened: &assistv1.WatchAdvisorOpened{SessionIds: ids}}})
+		if err := stream.Send(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Opened{Opened: &assistv1.WatchAdvisorOpened{SessionIds: ids}}}); err != nil {
+			return err
+		}
+		return flushes.Flush()
 	}
-	return finish(h.Conversation.WatchAdvisor(ctx, auth.FromContext(ctx), w, opened, stream.Send))
+	return finish(h.Conversation.WatchAdvisor(ctx, auth.FromContext(ctx), w, opened, advisorStream{stream, flushes}))
 }
+
+// advisorStream is the console's stream with its flushes held.
+type advisorStream struct {
+	assistv1connect.SessionServiceWatchAdvisorServerStream
+	flushes streamFlushes
+}
+
+func (s advisorStream) Flush() error { return s.flushes.Flush() }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect/v2"
@@ -41,12 +40,14 @@ type Domain struct {
 	Feed     *feed.Service
 	Webhooks *webhooks.Service
 	Logger   *slog.Logger
+	// Guard ends open streams whose holder loses access.
+	Guard *sessions.Guard
 	// Stopping is closed when the server shuts down: streams then end
 	// cleanly and clients resume elsewhere from their cursor.
 	Stopping <-chan struct{}
-	// CredentialCheckInterval is how often open streams re-check their
-	// caller's credential. Default 30s.
-	CredentialCheckInterval time.Duration
+
+	stoppingOnce sync.Once
+	stopping     context.Context
 }
 
 func parseID(field, value string) (uuid.UUID, error) {
@@ -134,8 +135,20 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 	}
 	ctx, finish, cancel := h.guardStream(ctx, sid)
 	defer cancel()
-	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), stream.SendHeaders, func(ev *assistv1.SessionEvent) error {
-		return stream.Send(&assistv1.SubscribeResponse{Event: ev})
+	// Events go out a run at a time (see flush.go); the headers at once.
+	flushes := holdFlushes(ctx)
+	flushes.Hold(true)
+	opened := func() error {
+		if err := stream.SendHeaders(); err != nil {
+			return err
+		}
+		return flushes.Flush()
+	}
+	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), opened, chat.ReaderFuncs{
+		SendFunc: func(ev *assistv1.SessionEvent) error {
+			return stream.Send(&assistv1.SubscribeResponse{Event: ev})
+		},
+		FlushFunc: flushes.Flush,
 	}))
 }
 
@@ -184,15 +197,32 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 
 	ctx, finish, cancel := h.guardStream(ctx, sid)
 	defer cancel()
-	var sendMu sync.Mutex // one Send at a time on the stream
+	var sendMu sync.Mutex // one Send or flush at a time on the stream
 	finished := false     // set under sendMu when the handler returns
-	send := func(res *assistv1.ChatResponse) error {
+	// Events go out a run at a time (see flush.go); acks at once.
+	flushes := holdFlushes(ctx)
+	sendAs := func(res *assistv1.ChatResponse, hold bool) error {
 		sendMu.Lock()
 		defer sendMu.Unlock()
 		if finished {
 			return errStreamFinished
 		}
+		flushes.Hold(hold)
 		return stream.Send(res)
+	}
+	send := func(res *assistv1.ChatResponse) error { return sendAs(res, false) }
+	events := chat.ReaderFuncs{
+		SendFunc: func(ev *assistv1.SessionEvent) error {
+			return sendAs(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Event{Event: ev}}, true)
+		},
+		FlushFunc: func() error {
+			sendMu.Lock()
+			defer sendMu.Unlock()
+			if finished {
+				return errStreamFinished
+			}
+			return flushes.Flush()
+		},
 	}
 	// The goroutines below may outlive the handler (one side failed while
 	// the other was busy), and writing to a finished stream panics, killing
@@ -209,9 +239,7 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 	}
 
 	logDone := goSafely(h.Logger, proc, func() error {
-		return h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), nil, func(ev *assistv1.SessionEvent) error {
-			return send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Event{Event: ev}})
-		})
+		return h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), nil, events)
 	})
 	recvDone := goSafely(h.Logger, proc, func() error {
 		return h.receiveLoop(ctx, p, sid, stream, send)

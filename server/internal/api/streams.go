@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
-	"time"
 
 	"connectrpc.com/connect/v2"
 	"github.com/google/uuid"
@@ -16,28 +15,21 @@ import (
 // guardStream bounds a long-lived stream: it ends with the call, at
 // shutdown (the stream then finishes cleanly and the client resumes from
 // its cursor, here or on another replica), or as soon as the caller loses
-// access: its credential revoked or expired (Unauthenticated), or one of
-// the sessions it follows no longer readable by it (PermissionDenied). A
-// change of access on any replica is signalled at once; every
-// CredentialCheckInterval the stream checks in any case. The returned
-// finish turns the stream's outcome into the error to return.
+// access (see sessions.Guard): its credential revoked or expired
+// (Unauthenticated), or one of the sessions it follows no longer readable
+// by it (PermissionDenied). The returned finish turns the stream's outcome
+// into the error to return.
 func (d *Domain) guardStream(ctx context.Context, sessionIDs ...uuid.UUID) (context.Context, func(error) error, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	var lost atomic.Pointer[error]
-	p := auth.FromContext(ctx)
-	interval := d.CredentialCheckInterval
-	if interval <= 0 {
-		interval = 30 * time.Second
-	}
-	if p != nil {
-		goSafely(d.Logger, "stream access guard", func() error {
-			defer cancel()
-			if err := d.Sessions.KeepAccess(ctx, p, sessionIDs, interval, d.Stopping); err != nil {
-				lost.Store(&err)
-			}
-			return nil
+	unwatch := func() {}
+	if p := auth.FromContext(ctx); p != nil && d.Guard != nil {
+		unwatch = d.Guard.Watch(p, sessionIDs, func(err error) {
+			lost.Store(&err)
+			cancel()
 		})
 	}
+	stopping := context.AfterFunc(d.stoppingContext(), cancel)
 	finish := func(err error) error {
 		if l := lost.Load(); l != nil {
 			return *l
@@ -52,7 +44,29 @@ func (d *Domain) guardStream(ctx context.Context, sessionIDs ...uuid.UUID) (cont
 		}
 		return err
 	}
-	return ctx, finish, cancel
+	return ctx, finish, func() {
+		unwatch()
+		stopping()
+		cancel()
+	}
+}
+
+// stoppingContext is cancelled when the server shuts down: streams hang
+// their end on it without a goroutine each.
+func (d *Domain) stoppingContext() context.Context {
+	d.stoppingOnce.Do(func() {
+		if d.Stopping == nil {
+			d.stopping = context.Background()
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		d.stopping = ctx
+		go func() {
+			<-d.Stopping
+			cancel()
+		}()
+	})
+	return d.stopping
 }
 
 // errPanicked is what a request's goroutine returns after a panic.

@@ -274,6 +274,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// The credential cache forgets what is revoked, on every replica.
 	hub.OnRevoked(authn.Forget)
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
+	guard := sessions.NewGuard(sess, cfg.CredentialCheckInterval)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		guard.Run(runCtx)
+	}()
 	administration := admin.NewService(s.store, cfg.PasswordCost, s.logger)
 	administration.Revoked = s.log.RevokeCredential
 	integrations := s.startIntegrations(runCtx, hub, cfg.Integrations)
@@ -288,9 +294,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Feed:         integrations.feed,
 		Webhooks:     integrations.webhooks,
 		Logger:       s.logger,
+		Guard:        guard,
 		Stopping:     s.stopping,
-
-		CredentialCheckInterval: cfg.CredentialCheckInterval,
 	}
 	handler := s.handler(domain, authn)
 
@@ -355,7 +360,7 @@ func (s *Server) handler(domain *api.Domain, authn *auth.Service) http.Handler {
 	webapp.New().Mount(mux)
 	mux.Handle("GET "+upgrade.OpenerPath+"{id}", api.OpenerDownload(domain, s.cfg.AppsDir))
 
-	var h http.Handler = mux
+	h := api.GateStreamFlushes(mux)
 	if len(s.cfg.CORSAllowedOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins: s.cfg.CORSAllowedOrigins,

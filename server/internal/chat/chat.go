@@ -34,7 +34,7 @@ func NewService(l *sessionlog.Log, s *sessions.Service) *Service {
 // not checked here: the log refuses new messages to an ended session under
 // its lock, after finding retries of messages stored before the end.
 func (s *Service) writable(ctx context.Context, p *auth.Principal, sessionID uuid.UUID) (*sessions.Access, error) {
-	a, err := s.sessions.Load(ctx, p, sessionID)
+	a, err := s.sessions.LoadToWrite(ctx, p, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +89,18 @@ func (s *Service) Typing(ctx context.Context, p *auth.Principal, sessionID uuid.
 	return ev, nil
 }
 
+// Reader is where Subscribe writes: Send may hold events back until Flush
+// (see sessionlog.Reader).
+type Reader = sessionlog.Reader
+
+// ReaderFuncs is a Reader made of two functions.
+type ReaderFuncs = sessionlog.ReaderFuncs
+
 // Subscribe sends the session's log after afterSeq, then live events,
 // until the session ends or ctx does. opened, if not nil, runs once the
 // caller is authorized, before any event: streams use it to send their
 // headers, so a client opening at the end of the log is not left waiting.
-func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, afterSeq int64, opened func() error, send func(*assistv1.SessionEvent) error) error {
+func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, afterSeq int64, opened func() error, r Reader) error {
 	a, err := s.sessions.Load(ctx, p, sessionID)
 	if err != nil {
 		return err
@@ -111,7 +118,7 @@ func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uu
 			return err
 		}
 	}
-	return s.log.Subscribe(ctx, sessionID, afterSeq, send)
+	return s.log.Subscribe(ctx, sessionID, afterSeq, r)
 }
 
 // Transcript is a session's chat log, as events and as plain text.

@@ -9,6 +9,7 @@ import (
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
 )
 
@@ -28,13 +29,20 @@ type AdvisorWatch struct {
 	Sessions []Cursor
 }
 
+// AdvisorStream is where WatchAdvisor writes. Send may hold messages
+// back until Flush, which ends each run of messages at hand together.
+type AdvisorStream interface {
+	Send(*assistv1.WatchAdvisorResponse) error
+	Flush() error
+}
+
 // WatchAdvisor follows the queue and several session logs on one stream,
 // for browsers that cannot afford a connection per session. Each session
 // is authorized exactly as Subscribe authorizes it, before anything is
 // sent; then opened runs, and the queue and every log are read at once,
 // their messages serialized into send. It returns when ctx ends or one of
 // them fails; a session that ends simply stops sending.
-func (s *Service) WatchAdvisor(ctx context.Context, p *auth.Principal, w AdvisorWatch, opened func() error, send func(*assistv1.WatchAdvisorResponse) error) error {
+func (s *Service) WatchAdvisor(ctx context.Context, p *auth.Principal, w AdvisorWatch, opened func() error, out AdvisorStream) error {
 	if err := sessions.RequireAdvisor(p); err != nil {
 		return err
 	}
@@ -67,7 +75,12 @@ func (s *Service) WatchAdvisor(ctx context.Context, p *auth.Principal, w Advisor
 	serialized := func(res *assistv1.WatchAdvisorResponse) error {
 		mu.Lock()
 		defer mu.Unlock()
-		return send(res)
+		return out.Send(res)
+	}
+	flush := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return out.Flush()
 	}
 
 	errs := make(chan error, len(follow)+1)
@@ -84,14 +97,20 @@ func (s *Service) WatchAdvisor(ctx context.Context, p *auth.Principal, w Advisor
 	if w.Queue {
 		run(func() error {
 			return s.sessions.WatchQueue(ctx, p, w.Portals, func(q *assistv1.WatchQueueResponse) error {
-				return serialized(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Queue{Queue: q}})
+				if err := serialized(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Queue{Queue: q}}); err != nil {
+					return err
+				}
+				return flush()
 			})
 		})
 	}
 	for _, c := range follow {
 		run(func() error {
-			return s.log.Subscribe(ctx, c.SessionID, c.AfterSeq, func(ev *assistv1.SessionEvent) error {
-				return serialized(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Event{Event: ev}})
+			return s.log.Subscribe(ctx, c.SessionID, c.AfterSeq, sessionlog.ReaderFuncs{
+				SendFunc: func(ev *assistv1.SessionEvent) error {
+					return serialized(&assistv1.WatchAdvisorResponse{Kind: &assistv1.WatchAdvisorResponse_Event{Event: ev}})
+				},
+				FlushFunc: flush,
 			})
 		})
 	}

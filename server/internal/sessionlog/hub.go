@@ -2,7 +2,6 @@ package sessionlog
 
 import (
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -22,13 +21,15 @@ type Hub struct {
 	mu       sync.Mutex
 	sessions map[uuid.UUID]map[*Subscription]struct{}
 	queues   map[*QueueWatch]struct{}
-	access   map[*AccessWatch]struct{}
 	// committed, if set, hears of every stored event's session (uuid.Nil:
 	// any session may have changed): the account feed's sequencer.
 	committed func(sessionID uuid.UUID)
-	// revoked, if set, hears of every revoked credential key ("" when
-	// anything may have been missed): the credential cache forgets it.
-	revoked func(key string)
+	// revoked hear of every revoked credential key ("" when anything may
+	// have been missed): the credential cache, the stream guard.
+	revoked []func(key string)
+	// accessChanged hear of every session whose access changed (uuid.Nil
+	// when anything may have been missed): the access cache, the guard.
+	accessChanged []func(sessionID uuid.UUID)
 }
 
 // OnRevoked registers fn to hear, on every replica, the credential keys
@@ -36,17 +37,17 @@ type Hub struct {
 // been missed. fn must not block.
 func (h *Hub) OnRevoked(fn func(key string)) {
 	h.mu.Lock()
-	h.revoked = fn
+	h.revoked = append(h.revoked, fn)
 	h.mu.Unlock()
 }
 
-func (h *Hub) tellRevoked(key string) {
+// OnAccessChanged registers fn to hear, on every replica, the sessions
+// whose access or sending rules changed (see Tx.AccessChanged), and
+// uuid.Nil when anything may have been missed. fn must not block.
+func (h *Hub) OnAccessChanged(fn func(sessionID uuid.UUID)) {
 	h.mu.Lock()
-	fn := h.revoked
+	h.accessChanged = append(h.accessChanged, fn)
 	h.mu.Unlock()
-	if fn != nil {
-		fn(key)
-	}
 }
 
 // OnCommitted registers fn to hear, after commit, the session of every
@@ -72,7 +73,6 @@ func NewHub() *Hub {
 	return &Hub{
 		sessions: make(map[uuid.UUID]map[*Subscription]struct{}),
 		queues:   make(map[*QueueWatch]struct{}),
-		access:   make(map[*AccessWatch]struct{}),
 	}
 }
 
@@ -181,7 +181,7 @@ func (h *Hub) Wake(sessionID uuid.UUID, seq int64) {
 	h.tellCommitted(sessionID)
 }
 
-// WakeAll makes every subscriber, queue watcher and access watcher look
+// WakeAll makes every subscriber, queue watcher and access listener look
 // again at the table: after a lost LISTEN connection, anything may have
 // been missed.
 func (h *Hub) WakeAll() {
@@ -194,21 +194,15 @@ func (h *Hub) WakeAll() {
 	for w := range h.queues {
 		queues = append(queues, w)
 	}
-	access := make([]*AccessWatch, 0, len(h.access))
-	for w := range h.access {
-		access = append(access, w)
-	}
 	h.mu.Unlock()
 	for _, id := range ids {
 		h.Wake(id, math.MaxInt64)
 	}
 	h.tellCommitted(uuid.Nil)
-	h.tellRevoked("")
+	h.CredentialRevoked("")
+	h.AccessChanged(uuid.Nil)
 	for _, w := range queues {
 		w.push(uuid.Nil)
-	}
-	for _, w := range access {
-		w.signal()
 	}
 }
 
@@ -297,66 +291,24 @@ func (h *Hub) QueueChanged(portalID, sessionID uuid.UUID) {
 	}
 }
 
-// AccessWatch is signalled when the rights of a stream's holder may have
-// changed: its credential was revoked (logout, revocation, a disabled
-// advisor or API key), or who may read one of its sessions changed
-// (pick-up by another advisor, transfer, end of an invitation). The holder
-// then checks again, and ends the stream if access is gone.
-type AccessWatch struct {
-	hub        *Hub
-	credential string
-	sessions   []uuid.UUID
-	ready      chan struct{}
-}
-
-// WatchAccess registers for changes of the credential key and of the given
-// sessions' access.
-func (h *Hub) WatchAccess(credential string, sessions ...uuid.UUID) *AccessWatch {
-	w := &AccessWatch{hub: h, credential: credential, sessions: sessions, ready: make(chan struct{}, 1)}
-	h.mu.Lock()
-	h.access[w] = struct{}{}
-	h.mu.Unlock()
-	return w
-}
-
-// Ready is signalled when access may have changed.
-func (w *AccessWatch) Ready() <-chan struct{} { return w.ready }
-
-// Close unregisters the watcher.
-func (w *AccessWatch) Close() {
-	w.hub.mu.Lock()
-	delete(w.hub.access, w)
-	w.hub.mu.Unlock()
-}
-
-func (w *AccessWatch) signal() {
-	select {
-	case w.ready <- struct{}{}:
-	default:
-	}
-}
-
-// AccessChanged signals the watchers of sessionID.
+// AccessChanged tells the access listeners that who may read or write
+// sessionID changed (uuid.Nil: any session).
 func (h *Hub) AccessChanged(sessionID uuid.UUID) {
-	h.signalAccess(func(w *AccessWatch) bool { return slices.Contains(w.sessions, sessionID) })
-}
-
-// CredentialRevoked signals the watchers holding the credential key.
-func (h *Hub) CredentialRevoked(key string) {
-	h.tellRevoked(key)
-	h.signalAccess(func(w *AccessWatch) bool { return w.credential == key })
-}
-
-func (h *Hub) signalAccess(match func(*AccessWatch) bool) {
 	h.mu.Lock()
-	var hit []*AccessWatch
-	for w := range h.access {
-		if match(w) {
-			hit = append(hit, w)
-		}
-	}
+	fns := h.accessChanged
 	h.mu.Unlock()
-	for _, w := range hit {
-		w.signal()
+	for _, fn := range fns {
+		fn(sessionID)
+	}
+}
+
+// CredentialRevoked tells the credential listeners that key stopped
+// working or its holder's rights changed ("": any credential).
+func (h *Hub) CredentialRevoked(key string) {
+	h.mu.Lock()
+	fns := h.revoked
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn(key)
 	}
 }

@@ -2,6 +2,7 @@ package sessionlog
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -116,21 +117,27 @@ func TestHubQueueWatchCollectsChangedSessions(t *testing.T) {
 	}
 }
 
-// An access watcher is signalled for its credential and its sessions only.
-func TestHubAccessWatchIsSignalledForItsCredentialAndSessions(t *testing.T) {
+// Every access and credential listener hears every change, and WakeAll
+// tells them that anything may have changed.
+func TestHubTellsEveryAccessListener(t *testing.T) {
 	t.Parallel()
 	h := NewHub()
-	mine, other := uuid.New(), uuid.New()
-	w := h.WatchAccess("adv-1", mine)
-	defer w.Close()
-	h.AccessChanged(other)
-	h.CredentialRevoked("adv-2")
-	notReady(t, w.Ready())
-	h.AccessChanged(mine)
-	ready(t, w.Ready())
+	var sessions [2][]uuid.UUID
+	var keys [2][]string
+	for i := range 2 {
+		h.OnAccessChanged(func(id uuid.UUID) { sessions[i] = append(sessions[i], id) })
+		h.OnRevoked(func(key string) { keys[i] = append(keys[i], key) })
+	}
+	s := uuid.New()
+	h.AccessChanged(s)
 	h.CredentialRevoked("adv-1")
-	ready(t, w.Ready())
-	w.Close()
-	h.CredentialRevoked("adv-1")
-	notReady(t, w.Ready())
+	h.WakeAll()
+	for i := range 2 {
+		if want := []uuid.UUID{s, uuid.Nil}; !slices.Equal(sessions[i], want) {
+			t.Errorf("access listener %d heard %v, want %v", i, sessions[i], want)
+		}
+		if want := []string{"adv-1", ""}; !slices.Equal(keys[i], want) {
+			t.Errorf("credential listener %d heard %v, want %v", i, keys[i], want)
+		}
+	}
 }

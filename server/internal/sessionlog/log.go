@@ -324,18 +324,46 @@ func decode(row dbq.SessionEvent) (*assistv1.SessionEvent, error) {
 	return ev, nil
 }
 
-// Subscribe sends sessionID's events with seq > afterSeq to send: first the
+// Reader is where a subscription writes its events. Send may hold events
+// back (a network stream buffers them); Subscribe calls Flush after each
+// run of events that were at hand together (a page of the stored log, the
+// events one commit delivered), so that a burst costs one network write
+// instead of one per event, and nothing waits once the run is sent.
+type Reader interface {
+	Send(*assistv1.SessionEvent) error
+	Flush() error
+}
+
+// ReaderFuncs is a Reader made of two functions. Without FlushFunc,
+// every Send is final.
+type ReaderFuncs struct {
+	SendFunc  func(*assistv1.SessionEvent) error
+	FlushFunc func() error
+}
+
+// Send calls SendFunc.
+func (r ReaderFuncs) Send(ev *assistv1.SessionEvent) error { return r.SendFunc(ev) }
+
+// Flush calls FlushFunc, if any.
+func (r ReaderFuncs) Flush() error {
+	if r.FlushFunc == nil {
+		return nil
+	}
+	return r.FlushFunc()
+}
+
+// Subscribe sends sessionID's events with seq > afterSeq to r: first the
 // stored ones, then live ones, with no gap and no duplicate, plus ephemeral
 // events (seq 0) as they happen. It returns nil after sending the
 // SessionEnded event, or the context's error when the caller goes away.
-func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64, send func(*assistv1.SessionEvent) error) error {
+func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64, r Reader) error {
 	// Register first, then read the backlog: an event committed in between
 	// is in both, and the cursor drops the second copy.
 	sub := l.hub.Subscribe(sessionID)
 	defer sub.Close()
 	cursor := afterSeq
 
-	// catchUp sends every stored event after the cursor.
+	// catchUp sends every stored event after the cursor, a page at a time.
 	catchUp := func() (ended bool, err error) {
 		for {
 			batch, err := l.Read(ctx, sessionID, cursor, readBatch)
@@ -343,18 +371,52 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 				return false, err
 			}
 			for _, ev := range batch {
-				if err := send(ev); err != nil {
+				if err := r.Send(ev); err != nil {
 					return false, err
 				}
 				cursor = ev.Seq
 				if ev.GetSessionEnded() != nil {
-					return true, nil
+					return true, r.Flush()
 				}
+			}
+			if err := r.Flush(); err != nil {
+				return false, err
 			}
 			if len(batch) < readBatch {
 				return false, nil
 			}
 		}
+	}
+	// deliver sends the live events the hub gathered since the last call,
+	// reading from the table what it missed.
+	deliver := func(events []*assistv1.SessionEvent, wakeSeq int64) (ended bool, err error) {
+		for _, ev := range events {
+			switch {
+			case ev.Seq == 0:
+				if err := r.Send(ev); err != nil {
+					return false, err
+				}
+			case ev.Seq <= cursor:
+				// Already sent from the table.
+			case ev.Seq == cursor+1:
+				if err := r.Send(ev); err != nil {
+					return false, err
+				}
+				cursor = ev.Seq
+				if ev.GetSessionEnded() != nil {
+					return true, r.Flush()
+				}
+			default:
+				// A gap: the missing events are in the table.
+				if ended, err := catchUp(); ended || err != nil {
+					return ended, err
+				}
+			}
+		}
+		if wakeSeq > cursor {
+			return catchUp()
+		}
+		return false, r.Flush()
 	}
 
 	if ended, err := catchUp(); ended || err != nil {
@@ -366,34 +428,8 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 			return ctx.Err()
 		case <-sub.Ready():
 		}
-		events, wakeSeq := sub.Drain()
-		for _, ev := range events {
-			switch {
-			case ev.Seq == 0:
-				if err := send(ev); err != nil {
-					return err
-				}
-			case ev.Seq <= cursor:
-				// Already sent from the table.
-			case ev.Seq == cursor+1:
-				if err := send(ev); err != nil {
-					return err
-				}
-				cursor = ev.Seq
-				if ev.GetSessionEnded() != nil {
-					return nil
-				}
-			default:
-				// A gap: the missing events are in the table.
-				if ended, err := catchUp(); ended || err != nil {
-					return err
-				}
-			}
-		}
-		if wakeSeq > cursor {
-			if ended, err := catchUp(); ended || err != nil {
-				return err
-			}
+		if ended, err := deliver(sub.Drain()); ended || err != nil {
+			return err
 		}
 	}
 }

@@ -3,7 +3,6 @@ package sessions
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -95,41 +94,4 @@ func RequireAdvisor(p *auth.Principal) error {
 		return failure.PermissionDenied("only advisors may do this")
 	}
 	return nil
-}
-
-// KeepAccess blocks while p keeps its credential and its read access to
-// every session in sessionIDs. It returns Unauthenticated once the
-// credential stops working (logout, revocation, expiry, a disabled advisor
-// or API key), PermissionDenied once a session is out of reach (picked up
-// by another advisor, transferred, an invitation ended), or nil when ctx
-// ends or stop is closed. It checks again whenever a change of access is
-// signalled from any replica, and every interval in any case. A transient
-// failure to check keeps the stream: the next signal or tick checks again.
-func (s *Service) KeepAccess(ctx context.Context, p *auth.Principal, sessionIDs []uuid.UUID, interval time.Duration, stop <-chan struct{}) error {
-	watch := s.log.Hub().WatchAccess(p.CredentialKey(), sessionIDs...)
-	defer watch.Close()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-stop:
-			return nil
-		case <-watch.Ready():
-		case <-tick.C:
-		}
-		if err := s.auth.StillValid(ctx, p); err != nil {
-			if failure.IsKind(err, failure.KindUnauthenticated) {
-				return failure.Unauthenticated("the credential was revoked or has expired")
-			}
-			continue
-		}
-		for _, id := range sessionIDs {
-			_, err := s.Load(ctx, p, id)
-			if failure.IsKind(err, failure.KindNotFound) {
-				return failure.PermissionDenied("you no longer have access to this session")
-			}
-		}
-	}
 }

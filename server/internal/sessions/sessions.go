@@ -30,11 +30,16 @@ type Service struct {
 	log    *sessionlog.Log
 	auth   *auth.Service
 	logger *slog.Logger
+	access *accessCache
 }
 
 // NewService returns the session rules over the store and the log.
 func NewService(s *store.Store, l *sessionlog.Log, a *auth.Service, logger *slog.Logger) *Service {
-	return &Service{store: s, log: l, auth: a, logger: logger}
+	svc := &Service{store: s, log: l, auth: a, logger: logger, access: newAccessCache()}
+	// Cached rights are forgotten on every replica as soon as they change.
+	l.Hub().OnAccessChanged(svc.access.forgetSession)
+	l.Hub().OnRevoked(svc.access.forgetCredential)
+	return svc
 }
 
 var systemAuthor = &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_SYSTEM, DisplayName: "Assist"}

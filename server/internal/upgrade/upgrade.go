@@ -199,7 +199,7 @@ func (s *Service) offer(ctx context.Context, tx *sessionlog.Tx, sess dbq.Session
 	if err != nil {
 		return nil, fmt.Errorf("store opener: %w", err)
 	}
-	_, err = s.store.Q.SessionSetUpgrade(ctx, tx, dbq.SessionSetUpgradeParams{
+	_, err = s.setUpgrade(ctx, tx, dbq.SessionSetUpgradeParams{
 		ID: sess.ID, UpgradeState: int16(assistv1.UpgradeState_UPGRADE_STATE_OFFERED), Kind: sess.Kind, Handoff: sess.Handoff,
 	})
 	if err != nil {
@@ -292,7 +292,7 @@ func (s *Service) Redeem(ctx context.Context, token string, platform *assistv1.C
 		if latest.ID != op.ID || assistv1.UpgradeState(sess.UpgradeState) != assistv1.UpgradeState_UPGRADE_STATE_OFFERED {
 			return failure.Unauthenticated("a newer opener replaced this one")
 		}
-		sess, err = s.store.Q.SessionSetUpgrade(ctx, tx, dbq.SessionSetUpgradeParams{
+		sess, err = s.setUpgrade(ctx, tx, dbq.SessionSetUpgradeParams{
 			ID: sess.ID, UpgradeState: int16(assistv1.UpgradeState_UPGRADE_STATE_APP_CONNECTED), Kind: sess.Kind, Handoff: sess.Handoff,
 		})
 		if err != nil {
@@ -376,7 +376,7 @@ func (s *Service) RespondToScreenShare(ctx context.Context, p *auth.Principal, s
 				}}})
 			}
 		}
-		if _, err := s.store.Q.SessionSetUpgrade(ctx, tx, params); err != nil {
+		if _, err := s.setUpgrade(ctx, tx, params); err != nil {
 			return fmt.Errorf("record answer: %w", err)
 		}
 		for _, ev := range events {
@@ -392,6 +392,14 @@ func (s *Service) RespondToScreenShare(ctx context.Context, p *auth.Principal, s
 	}
 	s.logger.Info("screen sharing answered", "session", sessionID, "accepted", accepted)
 	return s.sessions.Get(ctx, p, sessionID)
+}
+
+// setUpgrade records a step of the upgrade on the session. What the
+// session's parties may send depends on it: their cached rights are
+// forgotten on every replica when tx commits.
+func (s *Service) setUpgrade(ctx context.Context, tx *sessionlog.Tx, params dbq.SessionSetUpgradeParams) (dbq.Session, error) {
+	tx.AccessChanged(params.ID)
+	return s.store.Q.SessionSetUpgrade(ctx, tx, params)
 }
 
 // MaySend applies the handoff to a sender: after a transfer to the app the

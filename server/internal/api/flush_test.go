@@ -1,0 +1,73 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// countingWriter counts the flushes that reach the server's writer.
+type countingWriter struct {
+	*httptest.ResponseRecorder
+	flushes int
+}
+
+func (w *countingWriter) Flush() { w.flushes++; w.ResponseRecorder.Flush() }
+
+// serveStream runs handler as a streaming call would be served and returns
+// how many flushes reached the connection.
+func serveStream(t *testing.T, contentType string, handler func(w http.ResponseWriter, r *http.Request)) (*countingWriter, string) {
+	t.Helper()
+	w := &countingWriter{ResponseRecorder: httptest.NewRecorder()}
+	r := httptest.NewRequest(http.MethodPost, "/assist.v1.ChatService/Subscribe", nil)
+	r.Header.Set("Content-Type", contentType)
+	GateStreamFlushes(http.HandlerFunc(handler)).ServeHTTP(w, r)
+	return w, w.Body.String()
+}
+
+// send writes one message and flushes, as connect does after every Send.
+func send(w http.ResponseWriter, msg string) {
+	_, _ = w.Write([]byte(msg))
+	w.(http.Flusher).Flush()
+}
+
+// A streaming handler that holds its flushes sends a run of messages in one
+// flush; without the hold, or on a unary call, every message is flushed.
+func TestHeldFlushesSendARunOfMessagesAtOnce(t *testing.T) {
+	t.Parallel()
+	w, body := serveStream(t, "application/grpc", func(w http.ResponseWriter, r *http.Request) {
+		flushes := holdFlushes(r.Context())
+		flushes.Hold(true)
+		for range 3 { // a run of three
+			send(w, "e")
+		}
+		_ = flushes.Flush()
+		_ = flushes.Flush() // nothing held back: no flush
+		send(w, "f")        // a run of one
+		_ = flushes.Flush()
+		flushes.Hold(false)
+		send(w, "a") // an ack: at once
+	})
+	if w.flushes != 3 || body != "eeefa" {
+		t.Fatalf("got %d flushes and body %q, want 3 flushes and %q", w.flushes, body, "eeefa")
+	}
+
+	for _, ct := range []string{"application/proto", "application/json"} {
+		w, _ := serveStream(t, ct, func(w http.ResponseWriter, r *http.Request) {
+			holdFlushes(r.Context()).Hold(true) // not a stream: no hold
+			send(w, "u")
+			send(w, "u")
+		})
+		if w.flushes != 2 {
+			t.Errorf("%s: got %d flushes, want 2 (unary calls are never held)", ct, w.flushes)
+		}
+	}
+	for _, ct := range []string{"application/connect+proto", "application/grpc-web+proto", "application/grpc+proto"} {
+		if !isStreamContentType(ct) {
+			t.Errorf("%s is a streaming content type", ct)
+		}
+	}
+	if isStreamContentType("text/plain") {
+		t.Error("text/plain is not a streaming content type")
+	}
+}
