@@ -69,6 +69,10 @@ type Sequencer struct {
 	// RetryInterval is how often a follower tries to become the leader.
 	// Default 1s.
 	RetryInterval time.Duration
+	// CycleSpacing is the least time between two cycles: under load, a
+	// cycle then sequences the events of many commits in one transaction
+	// instead of one transaction per commit. Default 20ms.
+	CycleSpacing time.Duration
 
 	wake  chan struct{}
 	mu    sync.Mutex
@@ -82,7 +86,7 @@ type Sequencer struct {
 func NewSequencer(s *store.Store, n *Notifier, outbox Outbox, logger *slog.Logger) *Sequencer {
 	return &Sequencer{
 		store: s, notifier: n, outbox: outbox, logger: logger,
-		SweepInterval: 2 * time.Second, RetryInterval: time.Second,
+		SweepInterval: 2 * time.Second, RetryInterval: time.Second, CycleSpacing: 20 * time.Millisecond,
 		wake: make(chan struct{}, 1), hints: map[uuid.UUID]struct{}{}, sweep: true,
 	}
 }
@@ -158,8 +162,21 @@ func (s *Sequencer) lead(ctx context.Context) error {
 	s.Hint(uuid.Nil)
 	sweep := time.NewTicker(s.SweepInterval)
 	defer sweep.Stop()
+	var last time.Time
+	more := false
 	for {
-		more, err := s.cycle(ctx, conn)
+		// A backlog is worked through at once; new work waits for the
+		// spacing.
+		if wait := s.CycleSpacing - time.Since(last); wait > 0 && !more {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		var err error
+		more, err = s.cycle(ctx, conn)
 		if err != nil {
 			return err
 		}

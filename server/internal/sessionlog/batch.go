@@ -9,6 +9,7 @@ import (
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/failure"
+	"github.com/assist-chat/assist/server/internal/store"
 	"github.com/assist-chat/assist/server/internal/store/dbq"
 )
 
@@ -23,7 +24,8 @@ const (
 	// maxBatch bounds one transaction's size (and its NOTIFY payloads).
 	maxBatch = 256
 	// batchWriters run transactions in parallel, so that one commit's
-	// fsync does not idle the next batch.
+	// fsync does not idle the next batch; each serves its share of the
+	// sessions (writerOf).
 	batchWriters = 4
 )
 
@@ -44,10 +46,10 @@ type sendResult struct {
 // while no writer runs wait (bounded by their own context).
 func (l *Log) RunWriters(ctx context.Context) {
 	done := make(chan struct{})
-	for range batchWriters {
+	for _, pending := range l.pending {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			l.writer(ctx)
+			l.writer(ctx, pending)
 		}()
 	}
 	for range batchWriters {
@@ -55,19 +57,19 @@ func (l *Log) RunWriters(ctx context.Context) {
 	}
 }
 
-func (l *Log) writer(ctx context.Context) {
+func (l *Log) writer(ctx context.Context, pending <-chan *pendingMessage) {
 	for {
 		var batch []*pendingMessage
 		select {
 		case <-ctx.Done():
 			return
-		case m := <-l.pending:
+		case m := <-pending:
 			batch = append(batch, m)
 		}
 	gather:
 		for len(batch) < maxBatch {
 			select {
-			case m := <-l.pending:
+			case m := <-pending:
 				batch = append(batch, m)
 			default:
 				break gather
@@ -84,7 +86,7 @@ func (l *Log) writer(ctx context.Context) {
 func (l *Log) enqueue(ctx context.Context, sessionID uuid.UUID, ev *assistv1.SessionEvent) (*assistv1.SessionEvent, bool, error) {
 	m := &pendingMessage{ev: ev, sessionID: sessionID, done: make(chan sendResult, 1)}
 	select {
-	case l.pending <- m:
+	case l.pending[writerOf(sessionID)] <- m:
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}
@@ -96,6 +98,17 @@ func (l *Log) enqueue(ctx context.Context, sessionID uuid.UUID, ev *assistv1.Ses
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}
+}
+
+// writerOf is the writer that stores sessionID's messages. One writer per
+// session: its messages wait in one queue and share transactions, instead
+// of writers queueing on each other's session locks.
+func writerOf(sessionID uuid.UUID) int {
+	var h byte
+	for _, b := range sessionID {
+		h ^= b
+	}
+	return int(h) % batchWriters
 }
 
 type clientKey struct {
@@ -135,71 +148,117 @@ func (l *Log) commitBatch(ctx context.Context, batch []*pendingMessage) {
 	}
 }
 
-// storeBatch appends a batch in one transaction: it locks the sessions,
-// finds retries of messages stored before, and appends the rest through
-// the one append routine.
+// storeBatch appends a batch in one transaction of two round trips (see
+// store.Pipeline): begin, lock the sessions and find retries of messages
+// stored before; then store the rest through the one append routine,
+// advance the sessions, notify and commit.
 func (l *Log) storeBatch(ctx context.Context, batch []*pendingMessage) ([]sendResult, error) {
 	results := make([]sendResult, len(batch))
-	// sameAs[i] = j: message i repeats message j of this batch.
-	sameAs := map[int]int{}
-	_, err := l.Write(ctx, func(tx *Tx) error {
-		ids := make([]uuid.UUID, 0, len(batch))
-		keys := dbq.EventListByClientMessageIDsParams{}
-		for _, m := range batch {
-			ids = append(ids, m.sessionID)
-			keys.SessionIds = append(keys.SessionIds, m.sessionID)
-			keys.Senders = append(keys.Senders, senderKey(m.ev.GetAuthor()))
-			keys.ClientMessageIds = append(keys.ClientMessageIds, m.ev.GetClientMessageId())
+	conn, err := l.store.Pool.Acquire(ctx)
+	if err != nil {
+		return results, fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Release(ctx)
+	t := &Tx{log: l, sessions: map[uuid.UUID]*lockedSession{}, note: notification{replica: l.replica}}
+
+	ids := make([]uuid.UUID, 0, len(batch))
+	keys := dbq.EventListByClientMessageIDsParams{}
+	for _, m := range batch {
+		ids = append(ids, m.sessionID)
+		keys.SessionIds = append(keys.SessionIds, m.sessionID)
+		keys.Senders = append(keys.Senders, senderKey(m.ev.GetAuthor()))
+		keys.ClientMessageIds = append(keys.ClientMessageIds, m.ev.GetClientMessageId())
+	}
+	ids = lockOrder(ids)
+	q := l.store.Q
+	p := store.NewPipeline()
+	p.Begin()
+	_, _ = q.SessionLockForAppend(ctx, p.Queue(), ids)
+	_, _ = q.EventListByClientMessageIDs(ctx, p.Queue(), keys)
+	locked, prior, err := func() ([]dbq.SessionLockForAppendRow, []dbq.SessionEvent, error) {
+		res := conn.Send(ctx, p)
+		defer func() { _ = res.Close() }()
+		if err := res.Begin(); err != nil {
+			return nil, nil, fmt.Errorf("begin: %w", err)
 		}
-		if err := tx.lock(ctx, ids...); err != nil {
-			return err
+		locked, err := q.SessionLockForAppend(ctx, res, ids)
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock sessions: %w", err)
 		}
 		// Retries of messages stored by an earlier transaction: found
 		// whatever happened to the session since.
-		prior, err := l.store.Q.EventListByClientMessageIDs(ctx, tx, keys)
+		prior, err := q.EventListByClientMessageIDs(ctx, res, keys)
 		if err != nil {
-			return fmt.Errorf("find retried messages: %w", err)
+			return nil, nil, fmt.Errorf("find retried messages: %w", err)
 		}
-		storedBefore := make(map[clientKey]*assistv1.SessionEvent, len(prior))
-		for _, row := range prior {
-			ev, err := decode(row)
-			if err != nil {
-				return err
-			}
-			storedBefore[clientKey{row.SessionID, row.Sender, *row.ClientMessageID}] = ev
-		}
-		firstInBatch := map[clientKey]int{}
-		for i, m := range batch {
-			key := clientKey{m.sessionID, senderKey(m.ev.GetAuthor()), m.ev.GetClientMessageId()}
-			s := tx.sessions[m.sessionID]
-			if s == nil {
-				results[i].err = failure.NotFound("session")
-				continue
-			}
-			if prev := storedBefore[key]; prev != nil {
-				results[i] = sameMessage(prev, m.ev)
-				continue
-			}
-			if j, ok := firstInBatch[key]; ok {
-				sameAs[i] = j
-				continue
-			}
-			ev, err := tx.add(m.sessionID, s, m.ev)
-			if _, refused := failure.As(err); refused {
-				results[i].err = err
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			results[i] = sendResult{ev: ev}
-			firstInBatch[key] = i
-		}
-		return nil
-	})
+		return locked, prior, res.Close()
+	}()
 	if err != nil {
 		return results, err
 	}
+	t.locked(locked)
+
+	storedBefore := make(map[clientKey]*assistv1.SessionEvent, len(prior))
+	for _, row := range prior {
+		ev, err := decode(row)
+		if err != nil {
+			return results, err
+		}
+		storedBefore[clientKey{row.SessionID, row.Sender, *row.ClientMessageID}] = ev
+	}
+	// sameAs[i] = j: message i repeats message j of this batch.
+	sameAs := map[int]int{}
+	firstInBatch := map[clientKey]int{}
+	for i, m := range batch {
+		key := clientKey{m.sessionID, senderKey(m.ev.GetAuthor()), m.ev.GetClientMessageId()}
+		s := t.sessions[m.sessionID]
+		if s == nil {
+			results[i].err = failure.NotFound("session")
+			continue
+		}
+		if prev := storedBefore[key]; prev != nil {
+			results[i] = sameMessage(prev, m.ev)
+			continue
+		}
+		if j, ok := firstInBatch[key]; ok {
+			sameAs[i] = j
+			continue
+		}
+		ev, err := t.add(m.sessionID, s, m.ev)
+		if _, refused := failure.As(err); refused {
+			results[i].err = err
+			continue
+		}
+		if err != nil {
+			return results, err
+		}
+		results[i] = sendResult{ev: ev}
+		firstInBatch[key] = i
+	}
+
+	w, err := t.writes()
+	if err != nil {
+		return results, err
+	}
+	p = store.NewPipeline()
+	_ = l.write(ctx, p.Queue(), w)
+	p.Commit()
+	err = func() error {
+		res := conn.Send(ctx, p)
+		defer func() { _ = res.Close() }()
+		if err := l.write(ctx, res, w); err != nil {
+			return err
+		}
+		if err := res.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return res.Close()
+	}()
+	if err != nil {
+		return results, err
+	}
+	l.deliverLocally(t.appended, t.note)
+
 	for i, j := range sameAs {
 		if results[j].err != nil {
 			results[i] = results[j]

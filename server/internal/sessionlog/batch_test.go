@@ -69,6 +69,14 @@ type sent struct {
 	err       error
 }
 
+// queued counts the messages waiting for a writer.
+func (b *batchBundle) queued() (n int) {
+	for _, q := range b.log.pending {
+		n += len(q)
+	}
+	return n
+}
+
 // sendAsOneBatch queues every message, then commits them in one batch, so
 // the test controls what shares a transaction.
 func (b *batchBundle) sendAsOneBatch(t *testing.T, events ...*assistv1.SessionEvent) []sent {
@@ -81,13 +89,14 @@ func (b *batchBundle) sendAsOneBatch(t *testing.T, events ...*assistv1.SessionEv
 			done <- i
 		}()
 		// Queue in order, so the batch is in the order given.
-		for len(b.log.pending) != i+1 {
+		for b.queued() != i+1 {
 			time.Sleep(time.Millisecond)
 		}
 	}
+	// Each session's messages wait in their writer's queue, in order.
 	batch := make([]*pendingMessage, 0, len(events))
-	for range events {
-		batch = append(batch, <-b.log.pending)
+	for _, ev := range events {
+		batch = append(batch, <-b.log.pending[writerOf(uuid.MustParse(ev.GetSessionId()))])
 	}
 	b.log.commitBatch(context.Background(), batch)
 	for range events {

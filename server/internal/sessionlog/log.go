@@ -40,13 +40,18 @@ type Log struct {
 	// random bits: two replicas never share one.
 	replica string
 	logger  *slog.Logger
-	// pending feeds chat messages to the group-commit writers (batch.go).
-	pending chan *pendingMessage
+	// pending feeds chat messages to the group-commit writers (batch.go),
+	// one queue each.
+	pending [batchWriters]chan *pendingMessage
 }
 
 // New returns the log over s, fanning out through hub.
 func New(s *store.Store, hub *Hub, logger *slog.Logger) *Log {
-	return &Log{store: s, hub: hub, replica: strings.ReplaceAll(uuid.NewString(), "-", ""), logger: logger, pending: make(chan *pendingMessage, maxBatch*batchWriters)}
+	l := &Log{store: s, hub: hub, replica: strings.ReplaceAll(uuid.NewString(), "-", ""), logger: logger}
+	for i := range l.pending {
+		l.pending[i] = make(chan *pendingMessage, maxBatch)
+	}
+	return l
 }
 
 // Hub returns the local fan-out.
@@ -120,16 +125,27 @@ func (t *Tx) lock(ctx context.Context, ids ...uuid.UUID) error {
 	if len(need) == 0 {
 		return nil
 	}
-	slices.SortFunc(need, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	need = slices.Compact(need)
-	rows, err := t.log.store.Q.SessionLockForAppend(ctx, t, need)
+	rows, err := t.log.store.Q.SessionLockForAppend(ctx, t, lockOrder(need))
 	if err != nil {
 		return fmt.Errorf("lock sessions: %w", err)
 	}
+	t.locked(rows)
+	return nil
+}
+
+// lockOrder sorts ids, without repeats, in the order sessions are locked
+// in: the same order everywhere, so that transactions never deadlock.
+func lockOrder(ids []uuid.UUID) []uuid.UUID {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	return slices.Compact(ids)
+}
+
+// locked records session rows the transaction locked.
+func (t *Tx) locked(rows []dbq.SessionLockForAppendRow) {
 	for _, r := range rows {
 		t.sessions[r.ID] = &lockedSession{state: assistv1.SessionState(r.State), lastSeq: r.LastSeq}
 	}
-	return nil
 }
 
 // Append assigns ev the session's next seq and stores it at commit. The
@@ -199,35 +215,63 @@ func (t *Tx) CredentialRevoked(key string) {
 
 // flush writes the appended rows, advances the sessions' last seq, and
 // queues the notifications that PostgreSQL delivers only if the
-// transaction commits, in one round trip each.
+// transaction commits.
 func (t *Tx) flush(ctx context.Context) error {
-	if len(t.rows.Seqs) > 0 {
-		if err := t.log.store.Q.EventInsertBatch(ctx, t, t.rows); err != nil {
+	w, err := t.writes()
+	if err != nil {
+		return err
+	}
+	return t.log.write(ctx, t, w)
+}
+
+// txWrites is what a transaction writes when it ends.
+type txWrites struct {
+	events   dbq.EventInsertBatchParams
+	lastSeqs dbq.SessionSetLastSeqBatchParams
+	notify   []string
+}
+
+// writes gathers what the transaction writes when it ends. Call it once.
+func (t *Tx) writes() (txWrites, error) {
+	w := txWrites{events: t.rows}
+	for id, s := range t.sessions {
+		if s.changed {
+			w.lastSeqs.Ids = append(w.lastSeqs.Ids, id)
+			w.lastSeqs.LastSeqs = append(w.lastSeqs.LastSeqs, s.lastSeq)
+			t.note.appended = append(t.note.appended, sessionSeq{id, s.lastSeq})
+		}
+	}
+	var err error
+	w.notify, err = t.note.encode()
+	return w, err
+}
+
+// write runs w's statements on db: a transaction, or a pipeline (where it
+// is called twice, to record then to read; see store.Pipeline).
+func (l *Log) write(ctx context.Context, db dbq.DBTX, w txWrites) error {
+	if len(w.events.Seqs) > 0 {
+		if err := l.store.Q.EventInsertBatch(ctx, db, w.events); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		var last dbq.SessionSetLastSeqBatchParams
-		for id, s := range t.sessions {
-			if s.changed {
-				last.Ids = append(last.Ids, id)
-				last.LastSeqs = append(last.LastSeqs, s.lastSeq)
-				t.note.appended = append(t.note.appended, sessionSeq{id, s.lastSeq})
-			}
-		}
-		if err := t.log.store.Q.SessionSetLastSeqBatch(ctx, t, last); err != nil {
+		if err := l.store.Q.SessionSetLastSeqBatch(ctx, db, w.lastSeqs); err != nil {
 			return fmt.Errorf("advance seqs: %w", err)
 		}
 	}
-	return t.log.notify(ctx, t, t.note)
+	if len(w.notify) > 0 {
+		if err := l.store.Q.NotifyAll(ctx, db, dbq.NotifyAllParams{Channel: notifyChannel, Payloads: w.notify}); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	return nil
 }
 
-// notify sends n to the other replicas through db (inside a transaction:
-// delivered at commit).
+// notify sends n to the other replicas through db.
 func (l *Log) notify(ctx context.Context, db dbq.DBTX, n notification) error {
 	payloads, err := n.encode()
-	if err != nil || len(payloads) == 0 {
+	if err != nil {
 		return err
 	}
-	return l.store.Q.NotifyAll(ctx, db, dbq.NotifyAllParams{Channel: notifyChannel, Payloads: payloads})
+	return l.write(ctx, db, txWrites{notify: payloads})
 }
 
 // RevokeCredential tells every replica that the credential key stopped

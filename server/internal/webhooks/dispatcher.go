@@ -90,6 +90,9 @@ func NewDispatcher(s *store.Store, guard *Guard, logger *slog.Logger) *Dispatche
 	}
 }
 
+// claimSpacing is the least time between two claims.
+const claimSpacing = 50 * time.Millisecond
+
 // Wake makes the dispatcher look for due deliveries now.
 func (d *Dispatcher) Wake() {
 	select {
@@ -106,6 +109,12 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		d.claim(ctx)
+		// Wakes come with every new feed position: under load, claim at
+		// most every claimSpacing rather than once per commit.
+		select {
+		case <-ctx.Done():
+		case <-time.After(claimSpacing):
+		}
 		select {
 		case <-ctx.Done():
 			d.wg.Wait()

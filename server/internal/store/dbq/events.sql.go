@@ -162,7 +162,7 @@ const sessionLockForAppend = `-- name: SessionLockForAppend :many
 SELECT id, state, last_seq FROM sessions
 WHERE id = ANY($1::uuid[])
 ORDER BY id
-FOR UPDATE
+FOR NO KEY UPDATE
 `
 
 type SessionLockForAppendRow struct {
@@ -172,7 +172,10 @@ type SessionLockForAppendRow struct {
 }
 
 // Lock the sessions a batch appends to, in id order so that concurrent
-// batches never deadlock.
+// batches never deadlock. NO KEY UPDATE, the lock the update of last_seq
+// takes anyway: appends to a session still wait for each other, but rows
+// that merely reference the session (the account feed's, checked with KEY
+// SHARE) are not held up by an append, nor an append by them.
 func (q *Queries) SessionLockForAppend(ctx context.Context, db DBTX, ids []uuid.UUID) ([]SessionLockForAppendRow, error) {
 	rows, err := db.Query(ctx, sessionLockForAppend, ids)
 	if err != nil {

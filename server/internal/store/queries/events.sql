@@ -9,12 +9,15 @@ ORDER BY seq
 LIMIT $3;
 
 -- Lock the sessions a batch appends to, in id order so that concurrent
--- batches never deadlock.
+-- batches never deadlock. NO KEY UPDATE, the lock the update of last_seq
+-- takes anyway: appends to a session still wait for each other, but rows
+-- that merely reference the session (the account feed's, checked with KEY
+-- SHARE) are not held up by an append, nor an append by them.
 -- name: SessionLockForAppend :many
 SELECT id, state, last_seq FROM sessions
 WHERE id = ANY(@ids::uuid[])
 ORDER BY id
-FOR UPDATE;
+FOR NO KEY UPDATE;
 
 -- name: EventListByClientMessageIDs :many
 SELECT e.* FROM session_events e
