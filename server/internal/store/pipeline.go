@@ -13,10 +13,10 @@ import (
 	"github.com/assist-chat/assist/server/internal/store/dbq"
 )
 
-// Every statement sent on its own costs a round trip: a write and a read
-// on both sides, which on a busy 2-core machine cost more than the
-// statements themselves. A pipeline sends several statements, the
-// transaction's BEGIN and COMMIT included, in one round trip.
+// Pipeline sends several statements, the transaction's BEGIN and COMMIT
+// included, in one round trip. Every statement sent on its own costs a
+// round trip: a write and a read on both sides, which on a busy 2-core
+// machine cost more than the statements themselves.
 //
 // The generated queries (dbq) run against a DBTX; a pipeline offers two:
 // Queue, on which a query is only recorded, and, once Send has run the
