@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/connect/v2/connecthttp"
 	"github.com/google/uuid"
 
+	"github.com/assist-chat/assist/clients/go/assist"
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
 	"github.com/assist-chat/assist/server/internal/demo"
@@ -24,6 +25,9 @@ import (
 // advisor picks up sessions that customers start on the demo portal.
 type assistBackend struct {
 	url string
+	// api is how parties chat: "chat" (one bidi Chat stream each, through
+	// the Go client) or "unary" (Send calls and a Subscribe stream).
+	api string
 
 	once         sync.Once
 	advisorToken string
@@ -32,19 +36,23 @@ type assistBackend struct {
 }
 
 func newAssist(o options) *assistBackend {
-	return &assistBackend{url: o.url, setup: newAssistClient(o.url, "")}
+	return &assistBackend{url: o.url, api: o.assistAPI, setup: newAssistClient(o.url, "")}
 }
 
 // newAssistClient is a client on its own h2c connection.
 func newAssistClient(url, token string) *connect.Client {
+	return connect.NewClient(connecthttp.NewTransport(h2cClient(), url), bearer(token))
+}
+
+// h2cClient is an HTTP client with its own h2c connection.
+func h2cClient() *http.Client {
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
-	hc := &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: &http.Transport{
 		Protocols:       protocols,
 		TLSClientConfig: &tls.Config{},
 		DialContext:     (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 	}}
-	return connect.NewClient(connecthttp.NewTransport(hc, url), bearer(token))
 }
 
 // bearer adds "Authorization: Bearer token" to every call.
@@ -122,10 +130,80 @@ func (b *assistBackend) session(ctx context.Context, i int) (party, party, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("get session: %w", err)
 	}
-	c := newAssistParty(b.url, id, customerToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER)
-	a := newAssistParty(b.url, id, advisorToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR)
-	c.after, a.after = got.GetSession().GetLastSeq(), got.GetSession().GetLastSeq()
+	after := got.GetSession().GetLastSeq()
+	if b.api == "unary" {
+		c := newAssistParty(b.url, id, customerToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER)
+		a := newAssistParty(b.url, id, advisorToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR)
+		c.after, a.after = after, after
+		return c, a, nil
+	}
+	c := &chatParty{url: b.url, session: id, token: customerToken, role: assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER, after: after}
+	a := &chatParty{url: b.url, session: id, token: advisorToken, role: assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR, after: after}
 	return c, a, nil
+}
+
+// chatParty is a customer or the advisor of one session talking through
+// the Go client's ChatConn: one bidi ChatService.Chat stream on its own
+// connection carries its messages, their acknowledgements and the
+// session's events, as Centrifugo's party does over its WebSocket.
+type chatParty struct {
+	url, session, token string
+	role                assistv1.ParticipantRole
+	after               int64
+
+	mu    sync.Mutex
+	conns []*assist.ChatConn // the first one sends
+}
+
+func (p *chatParty) follow(ctx context.Context, deliver func(id string)) error {
+	c := assist.New(p.url, assist.WithToken(p.token), assist.WithHTTPClient(h2cClient()))
+	conn, err := c.OpenChat(ctx, p.session, p.after)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, conn)
+	p.mu.Unlock()
+	go func() {
+		for ev := range conn.Events() {
+			if ev.GetMessage() == nil || ev.GetAuthor().GetRole() == p.role {
+				continue
+			}
+			deliver(ev.GetClientMessageId())
+		}
+		if err := conn.Err(); err != nil && ctx.Err() == nil {
+			fmt.Printf("progress chat ended: %v\n", err)
+		}
+	}()
+	return nil
+}
+
+func (p *chatParty) send(ctx context.Context, id, text string) error {
+	p.mu.Lock()
+	var conn *assist.ChatConn
+	if len(p.conns) > 0 {
+		conn = p.conns[0]
+	}
+	p.mu.Unlock()
+	if conn == nil {
+		return errors.New("send before the chat is open")
+	}
+	ack, err := conn.SendWithID(ctx, id, text)
+	if err != nil {
+		return err
+	}
+	if r := ack.GetRejection(); r != nil {
+		return fmt.Errorf("rejected: %s: %s", r.GetCode(), r.GetMessage())
+	}
+	return nil
+}
+
+func (p *chatParty) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
 }
 
 // assistParty is a customer or the advisor of one session, on its own

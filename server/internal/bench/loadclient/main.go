@@ -40,6 +40,7 @@ type options struct {
 	replayEvents    int
 	replayRounds    int
 	secret          string
+	assistAPI       string
 }
 
 // Result is what one run measured; benchrun decodes it.
@@ -94,6 +95,7 @@ func main() {
 	flag.IntVar(&o.replayEvents, "replay-events", 1000, "stored events to replay (replay mode)")
 	flag.IntVar(&o.replayRounds, "replay-rounds", 100, "replays to time (replay mode)")
 	flag.StringVar(&o.secret, "secret", "", "Centrifugo's HMAC token secret")
+	flag.StringVar(&o.assistAPI, "assist-api", "chat", "how Assist parties chat: chat (one bidi Chat stream each, through the Go client) or unary (Send calls and a Subscribe stream)")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {
