@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -51,6 +52,9 @@ type Principal struct {
 	Admin        bool
 	// TokenHash identifies the credential, so that Logout can revoke it.
 	TokenHash []byte
+	// ExpireTime is when the credential stops working by itself; zero for
+	// API keys, which work until revoked.
+	ExpireTime time.Time
 }
 
 // Participant is how the principal appears as the author of log events.

@@ -243,7 +243,7 @@ func (s *Service) resolve(ctx context.Context, secret string, hash []byte) (*Pri
 	if err != nil {
 		return nil, fmt.Errorf("resolve token: %w", err)
 	}
-	p := &Principal{Kind: Kind(tok.Kind), AccountID: tok.AccountID, TokenHash: hash}
+	p := &Principal{Kind: Kind(tok.Kind), AccountID: tok.AccountID, TokenHash: hash, ExpireTime: tok.ExpireTime}
 	switch {
 	case p.Kind == KindAdvisor && tok.AdvisorID != nil && tok.AdvisorName != nil:
 		if *tok.Disabled {

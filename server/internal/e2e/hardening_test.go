@@ -20,6 +20,7 @@ import (
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assistd"
 	"github.com/assist-chat/assist/server/internal/assisttest"
+	"github.com/assist-chat/assist/server/internal/auth"
 	"github.com/assist-chat/assist/server/internal/limits"
 	"github.com/assist-chat/assist/server/internal/pgtest"
 )
@@ -118,6 +119,37 @@ func TestLogoutEndsStreamsAtOnce(t *testing.T) {
 	}
 	if d := time.Since(out); d > 5*time.Second {
 		t.Fatalf("the stream ended %s after the logout", d)
+	}
+}
+
+// A stream ends with Unauthenticated when its credential expires, with no
+// signal and the periodic check an hour away: the guard checks at expiry.
+func TestStreamsEndWhenTheirCredentialExpires(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t, assisttest.WithCredentialCheckInterval(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sid, _, _ := env.ActiveSession(t)
+	token := env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
+	if _, err := e2eDB(t, env.DatabaseURL).Exec(ctx, `UPDATE access_tokens SET expire_time = now() + interval '2 seconds' WHERE token_hash = $1`, auth.HashSecret(token)); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := env.Services(assisttest.GRPC, token).Chat.Subscribe(ctx, &assistv1.SubscribeRequest{SessionId: sid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	opened := time.Now()
+	for {
+		if _, err := sub.Receive(); err != nil {
+			if connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Fatalf("stream ended with %v, want Unauthenticated", err)
+			}
+			break
+		}
+	}
+	if d := time.Since(opened); d > 10*time.Second {
+		t.Fatalf("the stream ended %s after it opened, its token expiring after 2 s", d)
 	}
 }
 

@@ -14,8 +14,11 @@ import (
 )
 
 // DefaultCheckInterval is how often an open stream's access is checked
-// when nothing signalled a change.
-const DefaultCheckInterval = 30 * time.Second
+// when nothing signalled a change. A safety net only: every change of
+// access is signalled to every replica, a lost LISTEN connection makes
+// every stream check again, and a credential's expiry is checked when it
+// comes.
+const DefaultCheckInterval = 2 * time.Minute
 
 // checkTimeout bounds one check; a check that fails keeps the stream.
 const checkTimeout = 5 * time.Second
@@ -77,7 +80,8 @@ func NewGuard(s *Service, interval time.Duration) *Guard {
 // alone). lost is called at most once, from the guard's goroutine, with
 // the error that ends the stream. The returned stop unregisters it.
 func (g *Guard) Watch(p *auth.Principal, sessionIDs []uuid.UUID, lost func(error)) (stop func()) {
-	st := &guarded{p: p, sessions: sessionIDs, lost: lost, next: time.Now().Add(g.interval)}
+	st := &guarded{p: p, sessions: sessionIDs, lost: lost}
+	st.next = g.nextCheck(st, time.Now())
 	key := p.CredentialKey()
 	g.mu.Lock()
 	g.streams[st] = struct{}{}
@@ -97,6 +101,16 @@ func (g *Guard) Watch(p *auth.Principal, sessionIDs []uuid.UUID, lost func(error
 			removeFrom(g.bySession, id, st)
 		}
 	}
+}
+
+// nextCheck is when st is checked again if nothing is signalled: after
+// the interval, or when its credential expires if that comes first.
+func (g *Guard) nextCheck(st *guarded, now time.Time) time.Time {
+	next := now.Add(g.interval)
+	if exp := st.p.ExpireTime; !exp.IsZero() && exp.Before(next) {
+		next = exp
+	}
+	return next
 }
 
 func addTo[K comparable](m map[K]map[*guarded]struct{}, k K, st *guarded) {
@@ -182,7 +196,7 @@ func (g *Guard) checkDue(ctx context.Context) {
 	take := func(st *guarded) {
 		k := groupKey(st)
 		groups[k] = append(groups[k], st)
-		st.next = now.Add(g.interval)
+		st.next = g.nextCheck(st, now)
 	}
 	for st := range g.streams {
 		if _, signalled := g.due[st]; g.dueAll || signalled || !now.Before(st.next) {

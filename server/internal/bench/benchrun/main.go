@@ -246,7 +246,7 @@ func run(c config) error {
 		streams := 2 * c.idleSessions * c.idleStreams
 		b.say("\n== idle: %d Subscribe streams (%d sessions × 2 parties × %d streams, one h2c connection per party), CPU over %s ==",
 			streams, c.idleSessions, c.idleStreams, c.idle)
-		b.loadRun(ctx, "assist", "idle", c.idleSessions, []string{"-mode", "idle", "-sessions", strconv.Itoa(c.idleSessions),
+		b.loadRun(ctx, "assist", "idle", c.idleSessions, []string{"-mode", "idle", "-assist-api", "unary", "-sessions", strconv.Itoa(c.idleSessions),
 			"-streams-per-party", strconv.Itoa(c.idleStreams), "-duration", c.idle.String()}, false)
 	}
 	// Both durable systems really stored what they acknowledged.

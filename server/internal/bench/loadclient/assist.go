@@ -151,12 +151,18 @@ type chatParty struct {
 	role                assistv1.ParticipantRole
 	after               int64
 
-	mu    sync.Mutex
-	conns []*assist.ChatConn // the first one sends
+	mu     sync.Mutex
+	client *assist.Client     // one connection
+	conns  []*assist.ChatConn // the first one sends
 }
 
 func (p *chatParty) follow(ctx context.Context, deliver func(id string)) error {
-	c := assist.New(p.url, assist.WithToken(p.token), assist.WithHTTPClient(h2cClient()))
+	p.mu.Lock()
+	if p.client == nil {
+		p.client = assist.New(p.url, assist.WithToken(p.token), assist.WithHTTPClient(h2cClient()))
+	}
+	c := p.client
+	p.mu.Unlock()
 	conn, err := c.OpenChat(ctx, p.session, p.after)
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func (q *Queries) AccessTokenInsert(ctx context.Context, db DBTX, arg AccessToke
 }
 
 const accessTokenResolve = `-- name: AccessTokenResolve :one
-SELECT t.kind, t.account_id, t.advisor_id, t.session_id,
+SELECT t.kind, t.account_id, t.advisor_id, t.session_id, t.expire_time,
     a.display_name AS advisor_name, a.report_access, a.admin, a.disabled,
     s.customer_display_name
 FROM access_tokens t
@@ -74,6 +74,7 @@ type AccessTokenResolveRow struct {
 	AccountID           uuid.UUID
 	AdvisorID           *uuid.UUID
 	SessionID           *uuid.UUID
+	ExpireTime          time.Time
 	AdvisorName         *string
 	ReportAccess        *bool
 	Admin               *bool
@@ -90,6 +91,7 @@ func (q *Queries) AccessTokenResolve(ctx context.Context, db DBTX, tokenHash []b
 		&i.AccountID,
 		&i.AdvisorID,
 		&i.SessionID,
+		&i.ExpireTime,
 		&i.AdvisorName,
 		&i.ReportAccess,
 		&i.Admin,

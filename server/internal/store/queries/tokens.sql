@@ -15,7 +15,7 @@ SELECT * FROM api_keys WHERE secret_hash = $1 AND revoke_time IS NULL;
 
 -- A live token with what its caller needs, in one round trip.
 -- name: AccessTokenResolve :one
-SELECT t.kind, t.account_id, t.advisor_id, t.session_id,
+SELECT t.kind, t.account_id, t.advisor_id, t.session_id, t.expire_time,
     a.display_name AS advisor_name, a.report_access, a.admin, a.disabled,
     s.customer_display_name
 FROM access_tokens t
