@@ -101,7 +101,7 @@ type ReaderFuncs = sessionlog.ReaderFuncs
 // caller is authorized, before any event: streams use it to send their
 // headers, so a client opening at the end of the log is not left waiting.
 func (s *Service) Subscribe(ctx context.Context, p *auth.Principal, sessionID uuid.UUID, afterSeq int64, opened func() error, r Reader) error {
-	a, err := s.sessions.Load(ctx, p, sessionID)
+	a, err := sessionlog.OnFreshStack(func() (*sessions.Access, error) { return s.sessions.Load(ctx, p, sessionID) })
 	if err != nil {
 		return err
 	}

@@ -463,7 +463,10 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 		return false, r.Flush()
 	}
 
-	if ended, err := catchUp(); ended || err != nil {
+	// The reading and sending run on short-lived goroutines: the stream's
+	// own goroutine only waits, and its stack stays small while it does
+	// (see OnFreshStack).
+	if ended, err := OnFreshStack(catchUp); ended || err != nil {
 		return err
 	}
 	for {
@@ -472,10 +475,41 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 			return ctx.Err()
 		case <-sub.Ready():
 		}
-		if ended, err := deliver(sub.Drain()); ended || err != nil {
+		if ended, err := OnFreshStack(func() (bool, error) { return deliver(sub.Drain()) }); ended || err != nil {
 			return err
 		}
 	}
+}
+
+// OnFreshStack runs fn on a goroutine of its own and waits for it. A
+// goroutine's stack grows to its deepest call and stays that size while
+// it lives: a stream's goroutine, parked for hours between events, would
+// keep the stack that a database read or a network write once needed.
+// Run there, the deep calls leave it at its first size; a short-lived
+// goroutine's stack goes back to the runtime when it ends. A panic in fn
+// goes on in the caller.
+func OnFreshStack[T any](fn func() (T, error)) (T, error) {
+	type result struct {
+		v        T
+		err      error
+		panicked any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if p := recover(); p != nil {
+				r.panicked = p
+			}
+			done <- r
+		}()
+		r.v, r.err = fn()
+	}()
+	r := <-done
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.v, r.err
 }
 
 // ErrListenerStopped is returned by Listen when its context ends.
