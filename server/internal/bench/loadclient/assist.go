@@ -306,7 +306,11 @@ func (b *assistBackend) replay(ctx context.Context, events, rounds int, progress
 				break
 			}
 		}
-		all = append(all, time.Since(start))
+		took := time.Since(start)
+		all = append(all, took)
+		if took > 30*time.Millisecond {
+			progress(fmt.Sprintf("replay %d took %.1f ms", r, float64(took.Microseconds())/1000))
+		}
 		cancel()
 		stream.Close()
 	}
