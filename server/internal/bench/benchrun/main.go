@@ -57,7 +57,9 @@ type config struct {
 	profile      time.Duration // 0: no profile run
 	only         string        // comma-separated systems to run: assist,cf-pg,cf-mem
 	baseline     string        // a git revision of assistd to run next to this one ("assist-base")
-	out          string
+	// baselineHasLimits: the baseline has the per-client limit flags.
+	baselineHasLimits bool
+	out               string
 }
 
 func main() {
@@ -344,6 +346,9 @@ func (b *bench) buildBaseline() error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build baseline assistd: %w", err)
 	}
+	// A baseline with per-client limits runs with them off, like this one.
+	help, _ := exec.Command(filepath.Join(b.bin, "assistd-base"), "--help").CombinedOutput()
+	b.cfg.baselineHasLimits = strings.Contains(string(help), "rate-start-session")
 	return nil
 }
 
@@ -492,10 +497,11 @@ func (b *bench) startServer(ctx context.Context, system, runName string, pprofAd
 	switch system {
 	case "assist", "assist-base":
 		args := []string{"--addr", addr, "--database-url", b.cluster.ConnString("assist"), "--demo=true", "--log-level", "warn"}
-		if system == "assist" {
+		if system == "assist" || b.cfg.baselineHasLimits {
 			// The load comes from one address and a few tokens, far past
 			// the per-client limits that protect a real deployment; the
-			// peer has none either. (An older baseline knows no such flags.)
+			// peer has none either. (A baseline older than the limits
+			// knows no such flags.)
 			args = append(args, "--rate-start-session", "off", "--rate-login", "off", "--rate-per-credential", "off",
 				"--max-conns-per-address", "0", "--max-in-flight", "0")
 		}
