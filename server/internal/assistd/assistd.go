@@ -312,8 +312,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		MaxHeaderBytes:    64 << 10,
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams: cfg.MaxStreamsPerConn,
-			SendPingTimeout:      30 * time.Second,
-			PingTimeout:          15 * time.Second,
+			// A ping per quiet connection a minute finds a dead peer
+			// within 75 s; at 10,000 open streams pinging twice as often
+			// cost a visible share of an idle server's CPU.
+			SendPingTimeout: 60 * time.Second,
+			PingTimeout:     15 * time.Second,
 		},
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}

@@ -153,6 +153,40 @@ func TestStreamsEndWhenTheirCredentialExpires(t *testing.T) {
 	}
 }
 
+// A change no signal announces (here a token revoked in the database by
+// hand) still ends the stream at the next periodic check.
+func TestPeriodicCheckEndsStreamsWithoutASignal(t *testing.T) {
+	t.Parallel()
+	env := assisttest.Start(t, assisttest.WithCredentialCheckInterval(300*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sid, _, _ := env.ActiveSession(t)
+	token := env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
+	sub, err := env.Services(assisttest.Connect, token).Chat.Subscribe(ctx, &assistv1.SubscribeRequest{SessionId: sid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Receive(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e2eDB(t, env.DatabaseURL).Exec(ctx, `UPDATE access_tokens SET revoke_time = now() WHERE token_hash = $1`, auth.HashSecret(token)); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	for {
+		if _, err := sub.Receive(); err != nil {
+			if connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Fatalf("stream ended with %v, want Unauthenticated", err)
+			}
+			break
+		}
+	}
+	if d := time.Since(revoked); d > 5*time.Second {
+		t.Fatalf("the stream ended %s after its token was revoked, with a 300 ms check interval", d)
+	}
+}
+
 // A retried StartSession returns the same session with a new token and
 // revokes the earlier ones; a request_id reused with other details, or
 // after the end, is refused.

@@ -48,6 +48,9 @@ type Guard struct {
 	due map[*guarded]struct{}
 	// dueAll: anything may have changed; check every stream.
 	dueAll bool
+	// earliest is no later than any stream's next periodic check: sweeps
+	// before it have nothing to look at.
+	earliest time.Time
 }
 
 // guarded is one open stream.
@@ -84,6 +87,9 @@ func (g *Guard) Watch(p *auth.Principal, sessionIDs []uuid.UUID, lost func(error
 	st.next = g.nextCheck(st, time.Now())
 	key := p.CredentialKey()
 	g.mu.Lock()
+	if g.earliest.IsZero() || st.next.Before(g.earliest) {
+		g.earliest = st.next
+	}
 	g.streams[st] = struct{}{}
 	addTo(g.byKey, key, st)
 	for _, id := range sessionIDs {
@@ -198,9 +204,25 @@ func (g *Guard) checkDue(ctx context.Context) {
 		groups[k] = append(groups[k], st)
 		st.next = g.nextCheck(st, now)
 	}
-	for st := range g.streams {
-		if _, signalled := g.due[st]; g.dueAll || signalled || !now.Before(st.next) {
+	switch {
+	case g.dueAll || !now.Before(g.earliest):
+		// Look at every stream, and find the next earliest check.
+		g.earliest = time.Time{}
+		for st := range g.streams {
+			if _, signalled := g.due[st]; g.dueAll || signalled || !now.Before(st.next) {
+				take(st)
+			}
+			if g.earliest.IsZero() || st.next.Before(g.earliest) {
+				g.earliest = st.next
+			}
+		}
+	default:
+		// Only the signalled streams are due.
+		for st := range g.due {
 			take(st)
+			if st.next.Before(g.earliest) {
+				g.earliest = st.next
+			}
 		}
 	}
 	clear(g.due)
