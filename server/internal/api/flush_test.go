@@ -1,9 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 )
 
 // countingWriter counts the flushes that reach the server's writer.
@@ -69,5 +74,31 @@ func TestHeldFlushesSendARunOfMessagesAtOnce(t *testing.T) {
 	}
 	if isStreamContentType("text/plain") {
 		t.Error("text/plain is not a streaming content type")
+	}
+}
+
+// A stored event sent as its stored bytes reads, on the wire, exactly as
+// the SubscribeResponse that carries it decoded.
+func TestStoredEventsGoOutAsTheyWouldDecoded(t *testing.T) {
+	t.Parallel()
+	ev := &assistv1.SessionEvent{SessionId: "s", Seq: 7, Payload: &assistv1.SessionEvent_Message{Message: &assistv1.ChatMessage{Text: "bonjour"}}}
+	stored, err := proto.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := proto.Marshal(storedSubscribeResponse(stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := proto.Marshal(&assistv1.SubscribeResponse{Event: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("wire bytes %x, want %x", got, want)
+	}
+	var read assistv1.SubscribeResponse
+	if err := proto.Unmarshal(got, &read); err != nil || !proto.Equal(read.GetEvent(), ev) {
+		t.Fatalf("read back %v (%v), want %v", read.GetEvent(), err, ev)
 	}
 }

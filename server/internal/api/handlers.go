@@ -10,6 +10,7 @@ import (
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect/v2"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
@@ -144,12 +145,41 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 		}
 		return flushes.Flush()
 	}
-	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), opened, chat.ReaderFuncs{
+	reader := chat.ReaderFuncs{
 		SendFunc: func(ev *assistv1.SessionEvent) error {
 			return stream.Send(&assistv1.SubscribeResponse{Event: ev})
 		},
 		FlushFunc: flushes.Flush,
-	}))
+	}
+	if binaryProto(ctx) {
+		reader.SendStoredFunc = func(event []byte) error {
+			return stream.Send(storedSubscribeResponse(event))
+		}
+	}
+	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), opened, reader))
+}
+
+// binaryProto reports whether the call's messages are binary protobuf.
+func binaryProto(ctx context.Context) bool {
+	info, ok := connect.CallInfoForServerContext(ctx)
+	return ok && info.Codec == connect.CodecNameProto
+}
+
+// subscribeEventField is SubscribeResponse's event field.
+var subscribeEventField = (&assistv1.SubscribeResponse{}).ProtoReflect().Descriptor().Fields().ByName("event").Number()
+
+// storedSubscribeResponse is a SubscribeResponse carrying a stored event
+// as it is stored: the bytes ride as the message's unknown field of the
+// event's number, which binary protobuf writes as they are, so the client
+// reads exactly a SubscribeResponse with that event. A replay then neither
+// decodes nor encodes its events. (JSON drops unknown fields: binary
+// calls only.)
+func storedSubscribeResponse(event []byte) *assistv1.SubscribeResponse {
+	raw := protowire.AppendTag(make([]byte, 0, len(event)+8), subscribeEventField, protowire.BytesType)
+	raw = protowire.AppendBytes(raw, event)
+	res := &assistv1.SubscribeResponse{}
+	res.ProtoReflect().SetUnknown(raw)
+	return res
 }
 
 func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscriptRequest) (*assistv1.GetTranscriptResponse, error) {

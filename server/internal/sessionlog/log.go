@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -326,11 +327,9 @@ func (l *Log) PublishEphemeral(ctx context.Context, ev *assistv1.SessionEvent) e
 
 // Read returns stored events with seq > afterSeq, up to limit.
 func (l *Log) Read(ctx context.Context, sessionID uuid.UUID, afterSeq int64, limit int32) ([]*assistv1.SessionEvent, error) {
-	rows, err := l.store.Q.EventListAfter(ctx, l.store.Pool, dbq.EventListAfterParams{
-		SessionID: sessionID, Seq: afterSeq, Limit: limit,
-	})
+	rows, err := l.readStored(ctx, sessionID, afterSeq, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read log: %w", err)
+		return nil, err
 	}
 	events := make([]*assistv1.SessionEvent, 0, len(rows))
 	for _, r := range rows {
@@ -341,6 +340,17 @@ func (l *Log) Read(ctx context.Context, sessionID uuid.UUID, afterSeq int64, lim
 		events = append(events, ev)
 	}
 	return events, nil
+}
+
+// readStored returns stored rows with seq > afterSeq, up to limit.
+func (l *Log) readStored(ctx context.Context, sessionID uuid.UUID, afterSeq int64, limit int32) ([]dbq.SessionEvent, error) {
+	rows, err := l.store.Q.EventListAfter(ctx, l.store.Pool, dbq.EventListAfterParams{
+		SessionID: sessionID, Seq: afterSeq, Limit: limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	return rows, nil
 }
 
 // ReadAll returns the whole stored log.
@@ -378,11 +388,32 @@ type Reader interface {
 	Flush() error
 }
 
-// ReaderFuncs is a Reader made of two functions. Without FlushFunc,
-// every Send is final.
+// StoredSender is a Reader that sends a stored event as the bytes it is
+// stored as (a binary protobuf SessionEvent), sparing a replay a decode
+// and an encode per event.
+type StoredSender interface {
+	SendStored(event []byte) error
+}
+
+// ReaderFuncs is a Reader made of functions. Without FlushFunc, every
+// Send is final; without SendStoredFunc, stored events are decoded and
+// go through SendFunc.
 type ReaderFuncs struct {
-	SendFunc  func(*assistv1.SessionEvent) error
-	FlushFunc func() error
+	SendFunc       func(*assistv1.SessionEvent) error
+	FlushFunc      func() error
+	SendStoredFunc func(event []byte) error
+}
+
+// SendStored calls SendStoredFunc, or decodes event for SendFunc.
+func (r ReaderFuncs) SendStored(event []byte) error {
+	if r.SendStoredFunc != nil {
+		return r.SendStoredFunc(event)
+	}
+	ev := new(assistv1.SessionEvent)
+	if err := proto.Unmarshal(event, ev); err != nil {
+		return fmt.Errorf("decode event: %w", err)
+	}
+	return r.SendFunc(ev)
 }
 
 // Send calls SendFunc.
@@ -408,18 +439,29 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 	cursor := afterSeq
 
 	// catchUp sends every stored event after the cursor, a page at a time.
+	stored, sendsStored := r.(StoredSender)
 	catchUp := func() (ended bool, err error) {
 		for {
-			batch, err := l.Read(ctx, sessionID, cursor, readBatch)
+			batch, err := l.readStored(ctx, sessionID, cursor, readBatch)
 			if err != nil {
 				return false, err
 			}
-			for _, ev := range batch {
-				if err := r.Send(ev); err != nil {
+			for _, row := range batch {
+				if sendsStored {
+					err = stored.SendStored(row.Event)
+					ended = isSessionEnded(row.Event)
+				} else {
+					var ev *assistv1.SessionEvent
+					if ev, err = decode(row); err == nil {
+						err = r.Send(ev)
+						ended = ev.GetSessionEnded() != nil
+					}
+				}
+				if err != nil {
 					return false, err
 				}
-				cursor = ev.Seq
-				if ev.GetSessionEnded() != nil {
+				cursor = row.Seq
+				if ended {
 					return true, r.Flush()
 				}
 			}
@@ -510,6 +552,30 @@ func OnFreshStack[T any](fn func() (T, error)) (T, error) {
 		panic(r.panicked)
 	}
 	return r.v, r.err
+}
+
+// sessionEndedField is SessionEvent's session_ended field.
+var sessionEndedField = (&assistv1.SessionEvent{}).ProtoReflect().Descriptor().Fields().ByName("session_ended").Number()
+
+// isSessionEnded reports whether a stored SessionEvent is the SessionEnded
+// event, reading its fields' tags only.
+func isSessionEnded(event []byte) bool {
+	for len(event) > 0 {
+		num, typ, n := protowire.ConsumeTag(event)
+		if n < 0 {
+			return false
+		}
+		if num == sessionEndedField {
+			return true
+		}
+		event = event[n:]
+		n = protowire.ConsumeFieldValue(num, typ, event)
+		if n < 0 {
+			return false
+		}
+		event = event[n:]
+	}
+	return false
 }
 
 // ErrListenerStopped is returned by Listen when its context ends.
