@@ -383,16 +383,12 @@ func decode(row dbq.SessionEvent) (*assistv1.SessionEvent, error) {
 // run of events that were at hand together (a page of the stored log, the
 // events one commit delivered), so that a burst costs one network write
 // instead of one per event, and nothing waits once the run is sent.
+// SendStored sends a stored event as the bytes it is stored as (a binary
+// protobuf SessionEvent), sparing a replay a decode and an encode.
 type Reader interface {
 	Send(*assistv1.SessionEvent) error
-	Flush() error
-}
-
-// StoredSender is a Reader that sends a stored event as the bytes it is
-// stored as (a binary protobuf SessionEvent), sparing a replay a decode
-// and an encode per event.
-type StoredSender interface {
 	SendStored(event []byte) error
+	Flush() error
 }
 
 // ReaderFuncs is a Reader made of functions. Without FlushFunc, every
@@ -439,7 +435,6 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 	cursor := afterSeq
 
 	// catchUp sends every stored event after the cursor, a page at a time.
-	stored, sendsStored := r.(StoredSender)
 	catchUp := func() (ended bool, err error) {
 		for {
 			batch, err := l.readStored(ctx, sessionID, cursor, readBatch)
@@ -447,21 +442,11 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 				return false, err
 			}
 			for _, row := range batch {
-				if sendsStored {
-					err = stored.SendStored(row.Event)
-					ended = isSessionEnded(row.Event)
-				} else {
-					var ev *assistv1.SessionEvent
-					if ev, err = decode(row); err == nil {
-						err = r.Send(ev)
-						ended = ev.GetSessionEnded() != nil
-					}
-				}
-				if err != nil {
+				if err := r.SendStored(row.Event); err != nil {
 					return false, err
 				}
 				cursor = row.Seq
-				if ended {
+				if isSessionEnded(row.Event) {
 					return true, r.Flush()
 				}
 			}
