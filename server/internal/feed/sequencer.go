@@ -135,6 +135,10 @@ func (s *Sequencer) lead(ctx context.Context) error {
 		return err
 	}
 	cfg.RuntimeParams["application_name"] = SequencerApplicationName
+	// Its statements take arrays and their plans do not depend on the
+	// values: generic plans spare PostgreSQL planning every execution
+	// anew (see store.Pipeline.Begin).
+	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err

@@ -81,3 +81,50 @@ func TestPipelineCommitsAllOrNothing(t *testing.T) {
 		t.Fatalf("%d connections idle in a transaction", idle)
 	}
 }
+
+// A pipelined transaction's statements run on generic plans (see
+// Pipeline.Begin), and only that transaction's: the setting ends with it.
+func TestPipelinedTransactionsUseGenericPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := store.Open(ctx, pgtest.NewDatabase(t), 1, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const setting = "SELECT current_setting('plan_cache_mode')"
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := store.NewPipeline()
+	p.Begin()
+	var inside string
+	_ = p.Queue().QueryRow(ctx, setting).Scan(&inside)
+	p.Commit()
+	res := conn.Send(ctx, p)
+	if err := res.Begin(); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.QueryRow(ctx, setting).Scan(&inside); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn.Release(ctx)
+	if inside != "force_generic_plan" {
+		t.Errorf("plan_cache_mode in a pipelined transaction = %q, want force_generic_plan", inside)
+	}
+	// The pool has one connection: this runs on the same one.
+	var after string
+	if err := s.Pool.QueryRow(ctx, setting).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != "auto" {
+		t.Errorf("plan_cache_mode after the transaction = %q, want auto", after)
+	}
+}
