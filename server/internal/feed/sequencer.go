@@ -63,8 +63,11 @@ type Sequencer struct {
 	outbox   Outbox
 	logger   *slog.Logger
 	// SweepInterval is how often the leader re-checks the open and
-	// recently ended sessions without a hint (a lost hint then costs at
-	// most this delay). Default 2s.
+	// recently ended sessions without a hint. It is a safety net: every
+	// commit hints the leader (locally, or through LISTEN from another
+	// replica), and a lost LISTEN, a new leader or too many hints sweep at
+	// once. The sweep reads every open session, so it is what an idle
+	// server's database mostly does. Default 10s.
 	SweepInterval time.Duration
 	// RetryInterval is how often a follower tries to become the leader.
 	// Default 1s.
@@ -86,7 +89,7 @@ type Sequencer struct {
 func NewSequencer(s *store.Store, n *Notifier, outbox Outbox, logger *slog.Logger) *Sequencer {
 	return &Sequencer{
 		store: s, notifier: n, outbox: outbox, logger: logger,
-		SweepInterval: 2 * time.Second, RetryInterval: time.Second, CycleSpacing: 20 * time.Millisecond,
+		SweepInterval: 10 * time.Second, RetryInterval: time.Second, CycleSpacing: 20 * time.Millisecond,
 		wake: make(chan struct{}, 1), hints: map[uuid.UUID]struct{}{}, sweep: true,
 	}
 }
