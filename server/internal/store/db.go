@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -97,9 +98,14 @@ func (t translatedTx) Commit(ctx context.Context) error { return Translate(t.Tx.
 // Connection-class failures (the server shutting down or restarting, a
 // refused or broken connection, a closed pool) and conflicts that a retry
 // resolves become failure.KindUnavailable, keeping the cause for logs.
+// A statement cancelled because its caller left is context.Canceled.
 // pgx.ErrNoRows and other errors pass unchanged: the domain reads the
 // first with IsNotFound, and the rest are bugs.
 func Translate(err error) error {
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "57014" {
+		// query_canceled: its caller left mid-statement (see Open).
+		return fmt.Errorf("%w: %w", context.Canceled, err)
+	}
 	if err == nil || !Transient(err) {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -52,6 +54,16 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 	// dead connection, and those that do answer Unavailable.
 	cfg.HealthCheckPeriod = 5 * time.Second
 	cfg.PingTimeout = 2 * time.Second
+	// A caller that leaves mid-statement (a client gone, a stream closed)
+	// must not cost the pool its connection. pgx's default cuts the
+	// connection at once, and a later caller then waits for a new one:
+	// 40-90 ms here, a replay's whole budget. Instead a statement still
+	// running when its context ends has a moment to finish, then
+	// PostgreSQL is asked to cancel it; the connection is cut only if
+	// that fails too (a database gone).
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 100 * time.Millisecond, DeadlineDelay: time.Second}
+	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		registerUUID(conn.TypeMap())
 		return nil

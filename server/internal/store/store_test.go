@@ -85,3 +85,45 @@ func TestTranslateMarksTransientFailuresUnavailable(t *testing.T) {
 		t.Errorf("opening an unreachable database: %v, want Unavailable", err)
 	}
 }
+
+// A caller leaving mid-statement keeps the pool's connection: a short
+// statement finishes, a long one is cancelled by PostgreSQL and answers
+// context.Canceled, and neither makes the pool open a new connection.
+func TestCallersLeavingMidStatementKeepTheConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := store.Open(ctx, pgtest.NewDatabase(t), 1, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	opened := s.Pool.Stat().NewConnsCount()
+
+	leave := func(sleep string, after time.Duration) error {
+		qctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		time.AfterFunc(after, cancel)
+		_, err := s.Pool.Exec(qctx, "SELECT pg_sleep("+sleep+")")
+		return err
+	}
+	if err := leave("0.03", 5*time.Millisecond); err != nil {
+		t.Errorf("a statement that finishes soon after its caller left: %v, want it to complete", err)
+	}
+	start := time.Now()
+	err = leave("30", 20*time.Millisecond)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a long statement whose caller left: %v, want context.Canceled", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the long statement was cancelled after %s", took)
+	}
+	if _, err := s.Pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("the next statement: %v", err)
+	}
+	if got := s.Pool.Stat().NewConnsCount(); got != opened {
+		t.Errorf("the pool opened %d connections, want none after the first %d", got-opened, opened)
+	}
+}
