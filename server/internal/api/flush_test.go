@@ -11,10 +11,16 @@ import (
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 )
 
-// countingWriter counts the flushes that reach the server's writer.
+// countingWriter counts the writes and flushes that reach the server's
+// writer.
 type countingWriter struct {
 	*httptest.ResponseRecorder
-	flushes int
+	writes, flushes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.ResponseRecorder.Write(p)
 }
 
 func (w *countingWriter) Flush() { w.flushes++; w.ResponseRecorder.Flush() }
@@ -55,6 +61,27 @@ func TestHeldFlushesSendARunOfMessagesAtOnce(t *testing.T) {
 	})
 	if w.flushes != 3 || body != "eeefa" {
 		t.Fatalf("got %d flushes and body %q, want 3 flushes and %q", w.flushes, body, "eeefa")
+	}
+	// A run reaches the server in one write, not one per message.
+	if w.writes != 3 {
+		t.Errorf("got %d writes, want 3 (the run, the run of one, the ack)", w.writes)
+	}
+
+	// A long run is passed on in bounded pieces; what a handler leaves
+	// held when it returns (the end of a stream) is written all the same.
+	big := string(bytes.Repeat([]byte("x"), 1000))
+	w, body = serveStream(t, "application/connect+proto", func(w http.ResponseWriter, r *http.Request) {
+		holdFlushes(r.Context()).Hold(true)
+		for range 100 {
+			send(w, big)
+		}
+		send(w, "end")
+	})
+	if len(body) != 100*len(big)+3 || body[len(body)-3:] != "end" {
+		t.Fatalf("a held stream's body has %d bytes, want %d ending with the end of the stream", len(body), 100*len(big)+3)
+	}
+	if want := 100*len(big)/maxHeldBytes + 1; w.writes != want || w.flushes != 0 {
+		t.Errorf("a long held run: %d writes and %d flushes, want %d writes and none", w.writes, w.flushes, want)
 	}
 
 	for _, ct := range []string{"application/proto", "application/json"} {
