@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -74,7 +75,8 @@ type Sequencer struct {
 	RetryInterval time.Duration
 	// CycleSpacing is the least time between two cycles: under load, a
 	// cycle then sequences the events of many commits in one transaction
-	// instead of one transaction per commit. Default 20ms.
+	// instead of one transaction per commit, and at a low rate the leader
+	// runs a cycle at most 20 times a second. Default 50ms.
 	CycleSpacing time.Duration
 
 	wake  chan struct{}
@@ -89,7 +91,7 @@ type Sequencer struct {
 func NewSequencer(s *store.Store, n *Notifier, outbox Outbox, logger *slog.Logger) *Sequencer {
 	return &Sequencer{
 		store: s, notifier: n, outbox: outbox, logger: logger,
-		SweepInterval: 10 * time.Second, RetryInterval: time.Second, CycleSpacing: 20 * time.Millisecond,
+		SweepInterval: 10 * time.Second, RetryInterval: time.Second, CycleSpacing: 50 * time.Millisecond,
 		wake: make(chan struct{}, 1), hints: map[uuid.UUID]struct{}{}, sweep: true,
 	}
 }
@@ -138,10 +140,9 @@ func (s *Sequencer) lead(ctx context.Context) error {
 		return err
 	}
 	cfg.RuntimeParams["application_name"] = SequencerApplicationName
-	// Its statements take arrays and their plans do not depend on the
-	// values: generic plans spare PostgreSQL planning every execution
-	// anew (see store.Pipeline.Begin).
-	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	// Its statements take arrays and look rows up by index whatever the
+	// values (see store.GenericIndexPlans).
+	maps.Copy(cfg.RuntimeParams, store.GenericIndexPlans)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err

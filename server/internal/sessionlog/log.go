@@ -29,8 +29,13 @@ import (
 	"github.com/assist-chat/assist/server/internal/store/dbq"
 )
 
-// readBatch is how many stored events a replay reads per query.
-const readBatch = 500
+// readBatch is how many stored events a replay reads per query, after a
+// first page of firstReplayPage: the client reads the first events while
+// the server reads the rest.
+const (
+	readBatch       = 1000
+	firstReplayPage = 100
+)
 
 // Log reads and writes session logs.
 type Log struct {
@@ -436,8 +441,9 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 
 	// catchUp sends every stored event after the cursor, a page at a time.
 	catchUp := func() (ended bool, err error) {
+		limit := int32(firstReplayPage)
 		for {
-			batch, err := l.readStored(ctx, sessionID, cursor, readBatch)
+			batch, err := l.readStored(ctx, sessionID, cursor, limit)
 			if err != nil {
 				return false, err
 			}
@@ -453,9 +459,10 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 			if err := r.Flush(); err != nil {
 				return false, err
 			}
-			if len(batch) < readBatch {
+			if len(batch) < int(limit) {
 				return false, nil
 			}
+			limit = readBatch
 		}
 	}
 	// deliver sends the live events the hub gathered since the last call,

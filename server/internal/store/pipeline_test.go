@@ -82,8 +82,8 @@ func TestPipelineCommitsAllOrNothing(t *testing.T) {
 	}
 }
 
-// A pipelined transaction's statements run on generic plans (see
-// Pipeline.Begin), and only that transaction's: the setting ends with it.
+// A pipelined transaction's statements run on generic index plans (see
+// GenericIndexPlans), and only that transaction's: the settings end with it.
 func TestPipelinedTransactionsUseGenericPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -92,7 +92,7 @@ func TestPipelinedTransactionsUseGenericPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	const setting = "SELECT current_setting('plan_cache_mode')"
+	const setting = "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')"
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -116,15 +116,15 @@ func TestPipelinedTransactionsUseGenericPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Release(ctx)
-	if inside != "force_generic_plan" {
-		t.Errorf("plan_cache_mode in a pipelined transaction = %q, want force_generic_plan", inside)
+	if inside != "force_generic_plan off" {
+		t.Errorf("plan_cache_mode and enable_seqscan in a pipelined transaction = %q, want force_generic_plan off", inside)
 	}
 	// The pool has one connection: this runs on the same one.
 	var after string
 	if err := s.Pool.QueryRow(ctx, setting).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
-	if after != "auto" {
-		t.Errorf("plan_cache_mode after the transaction = %q, want auto", after)
+	if after != "auto on" {
+		t.Errorf("plan_cache_mode and enable_seqscan after the transaction = %q, want auto on", after)
 	}
 }
