@@ -60,6 +60,12 @@ func TestRetentionDeletesOldChatLogsAndRefusesCursorsBeforeThem(t *testing.T) {
 		return n == 0
 	})
 
+	// Its feed rows went with it (no foreign key cascades them).
+	var feedRows int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM account_feed WHERE session_id = $1", old).Scan(&feedRows); err != nil || feedRows != 0 {
+		t.Errorf("the old session's feed rows after retention: %d (%v), want none", feedRows, err)
+	}
+
 	got, err := advisor.Session.GetSession(ctx, &assistv1.GetSessionRequest{SessionId: old})
 	if err != nil {
 		t.Fatal(err)

@@ -380,9 +380,14 @@ func (q *Queries) RetentionDeleteDeliveries(ctx context.Context, db DBTX, sessio
 }
 
 const retentionDeleteEvents = `-- name: RetentionDeleteEvents :execrows
+WITH feed AS (
+    DELETE FROM account_feed WHERE session_id = ANY($1::uuid[])
+)
 DELETE FROM session_events WHERE session_id = ANY($1::uuid[])
 `
 
+// A session's events and their feed rows (no foreign key ties them: see
+// migration 00007). Counts the events.
 func (q *Queries) RetentionDeleteEvents(ctx context.Context, db DBTX, sessionIds []uuid.UUID) (int64, error) {
 	result, err := db.Exec(ctx, retentionDeleteEvents, sessionIds)
 	if err != nil {

@@ -100,7 +100,12 @@ GROUP BY account_id;
 UPDATE feed_accounts SET trimmed_pos = greatest(trimmed_pos, @trimmed_pos::bigint)
 WHERE account_id = @account_id;
 
+-- A session's events and their feed rows (no foreign key ties them: see
+-- migration 00007). Counts the events.
 -- name: RetentionDeleteEvents :execrows
+WITH feed AS (
+    DELETE FROM account_feed WHERE session_id = ANY(@session_ids::uuid[])
+)
 DELETE FROM session_events WHERE session_id = ANY(@session_ids::uuid[]);
 
 -- name: RetentionDeleteDeliveries :exec
