@@ -156,7 +156,7 @@ func (l *Log) commitBatch(ctx context.Context, batch []*pendingMessage) {
 // advance the sessions, notify and commit.
 func (l *Log) storeBatch(ctx context.Context, batch []*pendingMessage) ([]sendResult, error) {
 	results := make([]sendResult, len(batch))
-	conn, err := l.store.Pool.Acquire(ctx)
+	conn, err := l.store.Appends.Acquire(ctx)
 	if err != nil {
 		return results, fmt.Errorf("begin: %w", err)
 	}

@@ -41,15 +41,11 @@ func NewPipeline() *Pipeline { return &Pipeline{} }
 // Begin records BEGIN: the statements after it run in a transaction that
 // stays open after Send until a later pipeline's Commit.
 //
-// The transaction's statements run on generic plans that use indexes
-// (GenericIndexPlans).
-func (p *Pipeline) Begin() {
-	p.batch.Queue("begin")
-	p.batch.Queue(genericIndexPlans)
-}
+func (p *Pipeline) Begin() { p.batch.Queue("begin") }
 
-// GenericIndexPlans are the settings of connections and transactions that
-// run the hot paths, whose statements take arrays. PostgreSQL cannot size
+// GenericIndexPlans are the settings of the connections that run the hot
+// paths (Store.Appends, the feed sequencer's), whose statements take
+// arrays. PostgreSQL cannot size
 // an array when it weighs a cached generic plan, so by default it plans
 // every execution anew, which took 30% of its CPU under a chat load;
 // generic plans are kept instead. A generic plan is kept until the table's
@@ -59,9 +55,6 @@ func (p *Pipeline) Begin() {
 // index, whatever the values; statements whose plan depends on the values
 // must not run under them.
 var GenericIndexPlans = map[string]string{"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
-
-// genericIndexPlans sets GenericIndexPlans for the current transaction.
-const genericIndexPlans = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)"
 
 // Commit records COMMIT.
 func (p *Pipeline) Commit() { p.batch.Queue("commit") }
@@ -133,13 +126,8 @@ type Results struct {
 	br pgx.BatchResults
 }
 
-// Begin reads the results of what Begin recorded.
-func (r *Results) Begin() error {
-	if err := r.expect("BEGIN"); err != nil {
-		return err
-	}
-	return r.expect("SELECT 1")
-}
+// Begin reads BEGIN's result.
+func (r *Results) Begin() error { return r.expect("BEGIN") }
 
 // Commit reads COMMIT's result: nil only if the transaction committed.
 func (r *Results) Commit() error { return r.expect("COMMIT") }

@@ -82,9 +82,10 @@ func TestPipelineCommitsAllOrNothing(t *testing.T) {
 	}
 }
 
-// A pipelined transaction's statements run on generic index plans (see
-// GenericIndexPlans), and only that transaction's: the settings end with it.
-func TestPipelinedTransactionsUseGenericPlans(t *testing.T) {
+// The writers' connections (Store.Appends) run on generic index plans (see
+// GenericIndexPlans); the pool of everything else plans as PostgreSQL
+// does by default.
+func TestAppendConnectionsUseGenericIndexPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, err := store.Open(ctx, pgtest.NewDatabase(t), 1, slog.New(slog.DiscardHandler))
@@ -93,38 +94,29 @@ func TestPipelinedTransactionsUseGenericPlans(t *testing.T) {
 	}
 	defer s.Close()
 	const setting = "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')"
-	conn, err := s.Pool.Acquire(ctx)
+	conn, err := s.Appends.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := store.NewPipeline()
-	p.Begin()
-	var inside string
-	_ = p.Queue().QueryRow(ctx, setting).Scan(&inside)
-	p.Commit()
+	var appends string
+	_ = p.Queue().QueryRow(ctx, setting).Scan(&appends)
 	res := conn.Send(ctx, p)
-	if err := res.Begin(); err != nil {
-		t.Fatal(err)
-	}
-	if err := res.QueryRow(ctx, setting).Scan(&inside); err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Commit(); err != nil {
+	if err := res.QueryRow(ctx, setting).Scan(&appends); err != nil {
 		t.Fatal(err)
 	}
 	if err := res.Close(); err != nil {
 		t.Fatal(err)
 	}
 	conn.Release(ctx)
-	if inside != "force_generic_plan off" {
-		t.Errorf("plan_cache_mode and enable_seqscan in a pipelined transaction = %q, want force_generic_plan off", inside)
+	if appends != "force_generic_plan off" {
+		t.Errorf("plan_cache_mode and enable_seqscan on the writers' connections = %q, want force_generic_plan off", appends)
 	}
-	// The pool has one connection: this runs on the same one.
-	var after string
-	if err := s.Pool.QueryRow(ctx, setting).Scan(&after); err != nil {
+	var others string
+	if err := s.Pool.QueryRow(ctx, setting).Scan(&others); err != nil {
 		t.Fatal(err)
 	}
-	if after != "auto on" {
-		t.Errorf("plan_cache_mode and enable_seqscan after the transaction = %q, want auto on", after)
+	if others != "auto on" {
+		t.Errorf("plan_cache_mode and enable_seqscan on the main pool = %q, want auto on", others)
 	}
 }

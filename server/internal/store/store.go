@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -31,7 +32,10 @@ var migrationFiles embed.FS
 type Store struct {
 	// Pool runs queries; its errors are translated (see Translate).
 	Pool *DB
-	Q    *dbq.Queries
+	// Appends are the chat log writers' connections, for pipelines (see
+	// Pipeline): a few, whose statements run on GenericIndexPlans.
+	Appends *DB
+	Q       *dbq.Queries
 	// URL is the connection string, kept for dedicated connections such as
 	// the LISTEN connection of the fan-out.
 	URL string
@@ -80,11 +84,29 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Pool: &DB{pool: pool}, Q: dbq.New(), URL: url}, nil
+	// The chat log's writers get connections of their own, set up once
+	// for generic index plans instead of per transaction.
+	acfg := cfg.Copy()
+	acfg.MaxConns = appendConns
+	acfg.ConnConfig.RuntimeParams = maps.Clone(cfg.ConnConfig.RuntimeParams)
+	acfg.ConnConfig.RuntimeParams["application_name"] = "assistd-writer"
+	maps.Copy(acfg.ConnConfig.RuntimeParams, GenericIndexPlans)
+	appends, err := pgxpool.NewWithConfig(ctx, acfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &Store{Pool: &DB{pool: pool}, Appends: &DB{pool: appends}, Q: dbq.New(), URL: url}, nil
 }
 
-// Close releases the pool.
-func (s *Store) Close() { s.Pool.Close() }
+// appendConns is the size of Store.Appends: the log runs two writers.
+const appendConns = 4
+
+// Close releases the pools.
+func (s *Store) Close() {
+	s.Appends.Close()
+	s.Pool.Close()
+}
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
 	fsys, err := fs.Sub(migrationFiles, "migrations")
