@@ -40,7 +40,6 @@ func NewPipeline() *Pipeline { return &Pipeline{} }
 
 // Begin records BEGIN: the statements after it run in a transaction that
 // stays open after Send until a later pipeline's Commit.
-//
 func (p *Pipeline) Begin() { p.batch.Queue("begin") }
 
 // GenericIndexPlans are the settings of the connections that run the hot
