@@ -2,8 +2,10 @@ package sessionlog
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,4 +242,43 @@ func TestRetryAfterTheEndFindsTheStoredMessage(t *testing.T) {
 	if !failure.IsKind(got[1].err, failure.KindFailedPrecondition) {
 		t.Fatalf("new message after the end: %v, want FailedPrecondition", got[1].err)
 	}
+}
+
+// Two parties sending back to back, each waiting for its ack, share
+// commits: the writer waits a moment for the sender it just acknowledged
+// instead of committing their messages alternately, one per transaction.
+func TestPartiesSendingBackToBackShareCommits(t *testing.T) {
+	t.Parallel()
+	b := batchSetup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.log.RunWriters(ctx)
+	sid := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+	const each = 50
+	var wg sync.WaitGroup
+	for _, party := range []string{"a", "b"} {
+		wg.Go(func() {
+			for i := range each {
+				if _, _, err := b.log.SendMessage(ctx, chatMessage(sid, fmt.Sprintf("%s-%d", party, i), "hello")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Rows of one transaction share their create_time (now() is the
+	// transaction's start).
+	var stored, commits int
+	if err := b.store.Pool.QueryRow(ctx, "SELECT count(*), count(DISTINCT create_time) FROM session_events WHERE session_id = $1", sid).Scan(&stored, &commits); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 2*each {
+		t.Fatalf("%d messages stored, want %d", stored, 2*each)
+	}
+	// One commit per message would be 100; sharing gives about 50.
+	if commits > 3*each/2 {
+		t.Errorf("%d messages took %d commits, want at most %d", stored, commits, 3*each/2)
+	}
+	t.Logf("%d messages in %d commits", stored, commits)
 }
