@@ -150,3 +150,13 @@ func e2eRejection(res *assistv1.ChatResponse) error {
 	}
 	return connect.NewError(code, r.GetMessage())
 }
+
+// e2eStreamEnd reads a stream until it ends and returns the error that
+// ended it.
+func e2eStreamEnd[T any](receive func() (T, error)) error {
+	for {
+		if _, err := receive(); err != nil {
+			return err
+		}
+	}
+}

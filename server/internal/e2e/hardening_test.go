@@ -63,13 +63,8 @@ func TestStreamsEndWhenAccessIsTakenAway(t *testing.T) {
 			}
 			picked := time.Now()
 			for name, s := range map[string]assistv1connectSubscribe{"same replica": subB, "other replica": subA} {
-				for {
-					if _, err := s.Receive(); err != nil {
-						if connect.CodeOf(err) != connect.CodePermissionDenied {
-							t.Fatalf("%s: stream ended with %v, want PermissionDenied", name, err)
-						}
-						break
-					}
+				if err := e2eStreamEnd(s.Receive); connect.CodeOf(err) != connect.CodePermissionDenied {
+					t.Fatalf("%s: stream ended with %v, want PermissionDenied", name, err)
 				}
 				if d := time.Since(picked); d > 5*time.Second {
 					t.Fatalf("%s: the stream ended %s after the pick-up", name, d)
@@ -109,13 +104,8 @@ func TestLogoutEndsStreamsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := time.Now()
-	for {
-		if _, err := sub.Receive(); err != nil {
-			if connect.CodeOf(err) != connect.CodeUnauthenticated {
-				t.Fatalf("stream ended with %v, want Unauthenticated", err)
-			}
-			break
-		}
+	if err := e2eStreamEnd(sub.Receive); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("stream ended with %v, want Unauthenticated", err)
 	}
 	if d := time.Since(out); d > 5*time.Second {
 		t.Fatalf("the stream ended %s after the logout", d)
@@ -140,13 +130,8 @@ func TestStreamsEndWhenTheirCredentialExpires(t *testing.T) {
 	}
 	defer sub.Close()
 	opened := time.Now()
-	for {
-		if _, err := sub.Receive(); err != nil {
-			if connect.CodeOf(err) != connect.CodeUnauthenticated {
-				t.Fatalf("stream ended with %v, want Unauthenticated", err)
-			}
-			break
-		}
+	if err := e2eStreamEnd(sub.Receive); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("stream ended with %v, want Unauthenticated", err)
 	}
 	if d := time.Since(opened); d > 10*time.Second {
 		t.Fatalf("the stream ended %s after it opened, its token expiring after 2 s", d)
@@ -174,13 +159,8 @@ func TestPeriodicCheckEndsStreamsWithoutASignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	revoked := time.Now()
-	for {
-		if _, err := sub.Receive(); err != nil {
-			if connect.CodeOf(err) != connect.CodeUnauthenticated {
-				t.Fatalf("stream ended with %v, want Unauthenticated", err)
-			}
-			break
-		}
+	if err := e2eStreamEnd(sub.Receive); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Fatalf("stream ended with %v, want Unauthenticated", err)
 	}
 	if d := time.Since(revoked); d > 5*time.Second {
 		t.Fatalf("the stream ended %s after its token was revoked, with a 300 ms check interval", d)

@@ -40,21 +40,11 @@ func TestLogoutEndsTheStreamsTheTokenOpened(t *testing.T) {
 			if _, err := advisor.Auth.Logout(ctx, &assistv1.LogoutRequest{}); err != nil {
 				t.Fatal(err)
 			}
-			for {
-				if _, err := sub.Receive(); err != nil {
-					if connect.CodeOf(err) != connect.CodeUnauthenticated {
-						t.Fatalf("Subscribe ended with %v, want Unauthenticated", err)
-					}
-					break
-				}
+			if err := e2eStreamEnd(sub.Receive); connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Fatalf("Subscribe ended with %v, want Unauthenticated", err)
 			}
-			for {
-				if _, err := queue.Receive(); err != nil {
-					if connect.CodeOf(err) != connect.CodeUnauthenticated {
-						t.Fatalf("WatchQueue ended with %v, want Unauthenticated", err)
-					}
-					break
-				}
+			if err := e2eStreamEnd(queue.Receive); connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Fatalf("WatchQueue ended with %v, want Unauthenticated", err)
 			}
 		})
 	}

@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
-	"github.com/assist-chat/assist/server/internal/pgtest"
 	"github.com/assist-chat/assist/server/internal/store"
 )
 
@@ -14,11 +12,7 @@ import (
 func TestPipelineCommitsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, pgtest.NewDatabase(t), 2, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, 2)
 	if _, err := s.Pool.Exec(ctx, "CREATE TABLE marks (n int PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +82,7 @@ func TestPipelineCommitsAllOrNothing(t *testing.T) {
 func TestAppendConnectionsUseGenericIndexPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, pgtest.NewDatabase(t), 1, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, 1)
 	const setting = "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')"
 	conn, err := s.Appends.Acquire(ctx)
 	if err != nil {

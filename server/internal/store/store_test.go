@@ -92,11 +92,7 @@ func TestTranslateMarksTransientFailuresUnavailable(t *testing.T) {
 func TestCallersLeavingMidStatementKeepTheConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, err := store.Open(ctx, pgtest.NewDatabase(t), 1, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, 1)
 	if _, err := s.Pool.Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +109,7 @@ func TestCallersLeavingMidStatementKeepTheConnection(t *testing.T) {
 		t.Errorf("a statement that finishes soon after its caller left: %v, want it to complete", err)
 	}
 	start := time.Now()
-	err = leave("30", 20*time.Millisecond)
+	err := leave("30", 20*time.Millisecond)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a long statement whose caller left: %v, want context.Canceled", err)
 	}
@@ -126,4 +122,16 @@ func TestCallersLeavingMidStatementKeepTheConnection(t *testing.T) {
 	if got := s.Pool.Stat().NewConnsCount(); got != opened {
 		t.Errorf("the pool opened %d connections, want none after the first %d", got-opened, opened)
 	}
+}
+
+// openStore opens a store on a new database with a pool of maxConns,
+// closed when the test ends.
+func openStore(t *testing.T, maxConns int32) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), pgtest.NewDatabase(t), maxConns, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
