@@ -43,6 +43,35 @@ func TestUUIDArgumentsReachTheDatabaseIntact(t *testing.T) {
 	if err := s.Pool.QueryRow(ctx, "SELECT $1::uuid", id).Scan(&back); err != nil || back != id {
 		t.Fatalf("round trip: got %v, %v; want %v", back, err, id)
 	}
+	backPtr := &uuid.UUID{}
+	if err := s.Pool.QueryRow(ctx, "SELECT NULL::uuid").Scan(&backPtr); err != nil || backPtr != nil {
+		t.Fatalf("NULL into *uuid.UUID: got %v, %v; want nil", backPtr, err)
+	}
+	if err := s.Pool.QueryRow(ctx, "SELECT $1::uuid", id).Scan(&backPtr); err != nil || backPtr == nil || *backPtr != id {
+		t.Fatalf("round trip through *uuid.UUID: got %v, %v; want %v", backPtr, err, id)
+	}
+	var backs []uuid.UUID
+	if err := s.Pool.QueryRow(ctx, "SELECT $1::uuid[]", ids).Scan(&backs); err != nil || len(backs) != 2 || backs[0] != ids[0] || backs[1] != ids[1] {
+		t.Fatalf("[]uuid.UUID round trip: got %v, %v; want %v", backs, err, ids)
+	}
+}
+
+// A scanned id is copied from the wire, not formatted as text and parsed
+// back through database/sql's Scanner (one allocation and a parse per id).
+func TestScanningAUUIDAllocatesNothing(t *testing.T) {
+	m := pgtype.NewMap()
+	registerUUID(m)
+	id := uuid.New()
+	var got uuid.UUID
+	plan := m.PlanScan(pgtype.UUIDOID, pgtype.BinaryFormatCode, &got)
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := plan.Scan(id[:], &got); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got != id || allocs != 0 {
+		t.Fatalf("scan: got %v with %.0f allocations; want %v with none", got, allocs, id)
+	}
 }
 
 // BenchmarkEncodeUUID compares encoding a uuid.UUID query argument with
