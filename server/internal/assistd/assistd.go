@@ -36,6 +36,7 @@ import (
 	"github.com/assist-chat/assist/server/internal/limits"
 	"github.com/assist-chat/assist/server/internal/opener"
 	"github.com/assist-chat/assist/server/internal/pgembed"
+	"github.com/assist-chat/assist/server/internal/readahead"
 	"github.com/assist-chat/assist/server/internal/reports"
 	"github.com/assist-chat/assist/server/internal/sessionlog"
 	"github.com/assist-chat/assist/server/internal/sessions"
@@ -320,7 +321,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		},
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
-	listener := s.limiter.ConnectionsPerAddress(s.listener, cfg.MaxConnsPerAddress)
+	listener := s.limiter.ConnectionsPerAddress(readahead.Listener(s.listener), cfg.MaxConnsPerAddress)
 	go func() {
 		if err := s.http.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
 			s.serveErr <- err

@@ -20,6 +20,7 @@ const module = "github.com/assist-chat/assist/"
 var allowed = map[string][]string{
 	"failure":    {},
 	"limits":     {},
+	"readahead":  {},
 	"store":      {"failure", "store/dbq"},
 	"store/dbq":  {},
 	"pgembed":    {},
@@ -40,7 +41,7 @@ var allowed = map[string][]string{
 	// The protocol layer decodes, calls the domain and maps errors: no SQL,
 	// no direct log writes.
 	"api":        {"accounts", "admin", "auth", "chat", "failure", "feed", "reports", "sessions", "upgrade", "webhooks"},
-	"assistd":    {"accounts", "admin", "api", "auth", "chat", "demo", "feed", "limits", "opener", "pgembed", "reports", "sessionlog", "sessions", "store", "upgrade", "webapp", "webhooks"},
+	"assistd":    {"accounts", "admin", "api", "auth", "chat", "demo", "feed", "limits", "opener", "pgembed", "readahead", "reports", "sessionlog", "sessions", "store", "upgrade", "webapp", "webhooks"},
 	"assisttest": {"assistd", "demo", "limits", "pgtest"},
 	// The bench: a separate load client (through the API only; demo for
 	// its credentials) and the runner that starts the cluster.
