@@ -113,10 +113,14 @@ func TestStoredEventsGoOutAsTheyWouldDecoded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := proto.Marshal(storedSubscribeResponse(stored))
+	// A pooled response, used before and released, carries nothing over.
+	storedSubscribeResponse(bytes.Repeat([]byte{0xff}, 300)).release()
+	res := storedSubscribeResponse(stored)
+	got, err := proto.Marshal(&res.SubscribeResponse)
 	if err != nil {
 		t.Fatal(err)
 	}
+	res.release()
 	want, err := proto.Marshal(&assistv1.SubscribeResponse{Event: ev})
 	if err != nil {
 		t.Fatal(err)

@@ -153,7 +153,9 @@ func (h chatHandler) Subscribe(ctx context.Context, req *assistv1.SubscribeReque
 	}
 	if binaryProto(ctx) {
 		reader.SendStoredFunc = func(event []byte) error {
-			return stream.Send(storedSubscribeResponse(event))
+			res := storedSubscribeResponse(event)
+			defer res.release()
+			return stream.Send(&res.SubscribeResponse)
 		}
 	}
 	return finish(h.Conversation.Subscribe(ctx, auth.FromContext(ctx), sid, req.GetAfterSeq(), opened, reader))
@@ -173,13 +175,28 @@ var subscribeEventField = (&assistv1.SubscribeResponse{}).ProtoReflect().Descrip
 // event's number, which binary protobuf writes as they are, so the client
 // reads exactly a SubscribeResponse with that event. A replay then neither
 // decodes nor encodes its events. (JSON drops unknown fields: binary
-// calls only.)
-func storedSubscribeResponse(event []byte) *assistv1.SubscribeResponse {
-	raw := protowire.AppendTag(make([]byte, 0, len(event)+8), subscribeEventField, protowire.BytesType)
-	raw = protowire.AppendBytes(raw, event)
-	res := &assistv1.SubscribeResponse{}
-	res.ProtoReflect().SetUnknown(raw)
+// calls only.) The response comes from a pool, its bytes copied into a
+// buffer of its own; release returns it once sent.
+func storedSubscribeResponse(event []byte) *storedResponse {
+	res := storedResponses.Get().(*storedResponse)
+	res.raw = protowire.AppendTag(res.raw[:0], subscribeEventField, protowire.BytesType)
+	res.raw = protowire.AppendBytes(res.raw, event)
+	res.ProtoReflect().SetUnknown(res.raw)
 	return res
+}
+
+type storedResponse struct {
+	assistv1.SubscribeResponse
+	raw []byte
+}
+
+var storedResponses = sync.Pool{New: func() any { return new(storedResponse) }}
+
+func (r *storedResponse) release() {
+	r.ProtoReflect().SetUnknown(nil)
+	if cap(r.raw) <= 64<<10 {
+		storedResponses.Put(r)
+	}
 }
 
 func (h chatHandler) GetTranscript(ctx context.Context, req *assistv1.GetTranscriptRequest) (*assistv1.GetTranscriptResponse, error) {

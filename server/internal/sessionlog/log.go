@@ -389,7 +389,8 @@ func decode(row dbq.SessionEvent) (*assistv1.SessionEvent, error) {
 // events one commit delivered), so that a burst costs one network write
 // instead of one per event, and nothing waits once the run is sent.
 // SendStored sends a stored event as the bytes it is stored as (a binary
-// protobuf SessionEvent), sparing a replay a decode and an encode.
+// protobuf SessionEvent), sparing a replay a decode and an encode; the
+// bytes are the page's, valid only during the call.
 type Reader interface {
 	Send(*assistv1.SessionEvent) error
 	SendStored(event []byte) error
@@ -441,25 +442,27 @@ func (l *Log) Subscribe(ctx context.Context, sessionID uuid.UUID, afterSeq int64
 
 	// catchUp sends every stored event after the cursor, a page at a time.
 	catchUp := func() (ended bool, err error) {
+		page := store.NewStoredEvents()
+		defer page.Release()
 		limit := int32(firstReplayPage)
 		for {
-			batch, err := l.readStored(ctx, sessionID, cursor, limit)
-			if err != nil {
-				return false, err
+			if err := l.store.ReadEventsAfter(ctx, sessionID, cursor, limit, page); err != nil {
+				return false, fmt.Errorf("read log: %w", err)
 			}
-			for _, row := range batch {
-				if err := r.SendStored(row.Event); err != nil {
+			for i := range page.Len() {
+				event := page.Event(i)
+				if err := r.SendStored(event); err != nil {
 					return false, err
 				}
-				cursor = row.Seq
-				if isSessionEnded(row.Event) {
+				cursor = page.Seq(i)
+				if isSessionEnded(event) {
 					return true, r.Flush()
 				}
 			}
 			if err := r.Flush(); err != nil {
 				return false, err
 			}
-			if len(batch) < int(limit) {
+			if page.Len() < int(limit) {
 				return false, nil
 			}
 			limit = readBatch
