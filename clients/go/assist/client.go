@@ -135,6 +135,15 @@ func New(baseURL string, opts ...Option) *Client {
 	if cfg.httpClient == nil {
 		cfg.httpClient = defaultHTTPClient(baseURL)
 	}
+	// Streams read their bodies a burst at a time (see burstReads), on
+	// the caller's client as on the default one.
+	hc := *cfg.httpClient
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc.Transport = burstReads{next}
+	cfg.httpClient = &hc
 	var transportOpts []connecthttp.Option
 	switch cfg.protocol {
 	case GRPC:

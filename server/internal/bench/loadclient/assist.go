@@ -268,7 +268,9 @@ func (b *assistBackend) replay(ctx context.Context, events, rounds int, progress
 		return nil, err
 	}
 	customer := newAssistParty(b.url, id, customerToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER)
-	advisor := newAssistParty(b.url, id, advisorToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR)
+	// The reader replays through the Go client, as integrators and the
+	// customer app read a session's log.
+	reader := assist.New(b.url, assist.WithToken(advisorToken), assist.WithHTTPClient(h2cClient()))
 	sess := assistv1connect.NewSessionServiceClient(newAssistClientShared(b, advisorToken))
 	got, err := sess.GetSession(ctx, &assistv1.GetSessionRequest{SessionId: id})
 	if err != nil {
@@ -289,7 +291,7 @@ func (b *assistBackend) replay(ctx context.Context, events, rounds int, progress
 		start := time.Now()
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		stream, err := advisor.chat.Subscribe(rctx, &assistv1.SubscribeRequest{SessionId: id, AfterSeq: 0})
+		stream, err := reader.Chat.Subscribe(rctx, &assistv1.SubscribeRequest{SessionId: id, AfterSeq: 0})
 		if err != nil {
 			return 0, 0, err
 		}
