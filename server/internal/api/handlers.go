@@ -285,21 +285,20 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 		return err
 	}
 
-	logDone := goSafely(h.Logger, proc, func() error {
-		return h.Conversation.Subscribe(ctx, p, sid, open.GetAfterSeq(), nil, events)
-	})
-	recvDone := goSafely(h.Logger, proc, func() error {
-		return h.receiveLoop(ctx, p, sid, stream, send)
-	})
-
-	select {
-	case err = <-logDone:
-		// The session ended (nil) or the log failed: either way we are done.
-	case err = <-recvDone:
-		if err == nil {
-			// The client closed its side: keep delivering until the end.
-			err = <-logDone
+	// The client's messages come in on a goroutine of their own; the log's
+	// events go out from this one (a goroutine less per stream). A failed
+	// receive stops the events; a client that closed its side (nil) still
+	// gets them until the session ends.
+	logCtx, stopLog := context.WithCancelCause(ctx)
+	defer stopLog(nil)
+	go func() {
+		if err := runSafely(h.Logger, proc, func() error { return h.receiveLoop(ctx, p, sid, stream, send) }); err != nil {
+			stopLog(err)
 		}
+	}()
+	err = h.Conversation.Subscribe(logCtx, p, sid, open.GetAfterSeq(), nil, events)
+	if cause := context.Cause(logCtx); err != nil && cause != nil && ctx.Err() == nil {
+		err = cause // the receive's failure, not the cancellation it caused
 	}
 	return finish(err)
 }

@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/assist-chat/assist/server/internal/store"
 )
 
 // notifyChannel carries "<account id>" each time the sequencer commits new
@@ -110,12 +111,7 @@ func (n *Notifier) Listen(ctx context.Context, databaseURL string, logger *slog.
 }
 
 func (n *Notifier) listenOnce(ctx context.Context, databaseURL string, onListening func()) error {
-	cfg, err := pgx.ParseConfig(databaseURL)
-	if err != nil {
-		return err
-	}
-	cfg.RuntimeParams["application_name"] = ListenerApplicationName
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := store.Connect(ctx, databaseURL, ListenerApplicationName, nil)
 	if err != nil {
 		return err
 	}

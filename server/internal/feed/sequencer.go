@@ -1,12 +1,11 @@
 package feed
 
 import (
-	"cmp"
+	"bytes"
 	"container/heap"
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -135,15 +134,9 @@ func (s *Sequencer) Run(ctx context.Context) {
 // until the connection fails or ctx ends. Losing the connection releases
 // the lock, so another replica takes over.
 func (s *Sequencer) lead(ctx context.Context) error {
-	cfg, err := pgx.ParseConfig(s.store.URL)
-	if err != nil {
-		return err
-	}
-	cfg.RuntimeParams["application_name"] = SequencerApplicationName
 	// Its statements take arrays and look rows up by index whatever the
 	// values (see store.GenericIndexPlans).
-	maps.Copy(cfg.RuntimeParams, store.GenericIndexPlans)
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := store.Connect(ctx, s.store.URL, SequencerApplicationName, store.GenericIndexPlans)
 	if err != nil {
 		return err
 	}
@@ -436,7 +429,7 @@ func (h runHeap) Less(i, j int) bool {
 	if c := a.CreateTime.Compare(b.CreateTime); c != 0 {
 		return c < 0
 	}
-	return cmp.Compare(a.SessionID.String(), b.SessionID.String()) < 0
+	return bytes.Compare(a.SessionID[:], b.SessionID[:]) < 0 // as PostgreSQL orders uuids
 }
 func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *runHeap) Push(x any)   { *h = append(*h, x.([]dbq.FeedEventsInRangesRow)) }

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/assist-chat/assist/server/internal/store"
 )
 
 // ListenerApplicationName is the application_name of the LISTEN
@@ -48,12 +49,7 @@ func (l *Log) Listen(ctx context.Context, ready chan<- struct{}) error {
 }
 
 func (l *Log) listenOnce(ctx context.Context, onListening func()) error {
-	cfg, err := pgx.ParseConfig(l.store.URL)
-	if err != nil {
-		return err
-	}
-	cfg.RuntimeParams["application_name"] = ListenerApplicationName
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := store.Connect(ctx, l.store.URL, ListenerApplicationName, nil)
 	if err != nil {
 		return err
 	}

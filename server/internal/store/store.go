@@ -99,6 +99,27 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 	return &Store{Pool: &DB{pool: pool}, Appends: &DB{pool: appends}, Q: dbq.New(), URL: url}, nil
 }
 
+// Connect opens a connection of its own (a listener's, the feed
+// sequencer's) to the database at url, named applicationName in
+// pg_stat_activity, with runtime parameters params on top of the URL's,
+// and the same types as the pool's connections: without them pgx encodes
+// a uuid.UUID argument as text, after failing to as binary, building an
+// error each time.
+func Connect(ctx context.Context, url, applicationName string, params map[string]string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["application_name"] = applicationName
+	maps.Copy(cfg.RuntimeParams, params)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	registerUUID(conn.TypeMap())
+	return conn, nil
+}
+
 // appendConns is the size of Store.Appends: the log runs two writers.
 const appendConns = 4
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 
@@ -93,5 +94,35 @@ func BenchmarkEncodeUUID(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Connections of their own (listeners, the feed sequencer) encode and scan
+// ids as the pool's do: without that, pgx encoded each uuid.UUID argument
+// as text after failing to as binary, building an error each time (the
+// feed sequencer's share of assistd's allocations under load).
+func TestDedicatedConnectionsHandleUUIDsAsThePoolDoes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn, err := Connect(ctx, pgtest.NewDatabase(t), "assistd-test", GenericIndexPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var id uuid.UUID
+	if plan := conn.TypeMap().PlanEncode(pgtype.UUIDOID, pgtype.BinaryFormatCode, id); fmt.Sprintf("%T", plan) != "*store.uuidEncodePlan" {
+		t.Errorf("uuid.UUID arguments encode through %T, want the registered plan", plan)
+	}
+	if plan := conn.TypeMap().PlanScan(pgtype.UUIDOID, pgtype.BinaryFormatCode, &id); fmt.Sprintf("%T", plan) != "store.scanBinaryUUID" {
+		t.Errorf("uuid columns scan through %T, want the registered plan", plan)
+	}
+	ids := []uuid.UUID{uuid.New(), uuid.New()}
+	var back []uuid.UUID
+	var app, planMode string
+	if err := conn.QueryRow(ctx, "SELECT $1::uuid[], current_setting('application_name'), current_setting('plan_cache_mode')", ids).Scan(&back, &app, &planMode); err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != 2 || back[0] != ids[0] || back[1] != ids[1] || app != "assistd-test" || planMode != "force_generic_plan" {
+		t.Fatalf("got ids %v, application %q, plan_cache_mode %q; want %v, assistd-test, force_generic_plan", back, app, planMode, ids)
 	}
 }
