@@ -69,7 +69,7 @@ func Open(ctx context.Context, url string, maxConns int32, logger *slog.Logger) 
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 100 * time.Millisecond, DeadlineDelay: time.Second}
 	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
-		registerUUID(conn.TypeMap())
+		registerTypes(conn.TypeMap())
 		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -116,7 +116,7 @@ func Connect(ctx context.Context, url, applicationName string, params map[string
 	if err != nil {
 		return nil, err
 	}
-	registerUUID(conn.TypeMap())
+	registerTypes(conn.TypeMap())
 	return conn, nil
 }
 

@@ -7,14 +7,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// registerUUID teaches a connection's type map to encode and scan
-// uuid.UUID directly as pgtype.UUID. Without it pgx finds no plan for the
-// named type: arguments go through a generic fallback that costs about
-// forty times as much per argument (allocating as it goes), and results
-// through database/sql's Scanner, which formats each id as text and parses
-// it back (a replay of 1,000 events scanned 1,000 ids that way).
-func registerUUID(m *pgtype.Map) {
-	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{tryWrapUUIDEncodePlan}, m.TryWrapEncodePlanFuncs...)
+// registerTypes teaches a connection's type map the types the store's
+// queries pass: arrays of ids and events (see arrays.go), and uuid.UUID,
+// which it encodes and scans directly as pgtype.UUID. Without it pgx finds
+// no plan for uuid.UUID: arguments go through a generic fallback that
+// costs about forty times as much per argument (allocating as it goes),
+// and results through database/sql's Scanner, which formats each id as
+// text and parses it back (a replay of 1,000 events scanned 1,000 ids
+// that way).
+func registerTypes(m *pgtype.Map) {
+	m.TryWrapEncodePlanFuncs = append([]pgtype.TryWrapEncodePlanFunc{tryWrapUUIDEncodePlan, tryWrapArrayEncodePlan}, m.TryWrapEncodePlanFuncs...)
 	// Codecs come before database/sql's Scanner, which uuid.UUID is.
 	m.RegisterType(&pgtype.Type{Name: "uuid", OID: pgtype.UUIDOID, Codec: uuidCodec{}})
 }

@@ -61,7 +61,7 @@ func TestUUIDArgumentsReachTheDatabaseIntact(t *testing.T) {
 // back through database/sql's Scanner (one allocation and a parse per id).
 func TestScanningAUUIDAllocatesNothing(t *testing.T) {
 	m := pgtype.NewMap()
-	registerUUID(m)
+	registerTypes(m)
 	id := uuid.New()
 	var got uuid.UUID
 	plan := m.PlanScan(pgtype.UUIDOID, pgtype.BinaryFormatCode, &got)
@@ -76,13 +76,13 @@ func TestScanningAUUIDAllocatesNothing(t *testing.T) {
 }
 
 // BenchmarkEncodeUUID compares encoding a uuid.UUID query argument with
-// and without registerUUID (run: go test -run '^$' -bench EncodeUUID ./server/internal/store/).
+// and without registerTypes (run: go test -run '^$' -bench EncodeUUID ./server/internal/store/).
 func BenchmarkEncodeUUID(b *testing.B) {
 	for _, registered := range []bool{false, true} {
 		b.Run(map[bool]string{false: "pgx-fallback", true: "registered"}[registered], func(b *testing.B) {
 			m := pgtype.NewMap()
 			if registered {
-				registerUUID(m)
+				registerTypes(m)
 			}
 			id := uuid.New()
 			buf := make([]byte, 0, 64)
