@@ -49,7 +49,9 @@ func (a uuidArray) IndexType() any                      { return (*uuidElement)(
 // uuidElement is an element of uuidArray, read in place.
 type uuidElement uuid.UUID
 
-func (u *uuidElement) UUIDValue() (pgtype.UUID, error) { return pgtype.UUID{Bytes: *u, Valid: true}, nil }
+func (u *uuidElement) UUIDValue() (pgtype.UUID, error) {
+	return pgtype.UUID{Bytes: *u, Valid: true}, nil
+}
 
 // bytesArray is a one-dimensional bytea[] (NULL when nil).
 type bytesArray [][]byte
