@@ -80,7 +80,9 @@ func main() {
 	openSessions, openRate := c.openSessions, c.openRate
 	c.openSessions, c.openRate = 500, 2000
 	c.sessions = []int{1, 100, 500}
-	c.pgbench, c.replayRounds, c.idleSessions, c.idleStreams = 10*time.Second, 100, 500, 10
+	// A p99 needs samples: of 100 replays it is the second slowest; of
+	// 1,000 (about 10 s), the tenth.
+	c.pgbench, c.replayRounds, c.idleSessions, c.idleStreams = 10*time.Second, 1000, 500, 10
 	def := func(d *time.Duration, full, quick time.Duration) {
 		if *d <= 0 && !(d == &c.profile && *d == 0) {
 			*d = full
