@@ -268,9 +268,9 @@ func (b *assistBackend) replay(ctx context.Context, events, rounds int, progress
 		return nil, err
 	}
 	customer := newAssistParty(b.url, id, customerToken, assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER)
-	// The reader replays through the Go client, as integrators and the
-	// customer app read a session's log.
-	reader := assist.New(b.url, assist.WithToken(advisorToken), assist.WithHTTPClient(h2cClient()))
+	// The reader replays through the Go client and its default transport,
+	// as integrators and the customer app read a session's log.
+	reader := assist.New(b.url, assist.WithToken(advisorToken))
 	sess := assistv1connect.NewSessionServiceClient(newAssistClientShared(b, advisorToken))
 	got, err := sess.GetSession(ctx, &assistv1.GetSessionRequest{SessionId: id})
 	if err != nil {
