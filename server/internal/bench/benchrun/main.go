@@ -245,13 +245,12 @@ func run(c config) error {
 			"-rate", strconv.FormatFloat(c.openRate, 'f', -1, 64), "-duration", c.open.String()}, false)
 	}
 	if slices.Contains(systems, "assist") {
-		b.say("\n== replay: 1,000 stored events from seq 0, %d times ==", c.replayRounds)
-		b.loadRun(ctx, "assist", "replay", 1, []string{"-mode", "replay", "-replay-events", "1000", "-replay-rounds", strconv.Itoa(c.replayRounds)}, false)
 		streams := 2 * c.idleSessions * c.idleStreams
 		// The runs before inserted a million rows or so: autovacuum would
-		// work on them during the idle window, and its CPU is theirs, not
-		// the idle streams'. Vacuum now, and write the dirty pages out.
-		b.say("\n== vacuum and checkpoint before the idle run ==")
+		// work on them during the replay and the idle window, and its CPU
+		// is theirs, not the replay's or the idle streams'. Vacuum now,
+		// and write the dirty pages out.
+		b.say("\n== vacuum and checkpoint before the replay and the idle run ==")
 		dbs := []string{"assist"}
 		if slices.Contains(systems, "cf-pg") {
 			dbs = append(dbs, "centrifugo")
@@ -263,6 +262,8 @@ func run(c config) error {
 				}
 			}
 		}
+		b.say("\n== replay: 1,000 stored events from seq 0, %d times ==", c.replayRounds)
+		b.loadRun(ctx, "assist", "replay", 1, []string{"-mode", "replay", "-replay-events", "1000", "-replay-rounds", strconv.Itoa(c.replayRounds)}, false)
 		b.say("\n== idle: %d Subscribe streams (%d sessions × 2 parties × %d streams, one h2c connection per party), CPU over %s ==",
 			streams, c.idleSessions, c.idleStreams, c.idle)
 		b.loadRun(ctx, "assist", "idle", c.idleSessions, []string{"-mode", "idle", "-assist-api", "unary", "-sessions", strconv.Itoa(c.idleSessions),
