@@ -59,6 +59,15 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 	if errors.Is(err, context.DeadlineExceeded) {
 		return connect.NewError(connect.CodeDeadlineExceeded, "deadline exceeded")
 	}
+	// The client left while the handler was writing to it: the write says
+	// so in transport terms ("http2: stream closed"), the call's context
+	// says why. Nobody reads the answer, and it is no bug.
+	switch ctxErr := ctx.Err(); {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, "deadline exceeded")
+	case ctxErr != nil:
+		return connect.NewError(connect.CodeCanceled, "canceled")
+	}
 	logger.ErrorContext(ctx, "internal error", "procedure", procedure, "error", err)
 	return connect.NewError(connect.CodeInternal, "internal error").WithCause(err)
 }
