@@ -56,6 +56,17 @@ func (b *batchBundle) newSession(t *testing.T, state assistv1.SessionState) uuid
 	return sess.ID
 }
 
+// writingLog is a log whose writers run until the test ends, and an
+// active session in it.
+func writingLog(t *testing.T) (*batchBundle, context.Context, uuid.UUID) {
+	t.Helper()
+	b := batchSetup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go b.log.RunWriters(ctx)
+	return b, ctx, b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+}
+
 func chatMessage(sessionID uuid.UUID, clientID, text string) *assistv1.SessionEvent {
 	return &assistv1.SessionEvent{
 		SessionId:       sessionID.String(),
@@ -249,11 +260,7 @@ func TestRetryAfterTheEndFindsTheStoredMessage(t *testing.T) {
 // instead of committing their messages alternately, one per transaction.
 func TestPartiesSendingBackToBackShareCommits(t *testing.T) {
 	t.Parallel()
-	b := batchSetup(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.log.RunWriters(ctx)
-	sid := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+	b, ctx, sid := writingLog(t)
 	const each = 50
 	var wg sync.WaitGroup
 	for _, party := range []string{"a", "b"} {

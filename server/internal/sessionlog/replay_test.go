@@ -1,7 +1,6 @@
 package sessionlog
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -19,11 +18,7 @@ var errReplayDone = errors.New("replay done")
 // each stored event's exact bytes, whatever cursor it starts from.
 func TestReplaysSendEveryStoredEventOnceAcrossPages(t *testing.T) {
 	t.Parallel()
-	b := batchSetup(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.log.RunWriters(ctx)
-	sid := b.newSession(t, assistv1.SessionState_SESSION_STATE_ACTIVE)
+	b, ctx, sid := writingLog(t)
 	const stored = firstReplayPage + readBatch + 37
 	var wg sync.WaitGroup
 	for i := range stored {
