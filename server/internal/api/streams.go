@@ -72,13 +72,6 @@ func (d *Domain) stoppingContext() context.Context {
 // errPanicked is what a request's goroutine returns after a panic.
 var errPanicked = connect.NewError(connect.CodeInternal, "internal error")
 
-// goSafely runs fn in a goroutine and delivers its result (see runSafely).
-func goSafely(logger *slog.Logger, what string, fn func() error) <-chan error {
-	done := make(chan error, 1)
-	go func() { done <- runSafely(logger, what, fn) }()
-	return done
-}
-
 // runSafely runs fn; a panic in fn is logged and returned as Internal
 // instead of killing the process: goroutines that a request starts are
 // outside the recovery interceptor.

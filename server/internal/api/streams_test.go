@@ -11,18 +11,20 @@ import (
 
 // A panic in a goroutine a request started is recovered and reported as
 // Internal, instead of killing the process.
-func TestGoSafelyTurnsAPanicIntoInternal(t *testing.T) {
+func TestRunSafelyTurnsAPanicIntoInternal(t *testing.T) {
 	t.Parallel()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	done := make(chan error, 1)
+	go func() { done <- runSafely(logger, "test", func() error { panic("on purpose") }) }()
 	select {
-	case err := <-goSafely(logger, "test", func() error { panic("on purpose") }):
+	case err := <-done:
 		if connect.CodeOf(err) != connect.CodeInternal {
 			t.Fatalf("got %v, want Internal", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no result after the panic")
 	}
-	if err := <-goSafely(logger, "test", func() error { return nil }); err != nil {
+	if err := runSafely(logger, "test", func() error { return nil }); err != nil {
 		t.Fatalf("a normal return gave %v", err)
 	}
 }
