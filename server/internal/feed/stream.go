@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/proto"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/auth"
@@ -99,15 +98,14 @@ func (s *Service) Stream(ctx context.Context, p *auth.Principal, req StreamReque
 		}
 		for _, r := range rows {
 			cursor = r.Pos
-			ev := new(assistv1.SessionEvent)
-			if err := proto.Unmarshal(r.Event, ev); err != nil {
-				return fmt.Errorf("decode feed event %d: %w", r.Pos, err)
+			ev, err := decodeAccountEvent(r.Pos, r.PortalID, r.Event)
+			if err != nil {
+				return err
 			}
-			t := TypeOf(ev)
-			if len(req.Types) > 0 && !slices.Contains(req.Types, t) {
+			if len(req.Types) > 0 && !slices.Contains(req.Types, ev.Type) {
 				continue
 			}
-			if err := send(&assistv1.AccountEvent{Position: r.Pos, Type: t, PortalId: r.PortalID.String(), Event: ev}); err != nil {
+			if err := send(ev); err != nil {
 				return err
 			}
 		}

@@ -72,20 +72,24 @@ func (s *Service) Record(ctx context.Context, tx pgx.Tx, events []feed.Sequenced
 		if len(eps) == 0 {
 			continue
 		}
-		body, err := Body(e.Event)
+		ev, err := e.AccountEvent()
+		if err != nil {
+			return err
+		}
+		body, err := Body(ev)
 		if err != nil {
 			return err
 		}
 		for _, ep := range eps {
-			if len(ep.EventTypes) > 0 && !slices.Contains(ep.EventTypes, int16(e.Event.GetType())) {
+			if len(ep.EventTypes) > 0 && !slices.Contains(ep.EventTypes, int16(ev.GetType())) {
 				continue
 			}
 			rows.EndpointIds = append(rows.EndpointIds, ep.ID)
 			rows.AccountIds = append(rows.AccountIds, e.AccountID)
 			rows.SessionIds = append(rows.SessionIds, e.SessionID)
-			rows.MessageIds = append(rows.MessageIds, MessageID(e.AccountID, e.Event.GetPosition()))
-			rows.EventTypes = append(rows.EventTypes, int16(e.Event.GetType()))
-			rows.FeedPositions = append(rows.FeedPositions, e.Event.GetPosition())
+			rows.MessageIds = append(rows.MessageIds, MessageID(e.AccountID, ev.GetPosition()))
+			rows.EventTypes = append(rows.EventTypes, int16(ev.GetType()))
+			rows.FeedPositions = append(rows.FeedPositions, ev.GetPosition())
 			rows.Bodies = append(rows.Bodies, body)
 		}
 	}
