@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -78,7 +79,7 @@ func (c *principalCache) put(p *Principal, now time.Time, gen uint64) {
 	}
 	tk, key := tokenKey(p.TokenHash), p.CredentialKey()
 	cp := *p
-	c.byTok[tk] = cachedPrincipal{p: &cp, expires: now.Add(c.ttl)}
+	c.byTok[tk] = cachedPrincipal{p: &cp, expires: spreadExpiry(now, c.ttl)}
 	if c.byKey[key] == nil {
 		c.byKey[key] = map[[32]byte]struct{}{}
 	}
@@ -106,3 +107,11 @@ func (c *principalCache) forget(key string) {
 // every credential. Called on every replica when a credential is revoked
 // or its holder's rights change.
 func (s *Service) Forget(key string) { s.cache.forget(key) }
+
+// spreadExpiry is when an entry stored at now expires: somewhere in the
+// second half of the TTL. Clients that connected together (a deploy, a
+// reconnect wave) would otherwise all miss the cache in the same instant,
+// and their lookups would queue for the pool's connections together.
+func spreadExpiry(now time.Time, ttl time.Duration) time.Time {
+	return now.Add(ttl - rand.N(ttl/2+1))
+}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,5 +49,37 @@ func TestPrincipalCacheForgetsRevokedCredentials(t *testing.T) {
 	c.forget("")
 	if c.get(other.TokenHash, now) != nil {
 		t.Fatal("forgetting everything left an entry")
+	}
+}
+
+// Credentials cached in the same instant do not all expire in the same
+// instant: they expire over the TTL's second half, never later.
+func TestPrincipalCacheSpreadsExpiries(t *testing.T) {
+	t.Parallel()
+	const ttl = time.Minute
+	c := newPrincipalCache(ttl)
+	now := time.Now()
+	var hashes [][]byte
+	for i := range 200 {
+		p := &Principal{Kind: KindCustomer, SessionID: uuid.New(), TokenHash: HashSecret(fmt.Sprintf("ast_cus_%d", i))}
+		c.put(p, now, c.generation())
+		hashes = append(hashes, p.TokenHash)
+	}
+	alive := func(at time.Time) (n int) {
+		for _, h := range hashes {
+			if c.get(h, at) != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := alive(now.Add(ttl / 2)); n != len(hashes) {
+		t.Errorf("%d of %d entries expired before half the TTL", len(hashes)-n, len(hashes))
+	}
+	if n := alive(now.Add(ttl * 3 / 4)); n < len(hashes)/5 || n > len(hashes)*4/5 {
+		t.Errorf("%d of %d entries alive at three quarters of the TTL, want about half", n, len(hashes))
+	}
+	if n := alive(now.Add(ttl + time.Nanosecond)); n != 0 {
+		t.Errorf("%d entries outlived the TTL", n)
 	}
 }

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -87,7 +88,10 @@ func (c *accessCache) put(p *auth.Principal, sessionID uuid.UUID, a *Access, now
 	if _, ok := m[keyOf(p)]; !ok {
 		c.size++
 	}
-	m[keyOf(p)] = cachedAccess{a: a, expires: now.Add(accessCacheTTL)}
+	// Somewhere in the TTL's second half: the rights of clients that
+	// connected together would otherwise expire, and be read again from
+	// the pool, in the same instant.
+	m[keyOf(p)] = cachedAccess{a: a, expires: now.Add(accessCacheTTL - rand.N(accessCacheTTL/2+1))}
 }
 
 // forgetSession drops the rights on sessionID; uuid.Nil drops everything.

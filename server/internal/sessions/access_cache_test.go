@@ -52,3 +52,35 @@ func TestAccessCacheForgetsWhatChanged(t *testing.T) {
 		t.Error("rights read before a change were stored after it")
 	}
 }
+
+// Rights cached in the same instant do not all expire in the same instant:
+// they expire over the TTL's second half, never later.
+func TestAccessCacheSpreadsExpiries(t *testing.T) {
+	t.Parallel()
+	c := newAccessCache()
+	now := time.Now()
+	adv := &auth.Principal{Kind: auth.KindAdvisor, AdvisorID: uuid.New()}
+	var ids []uuid.UUID
+	for range 200 {
+		id := uuid.New()
+		c.put(adv, id, &Access{Read: true}, now, c.generation())
+		ids = append(ids, id)
+	}
+	alive := func(at time.Time) (n int) {
+		for _, id := range ids {
+			if c.get(adv, id, at) != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := alive(now.Add(accessCacheTTL / 2)); n != len(ids) {
+		t.Errorf("%d of %d entries expired before half the TTL", len(ids)-n, len(ids))
+	}
+	if n := alive(now.Add(accessCacheTTL * 3 / 4)); n < len(ids)/5 || n > len(ids)*4/5 {
+		t.Errorf("%d of %d entries alive at three quarters of the TTL, want about half", n, len(ids))
+	}
+	if n := alive(now.Add(accessCacheTTL + time.Nanosecond)); n != 0 {
+		t.Errorf("%d entries outlived the TTL", n)
+	}
+}
