@@ -102,6 +102,9 @@ func (t translatedTx) Commit(ctx context.Context) error { return Translate(t.Tx.
 // pgx.ErrNoRows and other errors pass unchanged: the domain reads the
 // first with IsNotFound, and the rest are bugs.
 func Translate(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target escapes: every row's Scan comes here
+	}
 	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "57014" {
 		// query_canceled: its caller left mid-statement (see Open).
 		return fmt.Errorf("%w: %w", context.Canceled, err)

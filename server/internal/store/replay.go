@@ -74,9 +74,12 @@ func (s *Store) ReadEventsAfter(ctx context.Context, sessionID uuid.UUID, afterS
 	var (
 		seq   int64
 		event pgtype.DriverBytes // the driver's buffer, valid until Next
+		dest  = []any{&seq, &event}
 	)
 	for rows.Next() {
-		if err := rows.Scan(&seq, &event); err != nil {
+		// One dest for every row: Scan's variadic slice escapes, and
+		// would be allocated again for each of a page's thousand rows.
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		page.seqs = append(page.seqs, seq)
