@@ -244,41 +244,9 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 
 	ctx, finish, cancel := h.guardStream(ctx, sid)
 	defer cancel()
-	var sendMu sync.Mutex // one Send or flush at a time on the stream
-	finished := false     // set under sendMu when the handler returns
-	// Events go out a run at a time (see flush.go); acks at once.
-	flushes := holdFlushes(ctx)
-	sendAs := func(res *assistv1.ChatResponse, hold bool) error {
-		sendMu.Lock()
-		defer sendMu.Unlock()
-		if finished {
-			return errStreamFinished
-		}
-		flushes.Hold(hold)
-		return stream.Send(res)
-	}
-	send := func(res *assistv1.ChatResponse) error { return sendAs(res, false) }
-	events := chat.ReaderFuncs{
-		SendFunc: func(ev *assistv1.SessionEvent) error {
-			return sendAs(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Event{Event: ev}}, true)
-		},
-		FlushFunc: func() error {
-			sendMu.Lock()
-			defer sendMu.Unlock()
-			if finished {
-				return errStreamFinished
-			}
-			return flushes.Flush()
-		},
-	}
-	// The goroutines below may outlive the handler (one side failed while
-	// the other was busy), and writing to a finished stream panics, killing
-	// the process: wait for any Send in flight and refuse later ones.
-	defer func() {
-		sendMu.Lock()
-		finished = true
-		sendMu.Unlock()
-	}()
+	sends := &chatSends{stream: stream, flushes: holdFlushes(ctx), sentSeq: open.GetAfterSeq()}
+	events := chat.ReaderFuncs{SendFunc: sends.event, FlushFunc: sends.flush}
+	defer sends.finish()
 
 	// Headers now: the client knows the stream is open before any event.
 	if err := stream.SendHeaders(); err != nil {
@@ -292,7 +260,7 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 	logCtx, stopLog := context.WithCancelCause(ctx)
 	defer stopLog(nil)
 	go func() {
-		if err := runSafely(h.Logger, proc, func() error { return h.receiveLoop(ctx, p, sid, stream, send) }); err != nil {
+		if err := runSafely(h.Logger, proc, func() error { return h.receiveLoop(ctx, p, sid, stream, sends.ack) }); err != nil {
 			stopLog(err)
 		}
 	}()
@@ -303,14 +271,10 @@ func (h chatHandler) Chat(ctx context.Context, stream assistv1connect.ChatServic
 	return finish(err)
 }
 
-// errStreamFinished is what a Chat goroutine gets when it sends after the
-// handler returned; nobody reads it.
-var errStreamFinished = errors.New("stream finished")
-
 // receiveLoop handles the client's messages until it closes its side
 // (nil) or something ends the stream. A message the rules refuse is
 // answered with a rejection and the conversation goes on.
-func (h chatHandler) receiveLoop(ctx context.Context, p *auth.Principal, sid uuid.UUID, stream assistv1connect.ChatServiceChatServerStream, send func(*assistv1.ChatResponse) error) error {
+func (h chatHandler) receiveLoop(ctx context.Context, p *auth.Principal, sid uuid.UUID, stream assistv1connect.ChatServiceChatServerStream, sendAck func(*assistv1.ChatAck) error) error {
 	for {
 		req, err := stream.Receive()
 		if errors.Is(err, io.EOF) {
@@ -341,7 +305,7 @@ func (h chatHandler) receiveLoop(ctx context.Context, p *auth.Principal, sid uui
 			} else {
 				return err
 			}
-			if err := send(&assistv1.ChatResponse{Kind: &assistv1.ChatResponse_Ack{Ack: ack}}); err != nil {
+			if err := sendAck(ack); err != nil {
 				return err
 			}
 		}
