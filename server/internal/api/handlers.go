@@ -402,6 +402,38 @@ func (h sessionHandler) EndSession(ctx context.Context, req *assistv1.EndSession
 	return &assistv1.EndSessionResponse{Session: s}, nil
 }
 
+func (h sessionHandler) TransferSession(ctx context.Context, req *assistv1.TransferSessionRequest) (*assistv1.TransferSessionResponse, error) {
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseID("to_advisor_id", req.GetToAdvisorId())
+	if err != nil {
+		return nil, err
+	}
+	s, err := h.Sessions.Transfer(ctx, auth.FromContext(ctx), sid, to, req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.TransferSessionResponse{Session: s}, nil
+}
+
+func (h sessionHandler) InviteAdvisor(ctx context.Context, req *assistv1.InviteAdvisorRequest) (*assistv1.InviteAdvisorResponse, error) {
+	sid, err := parseID("session_id", req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	advisor, err := parseID("advisor_id", req.GetAdvisorId())
+	if err != nil {
+		return nil, err
+	}
+	s, err := h.Sessions.Invite(ctx, auth.FromContext(ctx), sid, advisor)
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.InviteAdvisorResponse{Session: s}, nil
+}
+
 // Register registers every service on server. Services and RPCs that later
 // work implements answer Unimplemented.
 func Register(server *connect.Server, d *Domain) {

@@ -73,6 +73,16 @@ var authzAdvisorSessionCalls = []authzCall{
 		_, err := c.Session.EndSession(ctx, &assistv1.EndSessionRequest{SessionId: sid, Outcome: assistv1.SessionOutcome_SESSION_OUTCOME_UNKNOWN})
 		return err
 	}},
+	// The advisor named is unknown: the caller's rights are checked first
+	// (transfer_invite_test.go covers real colleagues).
+	{"SessionService.TransferSession", func(ctx context.Context, c *assisttest.Clients, sid string) error {
+		_, err := c.Session.TransferSession(ctx, &assistv1.TransferSessionRequest{SessionId: sid, ToAdvisorId: uuid.NewString()})
+		return err
+	}},
+	{"SessionService.InviteAdvisor", func(ctx context.Context, c *assisttest.Clients, sid string) error {
+		_, err := c.Session.InviteAdvisor(ctx, &assistv1.InviteAdvisorRequest{SessionId: sid, AdvisorId: uuid.NewString()})
+		return err
+	}},
 }
 
 // authzAccountCalls are the RPCs that name no session.
@@ -384,15 +394,14 @@ func authzAdvisor(t *testing.T, f *authzFixture) {
 		t.Errorf("foreign advisor lists %v", got)
 	}
 
-	// An invited advisor takes part: may read and chat, may not end it.
-	// InviteAdvisor is not implemented yet, so the invitation is made in
-	// the database.
-	db := e2eDB(t, env.DatabaseURL)
-	if _, err := db.Exec(ctx, `INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, false)`, f.other, f.advisor2ID); err != nil {
-		t.Fatal(err)
+	// An invited advisor takes part: may read and chat, may not end the
+	// session, transfer it or invite others.
+	if _, err := env.Services(assisttest.Connect, f.advisor).Session.InviteAdvisor(ctx, &assistv1.InviteAdvisorRequest{SessionId: f.other, AdvisorId: f.advisor2ID}); err != nil {
+		t.Fatalf("the lead inviting advisor2: %v", err)
 	}
 	authzExpect(ctx, t, env, "invited advisor", f.advisor2, f.other, authzAll(authzChatCalls, authzOnly(authzAdvisorSessionCalls, "SessionService.GetSession")), authzOK)
-	authzExpect(ctx, t, env, "invited advisor", f.advisor2, f.other, authzOnly(authzAdvisorSessionCalls, "SessionService.EndSession"), connect.CodePermissionDenied)
+	authzExpect(ctx, t, env, "invited advisor", f.advisor2, f.other,
+		authzOnly(authzAdvisorSessionCalls, "SessionService.EndSession", "SessionService.TransferSession", "SessionService.InviteAdvisor"), connect.CodePermissionDenied)
 	got, err := env.Services(assisttest.Connect, f.advisor2).Session.GetSession(ctx, &assistv1.GetSessionRequest{SessionId: f.other})
 	if err != nil {
 		t.Fatal(err)
@@ -445,6 +454,9 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.SessionService/GetSession":      true,
 	"/assist.v1.SessionService/ListSessions":    true,
 	"/assist.v1.SessionService/EndSession":      true,
+	// Who serves a session (transfer_invite_test.go).
+	"/assist.v1.SessionService/TransferSession": true,
+	"/assist.v1.SessionService/InviteAdvisor":   true,
 	// Reports and administration (reports_test.go, admin_test.go).
 	"/assist.v1.ReportService/ListSessionReports":   true,
 	"/assist.v1.ReportService/GetSessionReport":     true,

@@ -72,6 +72,20 @@ func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAcce
 	return i, err
 }
 
+const sessionAdvisorDelete = `-- name: SessionAdvisorDelete :exec
+DELETE FROM session_advisors WHERE session_id = $1 AND advisor_id = $2
+`
+
+type SessionAdvisorDeleteParams struct {
+	SessionID uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+func (q *Queries) SessionAdvisorDelete(ctx context.Context, db DBTX, arg SessionAdvisorDeleteParams) error {
+	_, err := db.Exec(ctx, sessionAdvisorDelete, arg.SessionID, arg.AdvisorID)
+	return err
+}
+
 const sessionAdvisorInsert = `-- name: SessionAdvisorInsert :exec
 INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, $3)
 ON CONFLICT (session_id, advisor_id) DO UPDATE SET lead = excluded.lead
@@ -86,6 +100,26 @@ type SessionAdvisorInsertParams struct {
 func (q *Queries) SessionAdvisorInsert(ctx context.Context, db DBTX, arg SessionAdvisorInsertParams) error {
 	_, err := db.Exec(ctx, sessionAdvisorInsert, arg.SessionID, arg.AdvisorID, arg.Lead)
 	return err
+}
+
+const sessionAdvisorInvite = `-- name: SessionAdvisorInvite :execrows
+INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, false)
+ON CONFLICT (session_id, advisor_id) DO NOTHING
+`
+
+type SessionAdvisorInviteParams struct {
+	SessionID uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+// An invitation adds an advisor who does not take part yet; none is
+// inserted (0 rows) for one who does.
+func (q *Queries) SessionAdvisorInvite(ctx context.Context, db DBTX, arg SessionAdvisorInviteParams) (int64, error) {
+	result, err := db.Exec(ctx, sessionAdvisorInvite, arg.SessionID, arg.AdvisorID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const sessionAdvisorList = `-- name: SessionAdvisorList :many
@@ -642,5 +676,51 @@ func (q *Queries) SessionQueuePosition(ctx context.Context, db DBTX, arg Session
 	row := db.QueryRow(ctx, sessionQueuePosition, arg.CreateTime, arg.ID, arg.PortalID)
 	var i SessionQueuePositionRow
 	err := row.Scan(&i.Ahead, &i.Waiting)
+	return i, err
+}
+
+const sessionTransfer = `-- name: SessionTransfer :one
+UPDATE sessions SET advisor_id = $1::uuid
+WHERE id = $2 AND state = 2 AND advisor_id = $3::uuid
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
+`
+
+type SessionTransferParams struct {
+	ToAdvisorID   uuid.UUID
+	ID            uuid.UUID
+	FromAdvisorID uuid.UUID
+}
+
+// Hand an active session over: the conditional update lets only its
+// current lead do it, and only once when two transfers race.
+func (q *Queries) SessionTransfer(ctx context.Context, db DBTX, arg SessionTransferParams) (Session, error) {
+	row := db.QueryRow(ctx, sessionTransfer, arg.ToAdvisorID, arg.ID, arg.FromAdvisorID)
+	var i Session
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.PortalID,
+		&i.PortalMode,
+		&i.Kind,
+		&i.State,
+		&i.UpgradeState,
+		&i.CustomerDisplayName,
+		&i.CustomerEmail,
+		&i.CustomerProblem,
+		&i.CustomerDevice,
+		&i.CustomerOs,
+		&i.CustomerUserAgent,
+		&i.StartRequestID,
+		&i.AdvisorID,
+		&i.CreateTime,
+		&i.PickUpTime,
+		&i.EndTime,
+		&i.Outcome,
+		&i.Notes,
+		&i.LastSeq,
+		&i.StartRequestHash,
+		&i.Handoff,
+		&i.LogDeleteTime,
+	)
 	return i, err
 }

@@ -60,6 +60,22 @@ RETURNING *;
 INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, $3)
 ON CONFLICT (session_id, advisor_id) DO UPDATE SET lead = excluded.lead;
 
+-- An invitation adds an advisor who does not take part yet; none is
+-- inserted (0 rows) for one who does.
+-- name: SessionAdvisorInvite :execrows
+INSERT INTO session_advisors (session_id, advisor_id, lead) VALUES ($1, $2, false)
+ON CONFLICT (session_id, advisor_id) DO NOTHING;
+
+-- name: SessionAdvisorDelete :exec
+DELETE FROM session_advisors WHERE session_id = $1 AND advisor_id = $2;
+
+-- Hand an active session over: the conditional update lets only its
+-- current lead do it, and only once when two transfers race.
+-- name: SessionTransfer :one
+UPDATE sessions SET advisor_id = @to_advisor_id::uuid
+WHERE id = @id AND state = 2 AND advisor_id = @from_advisor_id::uuid
+RETURNING *;
+
 -- name: SessionAdvisorList :many
 SELECT * FROM session_advisors WHERE session_id = $1 ORDER BY lead DESC, join_time;
 
