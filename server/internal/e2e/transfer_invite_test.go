@@ -112,6 +112,16 @@ func (c *transferCast) foreignAdvisor(ctx context.Context, t *testing.T) string 
 	return id
 }
 
+// wantLeadAndInvitee checks that the session is still led by the lead,
+// with the other advisor as its one invitee.
+func (c *transferCast) wantLeadAndInvitee(ctx context.Context, t *testing.T) {
+	t.Helper()
+	if got := c.get(ctx, t, c.lead.token, c.sid); got.GetAdvisorId() != c.lead.id || !slices.Equal(got.GetInvitedAdvisorIds(), []string{c.other.id}) {
+		t.Errorf("after the refusals the session has lead %s and invitees %v, want lead %s and invitees [%s]",
+			got.GetAdvisorId(), got.GetInvitedAdvisorIds(), c.lead.id, c.other.id)
+	}
+}
+
 // transferRefused expects call to fail with one of wants (any error if
 // none is given) and to write nothing.
 func transferRefused(t *testing.T, c *transferCast, what string, call func() error, wants ...connect.Code) {
@@ -232,10 +242,7 @@ func TestInviteAdvisorIsRefusedUnlessTheLeadInvitesANewcomerOfTheAccountToAnActi
 	transferRefused(t, c, "inviting into a waiting session", invite(c.lead.token, waiting.GetId(), c.other.id), connect.CodeFailedPrecondition)
 	transferRefused(t, c, "inviting into an ended session", invite(c.lead.token, c.endedSession(ctx, t), c.other.id), connect.CodeFailedPrecondition)
 
-	if got := c.get(ctx, t, c.lead.token, c.sid); got.GetAdvisorId() != c.lead.id || !slices.Equal(got.GetInvitedAdvisorIds(), []string{c.other.id}) {
-		t.Errorf("after the refusals the session has lead %s and invitees %v, want lead %s and invitees [%s]",
-			got.GetAdvisorId(), got.GetInvitedAdvisorIds(), c.lead.id, c.other.id)
-	}
+	c.wantLeadAndInvitee(ctx, t)
 }
 
 // A transfer hands the lead over: the customer's log records who handed
@@ -390,8 +397,5 @@ func TestTransferSessionIsRefusedUnlessTheLeadHandsAnActiveSessionToAnotherAdvis
 	transferRefused(t, c, "transferring a waiting session", transfer(c.lead.token, waiting.GetId(), c.other.id), connect.CodeFailedPrecondition)
 	transferRefused(t, c, "transferring an ended session", transfer(c.lead.token, c.endedSession(ctx, t), c.other.id), connect.CodeFailedPrecondition)
 
-	if got := c.get(ctx, t, c.lead.token, c.sid); got.GetAdvisorId() != c.lead.id || !slices.Equal(got.GetInvitedAdvisorIds(), []string{c.other.id}) {
-		t.Errorf("after the refusals the session has lead %s and invitees %v, want lead %s and invitees [%s]",
-			got.GetAdvisorId(), got.GetInvitedAdvisorIds(), c.lead.id, c.other.id)
-	}
+	c.wantLeadAndInvitee(ctx, t)
 }

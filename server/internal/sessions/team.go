@@ -40,16 +40,9 @@ func (s *Service) Invite(ctx context.Context, p *auth.Principal, sessionID, advi
 		if added == 0 {
 			return failure.AlreadyExists("the advisor already takes part in the session")
 		}
-		_, err = tx.Append(ctx, &assistv1.SessionEvent{
-			SessionId: sessionID.String(),
-			Author:    p.Participant(),
-			Payload:   &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: advisorParticipant(invited)}},
+		return teamChanged(ctx, tx, p, sessionID, &assistv1.SessionEvent{
+			Payload: &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: advisorParticipant(invited)}},
 		})
-		if err != nil {
-			return err
-		}
-		tx.AccessChanged(sessionID)
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -89,24 +82,28 @@ func (s *Service) Transfer(ctx context.Context, p *auth.Principal, sessionID, to
 		if err := s.store.Q.SessionAdvisorInsert(ctx, tx, dbq.SessionAdvisorInsertParams{SessionID: sessionID, AdvisorID: toAdvisorID, Lead: true}); err != nil {
 			return fmt.Errorf("add the new lead: %w", err)
 		}
-		_, err = tx.Append(ctx, &assistv1.SessionEvent{
-			SessionId: sessionID.String(),
-			Author:    p.Participant(),
+		return teamChanged(ctx, tx, p, sessionID, &assistv1.SessionEvent{
 			Payload: &assistv1.SessionEvent_SessionTransferred{SessionTransferred: &assistv1.SessionTransferred{
 				FromAdvisor: p.Participant(), ToAdvisor: advisorParticipant(to), Reason: reason,
 			}},
 		})
-		if err != nil {
-			return err
-		}
-		tx.AccessChanged(sessionID)
-		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.logger.Info("session transferred", "session", sessionID, "from", p.AdvisorID, "to", toAdvisorID)
 	return s.proto(ctx, sessionID)
+}
+
+// teamChanged records, as p's, the event saying who now serves the
+// session, and signals the change: open streams and cached rights follow.
+func teamChanged(ctx context.Context, tx *sessionlog.Tx, p *auth.Principal, sessionID uuid.UUID, ev *assistv1.SessionEvent) error {
+	ev.SessionId, ev.Author = sessionID.String(), p.Participant()
+	if _, err := tx.Append(ctx, ev); err != nil {
+		return err
+	}
+	tx.AccessChanged(sessionID)
+	return nil
 }
 
 // asActiveLead checks that p leads the active session. The state comes
