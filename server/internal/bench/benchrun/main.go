@@ -171,8 +171,10 @@ type Result struct {
 	FirstError  string  `json:"first_error,omitempty"`
 	PerSecond   float64 `json:"per_second"`
 	P50Ms       float64 `json:"p50_ms"`
+	P90Ms       float64 `json:"p90_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
+	Over20Ms    float64 `json:"over_20ms_pct"`
 	Offered     float64 `json:"offered,omitempty"`
 	Dropped     int64   `json:"dropped,omitempty"`
 }
@@ -705,8 +707,8 @@ func (b *bench) report(r *runResult) {
 	x := r.Res
 	switch r.Kind {
 	case "closed", "open", "profile":
-		b.say("  %-11s %-6s N=%-4d %8.0f msgs/s  p50 %7.1f ms  p99 %7.1f ms  (undelivered %d, errors %d, dropped %d)  cpu %s",
-			r.System, r.Kind, r.N, x.PerSecond, x.P50Ms, x.P99Ms, x.Undelivered, x.Errors, x.Dropped, r.CPU)
+		b.say("  %-11s %-6s N=%-4d %8.0f msgs/s  p50 %7.1f ms  p99 %7.1f ms  over 20 ms %5.1f%%  (undelivered %d, errors %d, dropped %d)  cpu %s",
+			r.System, r.Kind, r.N, x.PerSecond, x.P50Ms, x.P99Ms, x.Over20Ms, x.Undelivered, x.Errors, x.Dropped, r.CPU)
 	case "replay", "profile-replay":
 		b.say("  %-7s replay of 1,000 events: p50 %.1f ms  p99 %.1f ms  max %.1f ms", r.System, x.P50Ms, x.P99Ms, x.MaxMs)
 	case "idle":

@@ -158,11 +158,12 @@ func (b *bench) printTable(started time.Time) {
 	p("")
 	p("Open loop: %s msgs/s offered over %d sessions (latency without queueing in the client).", thousands(b.cfg.openRate), b.cfg.openSessions)
 	p("")
-	p("| system | acknowledged msgs/s | p50 | p99 | max | dropped (server saturated) |")
-	p("|---|---|---|---|---|---|")
+	p("| system | acknowledged msgs/s | p50 | p90 | p99 | max | deliveries over 20 ms | dropped (server saturated) |")
+	p("|---|---|---|---|---|---|---|---|")
 	for _, s := range []string{"assist", "assist-base", "cf-pg", "cf-mem"} {
 		if r := b.find(s, "open", 0); r != nil {
-			p("| %s | %s | %s ms | %s ms | %s ms | %s |", systemNames[s], thousands(r.Res.PerSecond), ms(r.Res.P50Ms), ms(r.Res.P99Ms), ms(r.Res.MaxMs), thousands(float64(r.Res.Dropped)))
+			p("| %s | %s | %s ms | %s ms | %s ms | %s ms | %.1f%% | %s |", systemNames[s], thousands(r.Res.PerSecond), ms(r.Res.P50Ms), ms(r.Res.P90Ms),
+				ms(r.Res.P99Ms), ms(r.Res.MaxMs), r.Res.Over20Ms, thousands(float64(r.Res.Dropped)))
 		}
 	}
 	p("")

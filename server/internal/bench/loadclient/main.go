@@ -56,10 +56,14 @@ type Result struct {
 	FirstError  string  `json:"first_error,omitempty"`
 	PerSecond   float64 `json:"per_second"`
 	P50Ms       float64 `json:"p50_ms"`
+	P90Ms       float64 `json:"p90_ms"`
 	P99Ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
-	Offered     float64 `json:"offered,omitempty"`
-	Dropped     int64   `json:"dropped,omitempty"` // open loop: sends skipped, their party had too many pending
+	// Over20Ms is the share of deliveries (of replays, in replay mode)
+	// that took longer than 20 ms, in percent: how wide the tail is.
+	Over20Ms float64 `json:"over_20ms_pct"`
+	Offered  float64 `json:"offered,omitempty"`
+	Dropped  int64   `json:"dropped,omitempty"` // open loop: sends skipped, their party had too many pending
 }
 
 // party is one side of a session on its own connection.
@@ -136,7 +140,7 @@ func run(o options) (*Result, error) {
 			return nil, err
 		}
 		res := &Result{Mode: o.mode, Sessions: 1}
-		res.P50Ms, res.P99Ms, res.MaxMs = quantiles(all)
+		res.setLatencies(all)
 		return res, nil
 	}
 
@@ -431,18 +435,22 @@ wait:
 	}
 	res.PerSecond = float64(res.Acked) / res.Seconds
 	latMu.Lock()
-	res.P50Ms, res.P99Ms, res.MaxMs = quantiles(lats)
+	res.setLatencies(lats)
 	latMu.Unlock()
 	return res, nil
 }
 
-// quantiles returns p50, p99 and max in milliseconds.
-func quantiles(all []time.Duration) (p50, p99, maxMs float64) {
+// setLatencies sets the quantiles, in milliseconds, and the share over
+// 20 ms of the latencies all.
+func (res *Result) setLatencies(all []time.Duration) {
 	if len(all) == 0 {
-		return 0, 0, 0
+		return
 	}
 	s := slices.Clone(all)
 	slices.Sort(s)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return ms(s[int(0.50*float64(len(s)-1))]), ms(s[int(0.99*float64(len(s)-1))]), ms(s[len(s)-1])
+	at := func(q float64) float64 { return ms(s[int(q*float64(len(s)-1))]) }
+	res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs = at(0.50), at(0.90), at(0.99), ms(s[len(s)-1])
+	within, _ := slices.BinarySearch(s, 20*time.Millisecond+1)
+	res.Over20Ms = 100 * float64(len(s)-within) / float64(len(s))
 }
