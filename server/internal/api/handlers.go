@@ -418,6 +418,14 @@ func (h sessionHandler) TransferSession(ctx context.Context, req *assistv1.Trans
 	return &assistv1.TransferSessionResponse{Session: s}, nil
 }
 
+func (h sessionHandler) ListColleagues(ctx context.Context, _ *assistv1.ListColleaguesRequest) (*assistv1.ListColleaguesResponse, error) {
+	colleagues, err := h.Sessions.Colleagues(ctx, auth.FromContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.ListColleaguesResponse{Colleagues: colleagues}, nil
+}
+
 func (h sessionHandler) InviteAdvisor(ctx context.Context, req *assistv1.InviteAdvisorRequest) (*assistv1.InviteAdvisorResponse, error) {
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {

@@ -100,6 +100,10 @@ var authzAccountCalls = []authzCall{
 		_, err := c.Session.ListSessions(ctx, &assistv1.ListSessionsRequest{})
 		return err
 	}},
+	{"SessionService.ListColleagues", func(ctx context.Context, c *assisttest.Clients, _ string) error {
+		_, err := c.Session.ListColleagues(ctx, &assistv1.ListColleaguesRequest{})
+		return err
+	}},
 	{"AuthService.Logout", func(ctx context.Context, c *assisttest.Clients, _ string) error {
 		_, err := c.Auth.Logout(ctx, &assistv1.LogoutRequest{})
 		return err
@@ -457,6 +461,7 @@ var authzImplemented = map[string]bool{
 	// Who serves a session (transfer_invite_test.go).
 	"/assist.v1.SessionService/TransferSession": true,
 	"/assist.v1.SessionService/InviteAdvisor":   true,
+	"/assist.v1.SessionService/ListColleagues":  true,
 	// Reports and administration (reports_test.go, admin_test.go).
 	"/assist.v1.ReportService/ListSessionReports":   true,
 	"/assist.v1.ReportService/GetSessionReport":     true,

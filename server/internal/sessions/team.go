@@ -95,6 +95,23 @@ func (s *Service) Transfer(ctx context.Context, p *auth.Principal, sessionID, to
 	return s.proto(ctx, sessionID)
 }
 
+// Colleagues lists the other enabled advisors of p's account: whom p may
+// invite or hand a session over to.
+func (s *Service) Colleagues(ctx context.Context, p *auth.Principal) ([]*assistv1.Colleague, error) {
+	if err := RequireAdvisor(p); err != nil {
+		return nil, err
+	}
+	rows, err := s.store.Q.AdvisorListColleagues(ctx, s.store.Pool, dbq.AdvisorListColleaguesParams{AccountID: p.AccountID, AdvisorID: p.AdvisorID})
+	if err != nil {
+		return nil, fmt.Errorf("list colleagues: %w", err)
+	}
+	out := make([]*assistv1.Colleague, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, &assistv1.Colleague{AdvisorId: r.ID.String(), DisplayName: r.DisplayName})
+	}
+	return out, nil
+}
+
 // teamChanged records, as p's, the event saying who now serves the
 // session, and signals the change: open streams and cached rights follow.
 func teamChanged(ctx context.Context, tx *sessionlog.Tx, p *auth.Principal, sessionID uuid.UUID, ev *assistv1.SessionEvent) error {

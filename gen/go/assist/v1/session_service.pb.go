@@ -982,6 +982,145 @@ func (x *TransferSessionResponse) GetSession() *Session {
 	return nil
 }
 
+// ListColleaguesRequest asks for the caller's colleagues.
+type ListColleaguesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListColleaguesRequest) Reset() {
+	*x = ListColleaguesRequest{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListColleaguesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListColleaguesRequest) ProtoMessage() {}
+
+func (x *ListColleaguesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListColleaguesRequest.ProtoReflect.Descriptor instead.
+func (*ListColleaguesRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{17}
+}
+
+// ListColleaguesResponse carries the colleagues.
+type ListColleaguesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The other enabled advisors of the account, by display name; at most
+	// 1,000.
+	Colleagues    []*Colleague `protobuf:"bytes,1,rep,name=colleagues,proto3" json:"colleagues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListColleaguesResponse) Reset() {
+	*x = ListColleaguesResponse{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListColleaguesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListColleaguesResponse) ProtoMessage() {}
+
+func (x *ListColleaguesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListColleaguesResponse.ProtoReflect.Descriptor instead.
+func (*ListColleaguesResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListColleaguesResponse) GetColleagues() []*Colleague {
+	if x != nil {
+		return x.Colleagues
+	}
+	return nil
+}
+
+// Colleague is another advisor of the account, as advisors see them.
+type Colleague struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The advisor's id.
+	AdvisorId string `protobuf:"bytes,1,opt,name=advisor_id,json=advisorId,proto3" json:"advisor_id,omitempty"`
+	// The advisor's display name.
+	DisplayName   string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Colleague) Reset() {
+	*x = Colleague{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Colleague) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Colleague) ProtoMessage() {}
+
+func (x *Colleague) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Colleague.ProtoReflect.Descriptor instead.
+func (*Colleague) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Colleague) GetAdvisorId() string {
+	if x != nil {
+		return x.AdvisorId
+	}
+	return ""
+}
+
+func (x *Colleague) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
 // InviteAdvisorRequest names the advisor to invite.
 type InviteAdvisorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -995,7 +1134,7 @@ type InviteAdvisorRequest struct {
 
 func (x *InviteAdvisorRequest) Reset() {
 	*x = InviteAdvisorRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	mi := &file_assist_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1146,7 @@ func (x *InviteAdvisorRequest) String() string {
 func (*InviteAdvisorRequest) ProtoMessage() {}
 
 func (x *InviteAdvisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	mi := &file_assist_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1159,7 @@ func (x *InviteAdvisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteAdvisorRequest.ProtoReflect.Descriptor instead.
 func (*InviteAdvisorRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *InviteAdvisorRequest) GetSessionId() string {
@@ -1048,7 +1187,7 @@ type InviteAdvisorResponse struct {
 
 func (x *InviteAdvisorResponse) Reset() {
 	*x = InviteAdvisorResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1199,7 @@ func (x *InviteAdvisorResponse) String() string {
 func (*InviteAdvisorResponse) ProtoMessage() {}
 
 func (x *InviteAdvisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1212,7 @@ func (x *InviteAdvisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteAdvisorResponse.ProtoReflect.Descriptor instead.
 func (*InviteAdvisorResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InviteAdvisorResponse) GetSession() *Session {
@@ -1098,7 +1237,7 @@ type EndSessionRequest struct {
 
 func (x *EndSessionRequest) Reset() {
 	*x = EndSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1249,7 @@ func (x *EndSessionRequest) String() string {
 func (*EndSessionRequest) ProtoMessage() {}
 
 func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1262,7 @@ func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionRequest.ProtoReflect.Descriptor instead.
 func (*EndSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EndSessionRequest) GetSessionId() string {
@@ -1158,7 +1297,7 @@ type EndSessionResponse struct {
 
 func (x *EndSessionResponse) Reset() {
 	*x = EndSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[20]
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1309,7 @@ func (x *EndSessionResponse) String() string {
 func (*EndSessionResponse) ProtoMessage() {}
 
 func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[20]
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1322,7 @@ func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionResponse.ProtoReflect.Descriptor instead.
 func (*EndSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EndSessionResponse) GetSession() *Session {
@@ -1209,7 +1348,7 @@ type WatchAdvisorRequest struct {
 
 func (x *WatchAdvisorRequest) Reset() {
 	*x = WatchAdvisorRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1360,7 @@ func (x *WatchAdvisorRequest) String() string {
 func (*WatchAdvisorRequest) ProtoMessage() {}
 
 func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1373,7 @@ func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorRequest.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WatchAdvisorRequest) GetWatchQueue() bool {
@@ -1271,7 +1410,7 @@ type SessionCursor struct {
 
 func (x *SessionCursor) Reset() {
 	*x = SessionCursor{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	mi := &file_assist_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1422,7 @@ func (x *SessionCursor) String() string {
 func (*SessionCursor) ProtoMessage() {}
 
 func (x *SessionCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	mi := &file_assist_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1435,7 @@ func (x *SessionCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionCursor.ProtoReflect.Descriptor instead.
 func (*SessionCursor) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SessionCursor) GetSessionId() string {
@@ -1330,7 +1469,7 @@ type WatchAdvisorResponse struct {
 
 func (x *WatchAdvisorResponse) Reset() {
 	*x = WatchAdvisorResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	mi := &file_assist_v1_session_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1481,7 @@ func (x *WatchAdvisorResponse) String() string {
 func (*WatchAdvisorResponse) ProtoMessage() {}
 
 func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	mi := &file_assist_v1_session_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1494,7 @@ func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorResponse.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchAdvisorResponse) GetKind() isWatchAdvisorResponse_Kind {
@@ -1429,7 +1568,7 @@ type WatchAdvisorOpened struct {
 
 func (x *WatchAdvisorOpened) Reset() {
 	*x = WatchAdvisorOpened{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	mi := &file_assist_v1_session_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1441,7 +1580,7 @@ func (x *WatchAdvisorOpened) String() string {
 func (*WatchAdvisorOpened) ProtoMessage() {}
 
 func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	mi := &file_assist_v1_session_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +1593,7 @@ func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorOpened.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorOpened) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WatchAdvisorOpened) GetSessionIds() []string {
@@ -1528,7 +1667,16 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\rto_advisor_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\vtoAdvisorId\x12 \n" +
 	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\"G\n" +
 	"\x17TransferSessionResponse\x12,\n" +
-	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\"h\n" +
+	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\"\x17\n" +
+	"\x15ListColleaguesRequest\"N\n" +
+	"\x16ListColleaguesResponse\x124\n" +
+	"\n" +
+	"colleagues\x18\x01 \x03(\v2\x14.assist.v1.ColleagueR\n" +
+	"colleagues\"M\n" +
+	"\tColleague\x12\x1d\n" +
+	"\n" +
+	"advisor_id\x18\x01 \x01(\tR\tadvisorId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"h\n" +
 	"\x14InviteAdvisorRequest\x12'\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tsessionId\x12'\n" +
@@ -1561,7 +1709,7 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\x04kind\"5\n" +
 	"\x12WatchAdvisorOpened\x12\x1f\n" +
 	"\vsession_ids\x18\x01 \x03(\tR\n" +
-	"sessionIds2\xe9\x06\n" +
+	"sessionIds2\xc5\a\n" +
 	"\x0eSessionService\x12P\n" +
 	"\n" +
 	"WatchQueue\x12\x1c.assist.v1.WatchQueueRequest\x1a\x1d.assist.v1.WatchQueueResponse\"\x03\x90\x02\x010\x01\x12R\n" +
@@ -1571,7 +1719,8 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"GetSession\x12\x1c.assist.v1.GetSessionRequest\x1a\x1d.assist.v1.GetSessionResponse\"\x03\x90\x02\x01\x12T\n" +
 	"\fListSessions\x12\x1e.assist.v1.ListSessionsRequest\x1a\x1f.assist.v1.ListSessionsResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\x0eUpgradeSession\x12 .assist.v1.UpgradeSessionRequest\x1a!.assist.v1.UpgradeSessionResponse\x12X\n" +
-	"\x0fTransferSession\x12!.assist.v1.TransferSessionRequest\x1a\".assist.v1.TransferSessionResponse\x12R\n" +
+	"\x0fTransferSession\x12!.assist.v1.TransferSessionRequest\x1a\".assist.v1.TransferSessionResponse\x12Z\n" +
+	"\x0eListColleagues\x12 .assist.v1.ListColleaguesRequest\x1a!.assist.v1.ListColleaguesResponse\"\x03\x90\x02\x01\x12R\n" +
 	"\rInviteAdvisor\x12\x1f.assist.v1.InviteAdvisorRequest\x1a .assist.v1.InviteAdvisorResponse\x12N\n" +
 	"\n" +
 	"EndSession\x12\x1c.assist.v1.EndSessionRequest\x1a\x1d.assist.v1.EndSessionResponse\"\x03\x90\x02\x02\x12V\n" +
@@ -1591,7 +1740,7 @@ func file_assist_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_session_service_proto_rawDescData
 }
 
-var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_assist_v1_session_service_proto_goTypes = []any{
 	(*WatchQueueRequest)(nil),         // 0: assist.v1.WatchQueueRequest
 	(*WatchQueueResponse)(nil),        // 1: assist.v1.WatchQueueResponse
@@ -1610,67 +1759,73 @@ var file_assist_v1_session_service_proto_goTypes = []any{
 	(*UpgradeSessionResponse)(nil),    // 14: assist.v1.UpgradeSessionResponse
 	(*TransferSessionRequest)(nil),    // 15: assist.v1.TransferSessionRequest
 	(*TransferSessionResponse)(nil),   // 16: assist.v1.TransferSessionResponse
-	(*InviteAdvisorRequest)(nil),      // 17: assist.v1.InviteAdvisorRequest
-	(*InviteAdvisorResponse)(nil),     // 18: assist.v1.InviteAdvisorResponse
-	(*EndSessionRequest)(nil),         // 19: assist.v1.EndSessionRequest
-	(*EndSessionResponse)(nil),        // 20: assist.v1.EndSessionResponse
-	(*WatchAdvisorRequest)(nil),       // 21: assist.v1.WatchAdvisorRequest
-	(*SessionCursor)(nil),             // 22: assist.v1.SessionCursor
-	(*WatchAdvisorResponse)(nil),      // 23: assist.v1.WatchAdvisorResponse
-	(*WatchAdvisorOpened)(nil),        // 24: assist.v1.WatchAdvisorOpened
-	(*Session)(nil),                   // 25: assist.v1.Session
-	(SessionState)(0),                 // 26: assist.v1.SessionState
-	(*timestamppb.Timestamp)(nil),     // 27: google.protobuf.Timestamp
-	(*SessionEvent)(nil),              // 28: assist.v1.SessionEvent
-	(SessionOutcome)(0),               // 29: assist.v1.SessionOutcome
+	(*ListColleaguesRequest)(nil),     // 17: assist.v1.ListColleaguesRequest
+	(*ListColleaguesResponse)(nil),    // 18: assist.v1.ListColleaguesResponse
+	(*Colleague)(nil),                 // 19: assist.v1.Colleague
+	(*InviteAdvisorRequest)(nil),      // 20: assist.v1.InviteAdvisorRequest
+	(*InviteAdvisorResponse)(nil),     // 21: assist.v1.InviteAdvisorResponse
+	(*EndSessionRequest)(nil),         // 22: assist.v1.EndSessionRequest
+	(*EndSessionResponse)(nil),        // 23: assist.v1.EndSessionResponse
+	(*WatchAdvisorRequest)(nil),       // 24: assist.v1.WatchAdvisorRequest
+	(*SessionCursor)(nil),             // 25: assist.v1.SessionCursor
+	(*WatchAdvisorResponse)(nil),      // 26: assist.v1.WatchAdvisorResponse
+	(*WatchAdvisorOpened)(nil),        // 27: assist.v1.WatchAdvisorOpened
+	(*Session)(nil),                   // 28: assist.v1.Session
+	(SessionState)(0),                 // 29: assist.v1.SessionState
+	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
+	(*SessionEvent)(nil),              // 31: assist.v1.SessionEvent
+	(SessionOutcome)(0),               // 32: assist.v1.SessionOutcome
 }
 var file_assist_v1_session_service_proto_depIdxs = []int32{
 	2,  // 0: assist.v1.WatchQueueResponse.snapshot:type_name -> assist.v1.QueueSnapshot
-	25, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
+	28, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
 	3,  // 2: assist.v1.WatchQueueResponse.removed:type_name -> assist.v1.QueueRemoval
-	25, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
-	26, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
-	25, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
-	27, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
+	28, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
+	29, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
+	28, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
+	30, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: assist.v1.CreateSessionCodeResponse.session_code:type_name -> assist.v1.SessionCode
-	25, // 8: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
-	26, // 9: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
-	25, // 10: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
-	25, // 11: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
-	28, // 12: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
-	25, // 13: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
-	25, // 14: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
-	29, // 15: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
-	25, // 16: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
-	22, // 17: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
-	24, // 18: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
-	1,  // 19: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
-	28, // 20: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
-	0,  // 21: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
-	4,  // 22: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
-	6,  // 23: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
-	9,  // 24: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
-	11, // 25: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
-	13, // 26: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
-	15, // 27: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
-	17, // 28: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
-	19, // 29: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
-	21, // 30: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
-	1,  // 31: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
-	5,  // 32: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
-	8,  // 33: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
-	10, // 34: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
-	12, // 35: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
-	14, // 36: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
-	16, // 37: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
-	18, // 38: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
-	20, // 39: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
-	23, // 40: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
-	31, // [31:41] is the sub-list for method output_type
-	21, // [21:31] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	28, // 8: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
+	29, // 9: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
+	28, // 10: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
+	28, // 11: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
+	31, // 12: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
+	28, // 13: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
+	19, // 14: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
+	28, // 15: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
+	32, // 16: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
+	28, // 17: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
+	25, // 18: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
+	27, // 19: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
+	1,  // 20: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
+	31, // 21: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
+	0,  // 22: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
+	4,  // 23: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
+	6,  // 24: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
+	9,  // 25: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
+	11, // 26: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
+	13, // 27: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
+	15, // 28: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
+	17, // 29: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
+	20, // 30: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
+	22, // 31: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
+	24, // 32: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
+	1,  // 33: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
+	5,  // 34: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
+	8,  // 35: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
+	10, // 36: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
+	12, // 37: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
+	14, // 38: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
+	16, // 39: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
+	18, // 40: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
+	21, // 41: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
+	23, // 42: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
+	26, // 43: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
+	33, // [33:44] is the sub-list for method output_type
+	22, // [22:33] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_session_service_proto_init() }
@@ -1685,7 +1840,7 @@ func file_assist_v1_session_service_proto_init() {
 		(*WatchQueueResponse_Added)(nil),
 		(*WatchQueueResponse_Removed)(nil),
 	}
-	file_assist_v1_session_service_proto_msgTypes[23].OneofWrappers = []any{
+	file_assist_v1_session_service_proto_msgTypes[26].OneofWrappers = []any{
 		(*WatchAdvisorResponse_Opened)(nil),
 		(*WatchAdvisorResponse_Queue)(nil),
 		(*WatchAdvisorResponse_Event)(nil),
@@ -1696,7 +1851,7 @@ func file_assist_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_session_service_proto_rawDesc), len(file_assist_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/session_service.proto.
  */
 export const file_assist_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIkwKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIVCg10b3RhbF93YWl0aW5nGAIgASgFIl4KDFF1ZXVlUmVtb3ZhbBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXN0YXRlGAIgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZRISCgphZHZpc29yX2lkGAMgASgJIjQKFFBpY2tVcFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjwKFVBpY2tVcFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iXwoYQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0EhsKCXBvcnRhbF9pZBgBIAEoCUIIukgFcgOwAQESJgoVY3VzdG9tZXJfZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhkInMKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKGUNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USLAoMc2Vzc2lvbl9jb2RlGAEgASgLMhYuYXNzaXN0LnYxLlNlc3Npb25Db2RlIjEKEUdldFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24igwEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMAoFc3RhdGUYAyABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlQgi6SAWCAQIQASJVChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChVVcGdyYWRlU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEibwoWVXBncmFkZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SMAoPdXBncmFkZV9vZmZlcmVkGAIgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCJxChZUcmFuc2ZlclNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEh8KDXRvX2Fkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiPgoXVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIlIKFEludml0ZUFkdmlzb3JSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhwKCmFkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBIjwKFUludml0ZUFkdmlzb3JSZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iggEKEUVuZFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEjYKB291dGNvbWUYAiABKA4yGS5hc3Npc3QudjEuU2Vzc2lvbk91dGNvbWVCCrpIB4IBBBABIAASFwoFbm90ZXMYAyABKAlCCLpIBXIDGJBOIjkKEkVuZFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24ihwEKE1dhdGNoQWR2aXNvclJlcXVlc3QSEwoLd2F0Y2hfcXVldWUYASABKAgSJQoKcG9ydGFsX2lkcxgCIAMoCUIRukgOkgELEGQYASIFcgOwAQESNAoIc2Vzc2lvbnMYAyADKAsyGC5hc3Npc3QudjEuU2Vzc2lvbkN1cnNvckIIukgFkgECEGQiSQoNU2Vzc2lvbkN1cnNvchIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIaCglhZnRlcl9zZXEYAiABKANCB7pIBCICKAAiqQEKFFdhdGNoQWR2aXNvclJlc3BvbnNlEi8KBm9wZW5lZBgBIAEoCzIdLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JPcGVuZWRIABIuCgVxdWV1ZRgCIAEoCzIdLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVzcG9uc2VIABIoCgVldmVudBgDIAEoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnRIAEIGCgRraW5kIikKEldhdGNoQWR2aXNvck9wZW5lZBITCgtzZXNzaW9uX2lkcxgBIAMoCTLpBgoOU2Vzc2lvblNlcnZpY2USUAoKV2F0Y2hRdWV1ZRIcLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVxdWVzdBodLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVzcG9uc2UiA5ACATABElIKDVBpY2tVcFNlc3Npb24SHy5hc3Npc3QudjEuUGlja1VwU2Vzc2lvblJlcXVlc3QaIC5hc3Npc3QudjEuUGlja1VwU2Vzc2lvblJlc3BvbnNlEl4KEUNyZWF0ZVNlc3Npb25Db2RlEiMuYXNzaXN0LnYxLkNyZWF0ZVNlc3Npb25Db2RlUmVxdWVzdBokLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEk4KCkdldFNlc3Npb24SHC5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS5hc3Npc3QudjEuR2V0U2Vzc2lvblJlc3BvbnNlIgOQAgESVAoMTGlzdFNlc3Npb25zEh4uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy5hc3Npc3QudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJVCg5VcGdyYWRlU2Vzc2lvbhIgLmFzc2lzdC52MS5VcGdyYWRlU2Vzc2lvblJlcXVlc3QaIS5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXNwb25zZRJYCg9UcmFuc2ZlclNlc3Npb24SIS5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVxdWVzdBoiLmFzc2lzdC52MS5UcmFuc2ZlclNlc3Npb25SZXNwb25zZRJSCg1JbnZpdGVBZHZpc29yEh8uYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXNwb25zZRJOCgpFbmRTZXNzaW9uEhwuYXNzaXN0LnYxLkVuZFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkVuZFNlc3Npb25SZXNwb25zZSIDkAICElYKDFdhdGNoQWR2aXNvchIeLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXF1ZXN0Gh8uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlc3BvbnNlIgOQAgEwAUKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIkwKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIVCg10b3RhbF93YWl0aW5nGAIgASgFIl4KDFF1ZXVlUmVtb3ZhbBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXN0YXRlGAIgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZRISCgphZHZpc29yX2lkGAMgASgJIjQKFFBpY2tVcFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjwKFVBpY2tVcFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iXwoYQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0EhsKCXBvcnRhbF9pZBgBIAEoCUIIukgFcgOwAQESJgoVY3VzdG9tZXJfZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhkInMKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKGUNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USLAoMc2Vzc2lvbl9jb2RlGAEgASgLMhYuYXNzaXN0LnYxLlNlc3Npb25Db2RlIjEKEUdldFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24igwEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMAoFc3RhdGUYAyABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlQgi6SAWCAQIQASJVChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChVVcGdyYWRlU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEibwoWVXBncmFkZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SMAoPdXBncmFkZV9vZmZlcmVkGAIgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCJxChZUcmFuc2ZlclNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEh8KDXRvX2Fkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiPgoXVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIhcKFUxpc3RDb2xsZWFndWVzUmVxdWVzdCJCChZMaXN0Q29sbGVhZ3Vlc1Jlc3BvbnNlEigKCmNvbGxlYWd1ZXMYASADKAsyFC5hc3Npc3QudjEuQ29sbGVhZ3VlIjUKCUNvbGxlYWd1ZRISCgphZHZpc29yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCSJSChRJbnZpdGVBZHZpc29yUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIcCgphZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABASI8ChVJbnZpdGVBZHZpc29yUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoIBChFFbmRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARI2CgdvdXRjb21lGAIgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgq6SAeCAQQQASAAEhcKBW5vdGVzGAMgASgJQgi6SAVyAxiQTiI5ChJFbmRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIocBChNXYXRjaEFkdmlzb3JSZXF1ZXN0EhMKC3dhdGNoX3F1ZXVlGAEgASgIEiUKCnBvcnRhbF9pZHMYAiADKAlCEbpIDpIBCxBkGAEiBXIDsAEBEjQKCHNlc3Npb25zGAMgAygLMhguYXNzaXN0LnYxLlNlc3Npb25DdXJzb3JCCLpIBZIBAhBkIkkKDVNlc3Npb25DdXJzb3ISHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESGgoJYWZ0ZXJfc2VxGAIgASgDQge6SAQiAigAIqkBChRXYXRjaEFkdmlzb3JSZXNwb25zZRIvCgZvcGVuZWQYASABKAsyHS5hc3Npc3QudjEuV2F0Y2hBZHZpc29yT3BlbmVkSAASLgoFcXVldWUYAiABKAsyHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlSAASKAoFZXZlbnQYAyABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50SABCBgoEa2luZCIpChJXYXRjaEFkdmlzb3JPcGVuZWQSEwoLc2Vzc2lvbl9pZHMYASADKAkyxQcKDlNlc3Npb25TZXJ2aWNlElAKCldhdGNoUXVldWUSHC5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlIgOQAgEwARJSCg1QaWNrVXBTZXNzaW9uEh8uYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXF1ZXN0GiAuYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXNwb25zZRJeChFDcmVhdGVTZXNzaW9uQ29kZRIjLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QaJC5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXNwb25zZRJOCgpHZXRTZXNzaW9uEhwuYXNzaXN0LnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBElQKDExpc3RTZXNzaW9ucxIeLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESVQoOVXBncmFkZVNlc3Npb24SIC5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXF1ZXN0GiEuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USWAoPVHJhbnNmZXJTZXNzaW9uEiEuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QaIi5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USWgoOTGlzdENvbGxlYWd1ZXMSIC5hc3Npc3QudjEuTGlzdENvbGxlYWd1ZXNSZXF1ZXN0GiEuYXNzaXN0LnYxLkxpc3RDb2xsZWFndWVzUmVzcG9uc2UiA5ACARJSCg1JbnZpdGVBZHZpc29yEh8uYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXNwb25zZRJOCgpFbmRTZXNzaW9uEhwuYXNzaXN0LnYxLkVuZFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkVuZFNlc3Npb25SZXNwb25zZSIDkAICElYKDFdhdGNoQWR2aXNvchIeLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXF1ZXN0Gh8uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlc3BvbnNlIgOQAgEwAUKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WatchQueueRequest chooses the queues to watch.
@@ -494,6 +494,71 @@ export const TransferSessionResponseSchema: GenMessage<TransferSessionResponse> 
   messageDesc(file_assist_v1_session_service, 16);
 
 /**
+ * ListColleaguesRequest asks for the caller's colleagues.
+ *
+ * @generated from message assist.v1.ListColleaguesRequest
+ */
+export type ListColleaguesRequest = Message<"assist.v1.ListColleaguesRequest"> & {
+};
+
+/**
+ * Describes the message assist.v1.ListColleaguesRequest.
+ * Use `create(ListColleaguesRequestSchema)` to create a new message.
+ */
+export const ListColleaguesRequestSchema: GenMessage<ListColleaguesRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 17);
+
+/**
+ * ListColleaguesResponse carries the colleagues.
+ *
+ * @generated from message assist.v1.ListColleaguesResponse
+ */
+export type ListColleaguesResponse = Message<"assist.v1.ListColleaguesResponse"> & {
+  /**
+   * The other enabled advisors of the account, by display name; at most
+   * 1,000.
+   *
+   * @generated from field: repeated assist.v1.Colleague colleagues = 1;
+   */
+  colleagues: Colleague[];
+};
+
+/**
+ * Describes the message assist.v1.ListColleaguesResponse.
+ * Use `create(ListColleaguesResponseSchema)` to create a new message.
+ */
+export const ListColleaguesResponseSchema: GenMessage<ListColleaguesResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 18);
+
+/**
+ * Colleague is another advisor of the account, as advisors see them.
+ *
+ * @generated from message assist.v1.Colleague
+ */
+export type Colleague = Message<"assist.v1.Colleague"> & {
+  /**
+   * The advisor's id.
+   *
+   * @generated from field: string advisor_id = 1;
+   */
+  advisorId: string;
+
+  /**
+   * The advisor's display name.
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+};
+
+/**
+ * Describes the message assist.v1.Colleague.
+ * Use `create(ColleagueSchema)` to create a new message.
+ */
+export const ColleagueSchema: GenMessage<Colleague> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 19);
+
+/**
  * InviteAdvisorRequest names the advisor to invite.
  *
  * @generated from message assist.v1.InviteAdvisorRequest
@@ -519,7 +584,7 @@ export type InviteAdvisorRequest = Message<"assist.v1.InviteAdvisorRequest"> & {
  * Use `create(InviteAdvisorRequestSchema)` to create a new message.
  */
 export const InviteAdvisorRequestSchema: GenMessage<InviteAdvisorRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 17);
+  messageDesc(file_assist_v1_session_service, 20);
 
 /**
  * InviteAdvisorResponse carries the session after the invitation.
@@ -540,7 +605,7 @@ export type InviteAdvisorResponse = Message<"assist.v1.InviteAdvisorResponse"> &
  * Use `create(InviteAdvisorResponseSchema)` to create a new message.
  */
 export const InviteAdvisorResponseSchema: GenMessage<InviteAdvisorResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 18);
+  messageDesc(file_assist_v1_session_service, 21);
 
 /**
  * EndSessionRequest closes a session.
@@ -575,7 +640,7 @@ export type EndSessionRequest = Message<"assist.v1.EndSessionRequest"> & {
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
 export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 19);
+  messageDesc(file_assist_v1_session_service, 22);
 
 /**
  * EndSessionResponse carries the ended session.
@@ -596,7 +661,7 @@ export type EndSessionResponse = Message<"assist.v1.EndSessionResponse"> & {
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 20);
+  messageDesc(file_assist_v1_session_service, 23);
 
 /**
  * WatchAdvisorRequest says what the console follows.
@@ -632,7 +697,7 @@ export type WatchAdvisorRequest = Message<"assist.v1.WatchAdvisorRequest"> & {
  * Use `create(WatchAdvisorRequestSchema)` to create a new message.
  */
 export const WatchAdvisorRequestSchema: GenMessage<WatchAdvisorRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 21);
+  messageDesc(file_assist_v1_session_service, 24);
 
 /**
  * SessionCursor names a session and where to resume its log.
@@ -660,7 +725,7 @@ export type SessionCursor = Message<"assist.v1.SessionCursor"> & {
  * Use `create(SessionCursorSchema)` to create a new message.
  */
 export const SessionCursorSchema: GenMessage<SessionCursor> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 22);
+  messageDesc(file_assist_v1_session_service, 25);
 
 /**
  * WatchAdvisorResponse is one message of the console's stream.
@@ -706,7 +771,7 @@ export type WatchAdvisorResponse = Message<"assist.v1.WatchAdvisorResponse"> & {
  * Use `create(WatchAdvisorResponseSchema)` to create a new message.
  */
 export const WatchAdvisorResponseSchema: GenMessage<WatchAdvisorResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 23);
+  messageDesc(file_assist_v1_session_service, 26);
 
 /**
  * WatchAdvisorOpened says the stream is open and following.
@@ -727,7 +792,7 @@ export type WatchAdvisorOpened = Message<"assist.v1.WatchAdvisorOpened"> & {
  * Use `create(WatchAdvisorOpenedSchema)` to create a new message.
  */
 export const WatchAdvisorOpenedSchema: GenMessage<WatchAdvisorOpened> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 24);
+  messageDesc(file_assist_v1_session_service, 27);
 
 /**
  * SessionService is the advisor's side of sessions: the live queue, picking
@@ -852,6 +917,20 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof TransferSessionRequestSchema;
     output: typeof TransferSessionResponseSchema;
+  },
+  /**
+   * ListColleagues lists the other enabled advisors of the caller's
+   * account, by name: whom a lead advisor may invite into a session or
+   * hand it over to.
+   *
+   * Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+   *
+   * @generated from rpc assist.v1.SessionService.ListColleagues
+   */
+  listColleagues: {
+    methodKind: "unary";
+    input: typeof ListColleaguesRequestSchema;
+    output: typeof ListColleaguesResponseSchema;
   },
   /**
    * InviteAdvisor adds another advisor of the account to the session.

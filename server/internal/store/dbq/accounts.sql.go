@@ -195,6 +195,44 @@ func (q *Queries) AdvisorListByAccount(ctx context.Context, db DBTX, accountID u
 	return items, nil
 }
 
+const advisorListColleagues = `-- name: AdvisorListColleagues :many
+SELECT id, display_name FROM advisors
+WHERE account_id = $1 AND id <> $2 AND NOT disabled
+ORDER BY lower(display_name), id
+LIMIT 1000
+`
+
+type AdvisorListColleaguesParams struct {
+	AccountID uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+type AdvisorListColleaguesRow struct {
+	ID          uuid.UUID
+	DisplayName string
+}
+
+// The other enabled advisors of an account, as their colleagues see them.
+func (q *Queries) AdvisorListColleagues(ctx context.Context, db DBTX, arg AdvisorListColleaguesParams) ([]AdvisorListColleaguesRow, error) {
+	rows, err := db.Query(ctx, advisorListColleagues, arg.AccountID, arg.AdvisorID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AdvisorListColleaguesRow
+	for rows.Next() {
+		var i AdvisorListColleaguesRow
+		if err := rows.Scan(&i.ID, &i.DisplayName); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const portalAdvisorIDs = `-- name: PortalAdvisorIDs :many
 SELECT advisor_id FROM portal_advisors WHERE portal_id = $1 ORDER BY advisor_id
 `

@@ -18,6 +18,13 @@ INSERT INTO advisors (account_id, email, display_name, password_hash, report_acc
 VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING *;
 
+-- The other enabled advisors of an account, as their colleagues see them.
+-- name: AdvisorListColleagues :many
+SELECT id, display_name FROM advisors
+WHERE account_id = @account_id AND id <> @advisor_id AND NOT disabled
+ORDER BY lower(display_name), id
+LIMIT 1000;
+
 -- name: AdvisorListByAccount :many
 SELECT * FROM advisors WHERE account_id = $1 ORDER BY lower(email);
 

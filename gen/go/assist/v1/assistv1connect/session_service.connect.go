@@ -43,6 +43,9 @@ const (
 	// SessionServiceTransferSessionProcedure is the procedure name of the SessionService's
 	// TransferSession RPC.
 	SessionServiceTransferSessionProcedure = "/assist.v1.SessionService/TransferSession"
+	// SessionServiceListColleaguesProcedure is the procedure name of the SessionService's
+	// ListColleagues RPC.
+	SessionServiceListColleaguesProcedure = "/assist.v1.SessionService/ListColleagues"
 	// SessionServiceInviteAdvisorProcedure is the procedure name of the SessionService's InviteAdvisor
 	// RPC.
 	SessionServiceInviteAdvisorProcedure = "/assist.v1.SessionService/InviteAdvisor"
@@ -104,6 +107,14 @@ var (
 			StreamType: connect.StreamTypeUnary,
 			Schema:     v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("TransferSession"),
 			Procedure:  SessionServiceTransferSessionProcedure,
+		}
+	})
+	sessionServiceListColleaguesSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("ListColleagues"),
+			Procedure:        SessionServiceListColleaguesProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
 		}
 	})
 	sessionServiceInviteAdvisorSpec = sync.OnceValue(func() connect.Spec {
@@ -190,6 +201,12 @@ type SessionServiceClient interface {
 	// advisor), `PermissionDenied` (not the lead advisor),
 	// `FailedPrecondition` (the session is not active).
 	TransferSession(context.Context, *v1.TransferSessionRequest) (*v1.TransferSessionResponse, error)
+	// ListColleagues lists the other enabled advisors of the caller's
+	// account, by name: whom a lead advisor may invite into a session or
+	// hand it over to.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+	ListColleagues(context.Context, *v1.ListColleaguesRequest) (*v1.ListColleaguesResponse, error)
 	// InviteAdvisor adds another advisor of the account to the session.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (session or
@@ -330,6 +347,12 @@ type SessionServiceHandler interface {
 	// advisor), `PermissionDenied` (not the lead advisor),
 	// `FailedPrecondition` (the session is not active).
 	TransferSession(context.Context, *v1.TransferSessionRequest) (*v1.TransferSessionResponse, error)
+	// ListColleagues lists the other enabled advisors of the caller's
+	// account, by name: whom a lead advisor may invite into a session or
+	// hand it over to.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+	ListColleagues(context.Context, *v1.ListColleaguesRequest) (*v1.ListColleaguesResponse, error)
 	// InviteAdvisor adds another advisor of the account to the session.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (session or
@@ -375,6 +398,7 @@ func RegisterSessionServiceHandler(server *connect.Server, svc SessionServiceHan
 		connect.Method{Spec: sessionServiceListSessionsSpec(), Handler: adapter.listSessions},
 		connect.Method{Spec: sessionServiceUpgradeSessionSpec(), Handler: adapter.upgradeSession},
 		connect.Method{Spec: sessionServiceTransferSessionSpec(), Handler: adapter.transferSession},
+		connect.Method{Spec: sessionServiceListColleaguesSpec(), Handler: adapter.listColleagues},
 		connect.Method{Spec: sessionServiceInviteAdvisorSpec(), Handler: adapter.inviteAdvisor},
 		connect.Method{Spec: sessionServiceEndSessionSpec(), Handler: adapter.endSession},
 		connect.Method{Spec: sessionServiceWatchAdvisorSpec(), Handler: adapter.watchAdvisor},
@@ -444,6 +468,10 @@ func (UnimplementedSessionServiceHandler) TransferSession(context.Context, *v1.T
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.TransferSession is not implemented")
 }
 
+func (UnimplementedSessionServiceHandler) ListColleagues(context.Context, *v1.ListColleaguesRequest) (*v1.ListColleaguesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.ListColleagues is not implemented")
+}
+
 func (UnimplementedSessionServiceHandler) InviteAdvisor(context.Context, *v1.InviteAdvisorRequest) (*v1.InviteAdvisorResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.InviteAdvisor is not implemented")
 }
@@ -511,6 +539,14 @@ func (c *sessionServiceClient) UpgradeSession(ctx context.Context, req *v1.Upgra
 func (c *sessionServiceClient) TransferSession(ctx context.Context, req *v1.TransferSessionRequest) (*v1.TransferSessionResponse, error) {
 	var res v1.TransferSessionResponse
 	if err := c.client.CallUnary(ctx, sessionServiceTransferSessionSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *sessionServiceClient) ListColleagues(ctx context.Context, req *v1.ListColleaguesRequest) (*v1.ListColleaguesResponse, error) {
+	var res v1.ListColleaguesResponse
+	if err := c.client.CallUnary(ctx, sessionServiceListColleaguesSpec(), req, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -616,6 +652,18 @@ func (h sessionServiceHandler) transferSession(ctx context.Context, _ connect.Sp
 		return err
 	}
 	res, err := h.svc.TransferSession(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h sessionServiceHandler) listColleagues(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.ListColleaguesRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.ListColleagues(ctx, &req)
 	if err != nil {
 		return err
 	}
