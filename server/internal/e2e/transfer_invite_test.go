@@ -399,3 +399,40 @@ func TestTransferSessionIsRefusedUnlessTheLeadHandsAnActiveSessionToAnotherAdvis
 
 	c.wantLeadAndInvitee(ctx, t)
 }
+
+// An advisor's colleagues are the other enabled advisors of the account:
+// never themselves, nobody of another account, and nobody disabled.
+func TestListColleaguesListsTheOtherEnabledAdvisorsOfTheAccount(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := transferSetup(ctx, t)
+	c.foreignAdvisor(ctx, t)
+	ids := func() []string {
+		t.Helper()
+		res, err := c.as(c.lead.token).Session.ListColleagues(ctx, &assistv1.ListColleaguesRequest{})
+		if err != nil {
+			t.Fatalf("list colleagues: %v", err)
+		}
+		var out []string
+		for _, col := range res.GetColleagues() {
+			if col.GetDisplayName() == "" {
+				t.Errorf("colleague %s has no display name", col.GetAdvisorId())
+			}
+			out = append(out, col.GetAdvisorId())
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []string{c.other.id, c.third.id}
+	slices.Sort(want)
+	if got := ids(); !slices.Equal(got, want) {
+		t.Fatalf("the lead's colleagues are %v, want the two other advisors of the account %v", got, want)
+	}
+	if _, err := c.db.Exec(ctx, `UPDATE advisors SET disabled = true WHERE id = $1`, c.other.id); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(); !slices.Equal(got, []string{c.third.id}) {
+		t.Errorf("after disabling %s the colleagues are %v, want only %s", c.other.id, got, c.third.id)
+	}
+}
