@@ -7,7 +7,7 @@
 //   is loaded from (a cutting proxy), "control": URL of the test's control
 //   server, "artifacts": folder for screenshots and downloads, "email",
 //   "password", ...scenario fields}
-// Scenarios: journey, french-a11y, many, upgrade. Exits 0 when every check
+// Scenarios: journey, french-a11y, many, upgrade, transfer. Exits 0 when every check
 // passed; prints "drive: FAIL ..." and exits 1 otherwise. Lines starting
 // with "result " carry values for the Go test.
 
@@ -73,10 +73,10 @@ async function messages(log) {
   return log.locator("li.item.message .text").allTextContents();
 }
 
-async function signIn(page, base = cfg.api) {
+async function signIn(page, base = cfg.api, who = cfg) {
   await page.goto(`${base}/console`);
-  await page.getByLabel(/E-mail/).fill(cfg.email);
-  await page.getByLabel(/Password|Mot de passe/).fill(cfg.password);
+  await page.getByLabel(/E-mail/).fill(who.email);
+  await page.getByLabel(/Password|Mot de passe/).fill(who.password);
   await page.getByRole("button", { name: /Sign in|Se connecter/ }).click();
   await page.locator("#queue-title").waitFor();
 }
@@ -363,7 +363,89 @@ async function upgrade(browser) {
   log("web chat disabled after the transfer to the app");
 }
 
-const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade };
+// transfer: the lead invites a colleague (cfg.colleague: email, password,
+// name) from the console, then hands the session over to them.
+async function transfer(browser) {
+  const bea = cfg.colleague;
+  const reason = "Billing question: Bea knows the invoices";
+  const adv = await newPage(browser, "advisor", { viewport: { width: 1280, height: 820 }, locale: "en-US" });
+  const cus = await newPage(browser, "customer", { viewport: { width: 420, height: 780 }, locale: "en-US" });
+  const a = adv.page;
+  const c = cus.page;
+  await signIn(a);
+  await startChat(c, cfg.customerName, "My invoice is wrong.");
+  await a.locator(".queue-item", { hasText: cfg.customerName }).getByRole("button", { name: /Pick up/ }).click();
+  const panel = a.locator("section.panel", { hasText: cfg.customerName });
+  await panel.waitFor();
+  const alog = panel.locator("[role=log]");
+  const clog = c.locator("#log");
+  await c.locator("#chat-title", { hasText: "Chat with" }).waitFor();
+  const leadTitle = await c.locator("#chat-title").textContent();
+  await send(c, c.locator("form.composer"), "Hello, my invoice is wrong");
+  await waitForMessage(alog, "Hello, my invoice is wrong");
+  log("picked up, chatting");
+
+  // Invite: the panel lists the colleagues, the select has the focus.
+  await panel.getByRole("button", { name: "Invite a colleague" }).click();
+  const invite = panel.getByRole("form", { name: /Invite a colleague into the chat/ });
+  const who = invite.getByLabel("Colleague");
+  await who.waitFor();
+  await a.waitForFunction(() => document.activeElement?.tagName === "SELECT");
+  await who.selectOption({ label: bea.name });
+  await shot(a, "console-1-invite");
+  await invite.getByRole("button", { name: "Invite", exact: true }).click();
+  await invite.waitFor({ state: "detached" });
+  await clog.locator("li.notice", { hasText: `${bea.name} joined the chat` }).waitFor();
+  await alog.locator("li.notice", { hasText: `${bea.name} joined the chat` }).waitFor();
+  check((await c.locator("#chat-title").textContent()) === leadTitle, `the customer still chats with the lead after the invitation: ${await c.locator("#chat-title").textContent()}`);
+  await shot(c, "customer-1-joined");
+  log("colleague invited; the customer saw them join");
+
+  // The invitee's console shows the session, without the lead's actions.
+  const bAdv = await newPage(browser, "colleague", { viewport: { width: 1280, height: 820 }, locale: "en-US" });
+  const b = bAdv.page;
+  await signIn(b, cfg.api, bea);
+  const bPanel = b.locator("section.panel", { hasText: cfg.customerName });
+  await waitForMessage(bPanel.locator("[role=log]"), "Hello, my invoice is wrong");
+  check((await bPanel.getByRole("button", { name: /Invite a colleague|Transfer the session/ }).count()) === 0, "an invited advisor is offered neither invite nor transfer");
+  log("the invitee follows the session, without the lead's actions");
+
+  // Transfer with a reason.
+  await panel.getByRole("button", { name: "Transfer the session" }).click();
+  const handOver = panel.getByRole("form", { name: /Hand the chat with/ });
+  await handOver.getByLabel("Colleague").selectOption({ label: bea.name });
+  await handOver.getByLabel(/Reason/).fill(reason);
+  await shot(a, "console-2-transfer");
+  await handOver.getByRole("button", { name: "Transfer", exact: true }).click();
+  await panel.getByRole("status").filter({ hasText: `You handed this session to ${bea.name}.` }).waitFor();
+  await clog.locator("li.notice", { hasText: `handed the chat to ${bea.name}: ${reason}` }).waitFor();
+  await c.locator("#chat-title", { hasText: `Chat with ${bea.name}` }).waitFor();
+  // The old lead's stream ends with NotFound for the session: no alarm.
+  await a.waitForTimeout(2_000);
+  check((await a.locator("#reconnecting").count()) === 0, "the former lead's console shows no connection banner after the transfer");
+  check((await a.getByRole("alert").count()) === 0, `the former lead's console shows no error after the transfer: ${await a.getByRole("alert").allTextContents()}`);
+  check((await panel.locator("textarea").count()) === 0, "the former lead can no longer write in the session");
+  await shot(a, "console-3-handed-over");
+  await shot(c, "customer-2-transferred");
+  log("transferred; the former lead sees a calm notice");
+
+  // The new lead now has the lead's actions and chats with the customer.
+  await bPanel.locator("li.notice", { hasText: `handed the chat to ${bea.name}: ${reason}` }).waitFor();
+  await bPanel.getByRole("button", { name: "Transfer the session" }).waitFor();
+  await send(b, bPanel, "Hi, Bea here, I can help with billing");
+  await waitForMessage(clog, "Hi, Bea here, I can help with billing");
+  await send(c, c.locator("form.composer"), "Great, thanks");
+  await waitForMessage(bPanel.locator("[role=log]"), "Great, thanks");
+  await shot(b, "console-colleague-lead");
+  await shot(c, "customer-3-new-lead");
+
+  // A fresh console of the new lead opens the session too.
+  await b.reload();
+  await waitForMessage(b.locator("section.panel", { hasText: cfg.customerName }).locator("[role=log]"), "Great, thanks");
+  log("the new lead chats with the customer");
+}
+
+const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer };
 const run = scenarios[scenario];
 if (!run) {
   console.error(`drive: unknown scenario ${scenario}`);

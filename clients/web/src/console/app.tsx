@@ -4,6 +4,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import type { Advisor } from "../../../../gen/ts/assist/v1/account_pb.js";
 import { DeviceType, SessionKind, SessionOutcome, SessionState, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
+import type { Colleague } from "../../../../gen/ts/assist/v1/session_service_pb.js";
 import { authClient, bearer, chatClient, Code, errorCode, errorText, sessionClient } from "../shared/api";
 import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, t } from "../shared/i18n";
@@ -274,9 +275,27 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
   const [outcome, setOutcome] = useState(SessionOutcome.RESOLVED);
   const [error, setError] = useState("");
   const yes = useRef<HTMLButtonElement>(null);
+  // Which colleague panel is open; closing it gives the focus back to the
+  // button that opened it.
+  const [picking, setPicking] = useState<"invite" | "transfer" | null>(null);
+  const inviteButton = useRef<HTMLButtonElement>(null);
+  const transferButton = useRef<HTMLButtonElement>(null);
+  const refocus = useRef<"invite" | "transfer" | null>(null);
+  const closePicker = () => {
+    refocus.current = picking;
+    setPicking(null);
+  };
+  useEffect(() => {
+    if (picking === null && refocus.current) {
+      (refocus.current === "invite" ? inviteButton : transferButton).current?.focus();
+      refocus.current = null;
+    }
+  }, [picking]);
   const id = s.id.slice(0, 8);
   const typing = conv.typingNames();
   const ended = conv.ended || s.state === SessionState.ENDED;
+  const handedTo = panel.handedTo;
+  const leads = s.advisorId === store.advisorId && s.state === SessionState.ACTIVE;
   const up = conv.upgrade;
   useEffect(() => {
     if (confirming) {
@@ -316,6 +335,27 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
       setError(t("session.endFailed", { reason: errorText(err) }));
     }
   };
+  const invite = async (to: Colleague) => {
+    setError("");
+    try {
+      const res = await sessionClient.inviteAdvisor({ sessionId: s.id, advisorId: to.advisorId }, bearer(store.token));
+      panel.session = res.session ?? s;
+      return true;
+    } catch (err) {
+      setError(t("session.inviteFailed", { reason: errorText(err) }));
+      return false;
+    }
+  };
+  const transfer = async (to: Colleague, reason: string) => {
+    setError("");
+    try {
+      await store.handOver(panel, async () => (await sessionClient.transferSession({ sessionId: s.id, toAdvisorId: to.advisorId, reason }, bearer(store.token))).session, to.displayName);
+      return true;
+    } catch (err) {
+      setError(t("session.transferFailed", { reason: errorText(err) }));
+      return false;
+    }
+  };
 
   return (
     <section
@@ -340,7 +380,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
             </span>
           )}
         </h2>
-        {ended && (
+        {(ended || handedTo !== undefined) && (
           <button type="button" class="secondary small" aria-label={t("session.closeFor", { name })} onClick={() => store.closePanel(s.id)}>
             {t("session.close")}
           </button>
@@ -388,7 +428,11 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
           {error}
         </p>
       )}
-      {ended ? (
+      {handedTo !== undefined ? (
+        <p class="ended-note" role="status">
+          {t("session.handedTo", { name: handedTo })}
+        </p>
+      ) : ended ? (
         <p class="ended-note">{t("session.endedWith", { outcome: outcomeText(conv.outcome || s.outcome) })}</p>
       ) : (
         <>
@@ -422,12 +466,38 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
                 {t("session.upgrade")}
               </button>
             )}
+            {leads && picking !== "invite" && (
+              <button type="button" class="secondary" ref={inviteButton} onClick={() => setPicking("invite")}>
+                {t("session.invite")}
+              </button>
+            )}
+            {leads && picking !== "transfer" && (
+              <button type="button" class="secondary" ref={transferButton} onClick={() => setPicking("transfer")}>
+                {t("session.transfer")}
+              </button>
+            )}
             {!ending && (
               <button type="button" class="secondary" onClick={() => setEnding(true)}>
                 {t("session.end")}
               </button>
             )}
           </div>
+          {leads && picking && (
+            <ColleaguePicker
+              key={picking}
+              action={picking}
+              id={id}
+              name={name}
+              token={store.token}
+              onConfirm={async (to, reason) => {
+                const ok = picking === "invite" ? await invite(to) : await transfer(to, reason);
+                if (ok) {
+                  closePicker();
+                }
+              }}
+              onCancel={closePicker}
+            />
+          )}
           {confirming && (
             <div class="confirm" role="alertdialog" aria-labelledby={`confirm-${id}`}>
               <p id={`confirm-${id}`}>{t("session.upgradeConfirm", { name })}</p>
@@ -462,6 +532,116 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
         </>
       )}
     </section>
+  );
+}
+
+// ColleaguePicker is the inline panel of "Invite a colleague" and
+// "Transfer the session": the account's other advisors, loaded when it
+// opens, and for a transfer an optional reason.
+function ColleaguePicker({
+  action,
+  id,
+  name,
+  token,
+  onConfirm,
+  onCancel,
+}: {
+  action: "invite" | "transfer";
+  id: string;
+  name: string;
+  token: string;
+  onConfirm: (to: Colleague, reason: string) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [colleagues, setColleagues] = useState<Colleague[] | null>(null);
+  const [loadError, setLoadError] = useState("");
+  const [chosen, setChosen] = useState("");
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const select = useRef<HTMLSelectElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+  const prefix = `${action}-${id}`;
+  useEffect(() => {
+    let live = true;
+    sessionClient.listColleagues({}, bearer(token)).then(
+      (res) => {
+        if (live) {
+          setColleagues(res.colleagues);
+          setChosen(res.colleagues[0]?.advisorId ?? "");
+        }
+      },
+      (err) => {
+        if (live) {
+          setLoadError(t("session.colleaguesFailed", { reason: errorText(err) }));
+        }
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [token]);
+  // The first field once the list is in; with nothing to choose, Cancel.
+  useEffect(() => {
+    if (colleagues && colleagues.length > 0) {
+      select.current?.focus();
+    } else if (colleagues || loadError) {
+      cancel.current?.focus();
+    }
+  }, [colleagues, loadError]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const to = colleagues?.find((c) => c.advisorId === chosen);
+    if (!to || busy) {
+      return;
+    }
+    setBusy(true);
+    await onConfirm(to, reason.trim());
+    setBusy(false);
+  };
+  const ready = colleagues !== null && colleagues.length > 0;
+  return (
+    <form class="confirm" aria-labelledby={`${prefix}-title`} onSubmit={submit}>
+      <p id={`${prefix}-title`}>{t(action === "invite" ? "session.inviteHeading" : "session.transferHeading", { name })}</p>
+      {loadError ? (
+        <p class="error" role="alert">
+          {loadError}
+        </p>
+      ) : colleagues === null ? (
+        <p class="muted" role="status">
+          {t("session.colleaguesLoading")}
+        </p>
+      ) : colleagues.length === 0 ? (
+        <p role="status">{t("session.noColleagues")}</p>
+      ) : (
+        <>
+          <label for={`${prefix}-colleague`}>{t("session.colleague")}</label>
+          <select id={`${prefix}-colleague`} ref={select} value={chosen} onChange={(e) => setChosen((e.currentTarget as HTMLSelectElement).value)}>
+            {colleagues.map((c) => (
+              <option key={c.advisorId} value={c.advisorId}>
+                {c.displayName}
+              </option>
+            ))}
+          </select>
+          {action === "transfer" && (
+            <>
+              <label for={`${prefix}-reason`}>{t("session.reason")}</label>
+              <input id={`${prefix}-reason`} type="text" maxLength={500} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
+            </>
+          )}
+        </>
+      )}
+      <div class="actions">
+        {ready && (
+          <button type="submit" class="primary" disabled={busy}>
+            {t(action === "invite" ? "session.inviteConfirm" : "session.transferConfirm")}
+          </button>
+        )}
+        <button type="button" class="secondary" ref={cancel} onClick={onCancel}>
+          {t("session.cancel")}
+        </button>
+      </div>
+    </form>
   );
 }
 

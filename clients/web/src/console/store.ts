@@ -14,6 +14,11 @@ export interface Panel {
   conv: Conversation;
   unread: number;
   focused: boolean;
+  // Set while this advisor's transfer of the session is on its way, then
+  // the name of whom it went to: the session is no longer theirs, so the
+  // stream stops following it.
+  handingOver: boolean;
+  handedTo?: string;
 }
 
 export class ConsoleStore {
@@ -64,7 +69,7 @@ export class ConsoleStore {
     if (existing) {
       return existing;
     }
-    const panel: Panel = { session: s, conv: new Conversation(s.id, this.token, this.isMine, this.changed), unread: 0, focused: false };
+    const panel: Panel = { session: s, conv: new Conversation(s.id, this.token, this.isMine, this.changed), unread: 0, focused: false, handingOver: false };
     this.panels = [...this.panels, panel];
     this.changed();
     return panel;
@@ -83,6 +88,22 @@ export class ConsoleStore {
     }
   }
 
+  // handOver runs transfer, the advisor's hand-over of panel's session;
+  // once it succeeds the panel says so and the stream stops following the
+  // session, which the advisor may no longer read.
+  async handOver(panel: Panel, transfer: () => Promise<Session | undefined>, toName: string): Promise<void> {
+    panel.handingOver = true;
+    try {
+      const s = await transfer();
+      panel.session = s ?? panel.session;
+      panel.handedTo = toName;
+    } finally {
+      panel.handingOver = false;
+      this.changed();
+      this.restart();
+    }
+  }
+
   unreadTotal(): number {
     return this.panels.reduce((n, p) => n + p.unread, 0);
   }
@@ -96,7 +117,8 @@ export class ConsoleStore {
   private async run(signal: AbortSignal): Promise<void> {
     let delay = 500;
     while (!signal.aborted) {
-      const sessions = this.panels.filter((p) => !p.conv.ended).map((p) => ({ sessionId: p.session.id, afterSeq: p.conv.cursor }));
+      let handedOver = false;
+      const sessions = this.panels.filter((p) => !p.conv.ended && !p.handingOver && p.handedTo === undefined).map((p) => ({ sessionId: p.session.id, afterSeq: p.conv.cursor }));
       try {
         for await (const res of sessionClient.watchAdvisor({ watchQueue: true, sessions }, { ...bearer(this.token), signal })) {
           const k = res.kind;
@@ -118,16 +140,22 @@ export class ConsoleStore {
         if (signal.aborted) {
           return;
         }
-        if (errorCode(err) === Code.Unauthenticated) {
+        const code = errorCode(err);
+        if (code === Code.Unauthenticated) {
           this.onLoggedOut();
           return;
         }
+        // A session handed over ends the stream with NotFound: follow the
+        // others again, without a "connection lost" banner.
+        handedOver = code === Code.NotFound && this.panels.some((p) => p.handingOver || p.handedTo !== undefined);
       }
       if (signal.aborted) {
         return;
       }
-      this.connected = false;
-      this.changed();
+      if (!handedOver) {
+        this.connected = false;
+        this.changed();
+      }
       await sleep(delay, signal);
       delay = Math.min(delay * 2, 4_000);
     }
@@ -166,6 +194,16 @@ export class ConsoleStore {
     const fresh = panel.conv.apply(ev);
     if (fresh && ev.payload.case === "message" && !this.isMine(ev.author) && (!panel.focused || document.hidden)) {
       panel.unread++;
+      this.changed();
+    }
+    if (fresh && ev.payload.case === "sessionTransferred") {
+      const to = ev.payload.value.toAdvisor;
+      panel.session = { ...panel.session, advisorId: to?.id ?? panel.session.advisorId };
+      // Handed over from another of this advisor's windows.
+      if (this.isMine(ev.payload.value.fromAdvisor) && !panel.handingOver && panel.handedTo === undefined) {
+        panel.handedTo = to?.displayName ?? "";
+        this.restart();
+      }
       this.changed();
     }
     if (fresh && ev.payload.case === "sessionEnded") {

@@ -94,7 +94,9 @@ export class Conversation {
         this.setTyping(ev.author, false);
         break;
       case "participantJoined":
-        if (p.value.participant?.role === ParticipantRole.ADVISOR) {
+        // The first advisor to join leads; an invited one does not take
+        // the customer's header (only a transfer changes who leads).
+        if (p.value.participant?.role === ParticipantRole.ADVISOR && !this.advisorName) {
           this.advisorName = p.value.participant.displayName;
         }
         break;
@@ -332,8 +334,10 @@ export function describe(ev: SessionEvent, mine: boolean): Item | null {
       return notice(t("step.joined", { name: p.value.participant?.displayName ?? "" }));
     case "participantLeft":
       return notice(t("step.left", { name: p.value.participant?.displayName ?? "" }));
-    case "sessionTransferred":
-      return notice(t("step.transferred", { name: p.value.toAdvisor?.displayName ?? "" }));
+    case "sessionTransferred": {
+      const names = { from: p.value.fromAdvisor?.displayName ?? "", to: p.value.toAdvisor?.displayName ?? "" };
+      return notice(p.value.reason ? t("step.transferredBecause", { ...names, reason: p.value.reason }) : t("step.transferred", names));
+    }
     case "upgradeOffered":
       return notice(t("step.upgradeOffered"), p.value.openerUrl);
     case "openerRedeemed":
