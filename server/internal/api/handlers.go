@@ -366,6 +366,34 @@ func (h sessionHandler) PickUpSession(ctx context.Context, req *assistv1.PickUpS
 	return &assistv1.PickUpSessionResponse{Session: s}, nil
 }
 
+func (h sessionHandler) CreateSessionCode(ctx context.Context, req *assistv1.CreateSessionCodeRequest) (*assistv1.CreateSessionCodeResponse, error) {
+	pid, err := parseID("portal_id", req.GetPortalId())
+	if err != nil {
+		return nil, err
+	}
+	code, err := h.Sessions.CreateSessionCode(ctx, auth.FromContext(ctx), pid, req.GetCustomerDisplayName())
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.CreateSessionCodeResponse{SessionCode: code}, nil
+}
+
+func (h sessionHandler) ListServedPortals(ctx context.Context, _ *assistv1.ListServedPortalsRequest) (*assistv1.ListServedPortalsResponse, error) {
+	portals, err := h.Sessions.ServedPortals(ctx, auth.FromContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.ListServedPortalsResponse{Portals: portals}, nil
+}
+
+func (h sessionHandler) ListSessionCodes(ctx context.Context, _ *assistv1.ListSessionCodesRequest) (*assistv1.ListSessionCodesResponse, error) {
+	codes, err := h.Sessions.SessionCodes(ctx, auth.FromContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.ListSessionCodesResponse{SessionCodes: codes}, nil
+}
+
 func (h sessionHandler) GetSession(ctx context.Context, req *assistv1.GetSessionRequest) (*assistv1.GetSessionResponse, error) {
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {

@@ -276,10 +276,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	hub.OnRevoked(authn.Forget)
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
 	guard := sessions.NewGuard(sess, cfg.CredentialCheckInterval)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		guard.Run(runCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		sess.RunPresence(runCtx)
 	}()
 	administration := admin.NewService(s.store, cfg.PasswordCost, s.logger)
 	administration.Revoked = s.log.RevokeCredential

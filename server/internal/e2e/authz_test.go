@@ -104,6 +104,20 @@ var authzAccountCalls = []authzCall{
 		_, err := c.Session.ListColleagues(ctx, &assistv1.ListColleaguesRequest{})
 		return err
 	}},
+	{"SessionService.ListServedPortals", func(ctx context.Context, c *assisttest.Clients, _ string) error {
+		_, err := c.Session.ListServedPortals(ctx, &assistv1.ListServedPortalsRequest{})
+		return err
+	}},
+	{"SessionService.ListSessionCodes", func(ctx context.Context, c *assisttest.Clients, _ string) error {
+		_, err := c.Session.ListSessionCodes(ctx, &assistv1.ListSessionCodesRequest{})
+		return err
+	}},
+	// An unknown portal: the caller is checked first (routing_test.go
+	// covers real code-mode portals).
+	{"SessionService.CreateSessionCode", func(ctx context.Context, c *assisttest.Clients, _ string) error {
+		_, err := c.Session.CreateSessionCode(ctx, &assistv1.CreateSessionCodeRequest{PortalId: uuid.NewString()})
+		return err
+	}},
 	{"AuthService.Logout", func(ctx context.Context, c *assisttest.Clients, _ string) error {
 		_, err := c.Auth.Logout(ctx, &assistv1.LogoutRequest{})
 		return err
@@ -462,6 +476,10 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.SessionService/TransferSession": true,
 	"/assist.v1.SessionService/InviteAdvisor":   true,
 	"/assist.v1.SessionService/ListColleagues":  true,
+	// Code and web mode (routing_test.go).
+	"/assist.v1.SessionService/CreateSessionCode": true,
+	"/assist.v1.SessionService/ListSessionCodes":  true,
+	"/assist.v1.SessionService/ListServedPortals": true,
 	// Reports and administration (reports_test.go, admin_test.go).
 	"/assist.v1.ReportService/ListSessionReports":   true,
 	"/assist.v1.ReportService/GetSessionReport":     true,

@@ -75,14 +75,21 @@ func (s *Service) rights(ctx context.Context, p *auth.Principal, sessionID uuid.
 			a.Read, a.Write, a.Lead = true, true, *row.ParticipantLead
 		}
 		a.PortalAdvisor = row.ServesPortal
-		// A waiting session is visible to the advisors who may pick it up.
-		if a.PortalAdvisor && sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING {
+		// A waiting session is visible to the advisors who may pick it up:
+		// those of its portal, or the one it waits for.
+		if a.PortalAdvisor && sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING && waitsFor(sess, p.AdvisorID) {
 			a.Read = true
 		}
 	case auth.KindIntegration:
 		a.Read = p.HasScope(assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_READ)
 	}
 	return a, nil
+}
+
+// waitsFor tells whether a waiting session may go to the advisor: any
+// advisor of its portal in queue mode, else only the one it was sent to.
+func waitsFor(sess dbq.Session, advisorID uuid.UUID) bool {
+	return sess.WaitingForAdvisorID == nil || *sess.WaitingForAdvisorID == advisorID
 }
 
 // RequireAdvisor fails unless p is an advisor.

@@ -41,6 +41,9 @@ func ToProto(s dbq.Session, invited []uuid.UUID) *assistv1.Session {
 	if s.AdvisorID != nil {
 		out.AdvisorId = s.AdvisorID.String()
 	}
+	if s.WaitingForAdvisorID != nil {
+		out.WaitingForAdvisorId = s.WaitingForAdvisorID.String()
+	}
 	for _, id := range invited {
 		out.InvitedAdvisorIds = append(out.InvitedAdvisorIds, id.String())
 	}

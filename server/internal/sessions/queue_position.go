@@ -24,13 +24,24 @@ func (s *Service) QueuePosition(ctx context.Context, p *auth.Principal, sessionI
 		return QueuePosition{}, err
 	}
 	sess := a.Session
-	row, err := s.store.Q.SessionQueuePosition(ctx, s.store.Pool, dbq.SessionQueuePositionParams{CreateTime: sess.CreateTime, ID: sess.ID, PortalID: sess.PortalID})
-	if err != nil {
-		return QueuePosition{}, fmt.Errorf("queue position: %w", err)
+	var ahead, waiting int64
+	if sess.WaitingForAdvisorID != nil {
+		// The session waits in its advisor's own queue.
+		row, err := s.store.Q.SessionQueuePositionForAdvisor(ctx, s.store.Pool, dbq.SessionQueuePositionForAdvisorParams{CreateTime: sess.CreateTime, ID: sess.ID, AdvisorID: sess.WaitingForAdvisorID})
+		if err != nil {
+			return QueuePosition{}, fmt.Errorf("queue position: %w", err)
+		}
+		ahead, waiting = row.Ahead, row.Waiting
+	} else {
+		row, err := s.store.Q.SessionQueuePosition(ctx, s.store.Pool, dbq.SessionQueuePositionParams{CreateTime: sess.CreateTime, ID: sess.ID, PortalID: sess.PortalID})
+		if err != nil {
+			return QueuePosition{}, fmt.Errorf("queue position: %w", err)
+		}
+		ahead, waiting = row.Ahead, row.Waiting
 	}
-	q := QueuePosition{Waiting: int32(row.Waiting)}
+	q := QueuePosition{Waiting: int32(waiting)}
 	if sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING {
-		q.Position = int32(row.Ahead) + 1
+		q.Position = int32(ahead) + 1
 	}
 	return q, nil
 }

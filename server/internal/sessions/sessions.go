@@ -31,11 +31,13 @@ type Service struct {
 	auth   *auth.Service
 	logger *slog.Logger
 	access *accessCache
+	// presence marks advisors online while they watch the queue.
+	presence *Presence
 }
 
 // NewService returns the session rules over the store and the log.
 func NewService(s *store.Store, l *sessionlog.Log, a *auth.Service, logger *slog.Logger) *Service {
-	svc := &Service{store: s, log: l, auth: a, logger: logger, access: newAccessCache()}
+	svc := &Service{store: s, log: l, auth: a, logger: logger, access: newAccessCache(), presence: NewPresence(s)}
 	// Cached rights are forgotten on every replica as soon as they change.
 	l.Hub().OnAccessChanged(svc.access.forgetSession)
 	l.Hub().OnRevoked(svc.access.forgetCredential)
@@ -93,17 +95,8 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 		return dbq.Session{}, "", err
 	}
 	mode := assistv1.PortalMode(portal.Mode)
-	if mode != assistv1.PortalMode_PORTAL_MODE_QUEUE {
-		return dbq.Session{}, "", failure.Unimplemented("portals in %s are not supported yet", mode)
-	}
-	if req.SessionCode != "" {
-		return dbq.Session{}, "", failure.InvalidArgument("session_code", "a queue-mode portal takes no session code")
-	}
-	if req.AdvisorID != "" {
-		return dbq.Session{}, "", failure.InvalidArgument("advisor_id", "a queue-mode portal takes no advisor choice")
-	}
-	if req.FirstAvailableAdvisor {
-		return dbq.Session{}, "", failure.InvalidArgument("first_available_advisor", "a queue-mode portal takes no advisor choice")
+	if err := checkRouting(mode, req); err != nil {
+		return dbq.Session{}, "", err
 	}
 	account, err := s.store.Q.AccountGet(ctx, s.store.Pool, portal.AccountID)
 	if err != nil {
@@ -130,6 +123,40 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 	var sess dbq.Session
 	var token string
 	_, err = s.log.Write(ctx, func(tx *sessionlog.Tx) error {
+		// started finds the session a retry's first attempt started.
+		started := func() bool {
+			if requestID == nil {
+				return false
+			}
+			_, err := s.store.Q.SessionGetByStartRequest(ctx, tx, dbq.SessionGetByStartRequestParams{PortalID: portal.ID, StartRequestID: requestID})
+			return err == nil
+		}
+		var to route
+		switch mode {
+		case assistv1.PortalMode_PORTAL_MODE_CODE:
+			// A retry finds its session before the code, which its first
+			// attempt used up.
+			if started() {
+				sess, token, err = s.retriedStart(ctx, tx, portal.ID, *requestID, req)
+				return err
+			}
+			if to, err = s.useCode(ctx, tx, portal.ID, req.SessionCode); err != nil {
+				// A concurrent twin of this retry may have used it first.
+				if failure.IsKind(err, failure.KindNotFound) && started() {
+					sess, token, err = s.retriedStart(ctx, tx, portal.ID, *requestID, req)
+				}
+				return err
+			}
+		case assistv1.PortalMode_PORTAL_MODE_WEB:
+			// A retry keeps its advisor, online or not any more.
+			if started() {
+				sess, token, err = s.retriedStart(ctx, tx, portal.ID, *requestID, req)
+				return err
+			}
+			if to, err = s.routeWeb(ctx, portal.ID, req); err != nil {
+				return err
+			}
+		}
 		sess, err = s.store.Q.SessionInsert(ctx, tx, dbq.SessionInsertParams{
 			AccountID:           portal.AccountID,
 			PortalID:            portal.ID,
@@ -144,6 +171,7 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 			CustomerUserAgent:   req.Platform.GetUserAgent(),
 			StartRequestID:      requestID,
 			StartRequestHash:    requestHash(req),
+			WaitingForAdvisorID: to.advisorID,
 		})
 		if store.IsNotFound(err) && requestID != nil {
 			sess, token, err = s.retriedStart(ctx, tx, portal.ID, *requestID, req)
@@ -157,11 +185,15 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 			return err
 		}
 		customer := &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER, DisplayName: sess.CustomerDisplayName}
+		waitText := "Please wait, an advisor will be with you shortly."
+		if to.advisorID != nil {
+			waitText = fmt.Sprintf("Please wait, %s will be with you shortly.", to.advisorName)
+		}
 		for _, ev := range []*assistv1.SessionEvent{
 			{Author: customer, Payload: &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: customer}}},
 			{Author: systemAuthor, Payload: &assistv1.SessionEvent_SystemNotice{SystemNotice: &assistv1.SystemNotice{
 				Code: assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR,
-				Text: "Please wait, an advisor will be with you shortly.",
+				Text: waitText,
 			}}},
 		} {
 			ev.SessionId = sess.ID.String()
@@ -235,14 +267,19 @@ func (s *Service) GetPortal(ctx context.Context, slug string) (*assistv1.PublicP
 	if err != nil {
 		return nil, fmt.Errorf("load account: %w", err)
 	}
-	// Online advisors (web mode) come with advisor presence, in later work.
-	return &assistv1.PublicPortal{
+	out := &assistv1.PublicPortal{
 		Slug:            portal.Slug,
 		DisplayName:     portal.DisplayName,
 		Mode:            assistv1.PortalMode(portal.Mode),
 		WebChatEnabled:  account.WebChatEnabled,
 		FastChatEnabled: account.FastChatEnabled,
-	}, nil
+	}
+	if out.Mode == assistv1.PortalMode_PORTAL_MODE_WEB {
+		if out.OnlineAdvisors, err = s.onlineAdvisors(ctx, portal.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // PickUp assigns a waiting session to the advisor. Exactly one advisor wins
@@ -258,7 +295,7 @@ func (s *Service) PickUp(ctx context.Context, p *auth.Principal, sessionID uuid.
 	if err != nil {
 		return nil, err
 	}
-	if !a.PortalAdvisor {
+	if !a.PortalAdvisor || !waitsFor(a.Session, p.AdvisorID) {
 		return nil, failure.NotFound("session")
 	}
 	var sess dbq.Session
@@ -472,12 +509,18 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 	// Watch before the snapshot, so no change between the two is missed.
 	watch := s.log.Hub().WatchQueues(portalIDs...)
 	defer watch.Close()
+	// An advisor is online, for web-mode portals, while they watch.
+	leave, err := s.presence.Join(ctx, p.AdvisorID)
+	if err != nil {
+		return err
+	}
+	defer leave()
 
-	waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, dbq.SessionListWaitingParams{PortalIds: portalIDs, PageLimit: QueueSnapshotLimit})
+	waiting, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, dbq.SessionListWaitingParams{PortalIds: portalIDs, AdvisorID: p.AdvisorID, PageLimit: QueueSnapshotLimit})
 	if err != nil {
 		return fmt.Errorf("list queue: %w", err)
 	}
-	total, err := s.store.Q.SessionCountWaiting(ctx, s.store.Pool, portalIDs)
+	total, err := s.store.Q.SessionCountWaiting(ctx, s.store.Pool, dbq.SessionCountWaitingParams{PortalIds: portalIDs, AdvisorID: p.AdvisorID})
 	if err != nil {
 		return fmt.Errorf("count queue: %w", err)
 	}
@@ -501,7 +544,7 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 		if all {
 			// Anything may have changed: the head of the queue, and every
 			// session shown, are read again.
-			head, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, dbq.SessionListWaitingParams{PortalIds: portalIDs, PageLimit: QueueSnapshotLimit})
+			head, err := s.store.Q.SessionListWaiting(ctx, s.store.Pool, dbq.SessionListWaitingParams{PortalIds: portalIDs, AdvisorID: p.AdvisorID, PageLimit: QueueSnapshotLimit})
 			if err != nil {
 				return fmt.Errorf("list queue: %w", err)
 			}
@@ -513,7 +556,7 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 				changed = append(changed, id)
 			}
 		}
-		if err := s.sendQueueChanges(ctx, portalIDs, changed, shown, send); err != nil {
+		if err := s.sendQueueChanges(ctx, p.AdvisorID, portalIDs, changed, shown, send); err != nil {
 			return err
 		}
 	}
@@ -521,7 +564,7 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 
 // sendQueueChanges reads the changed sessions and tells the watcher which
 // joined and which left its queues.
-func (s *Service) sendQueueChanges(ctx context.Context, portalIDs, changed []uuid.UUID, shown map[uuid.UUID]bool, send func(*assistv1.WatchQueueResponse) error) error {
+func (s *Service) sendQueueChanges(ctx context.Context, advisorID uuid.UUID, portalIDs, changed []uuid.UUID, shown map[uuid.UUID]bool, send func(*assistv1.WatchQueueResponse) error) error {
 	if len(changed) == 0 {
 		return nil
 	}
@@ -532,7 +575,8 @@ func (s *Service) sendQueueChanges(ctx context.Context, portalIDs, changed []uui
 	}
 	slices.SortFunc(rows, func(a, b dbq.Session) int { return a.CreateTime.Compare(b.CreateTime) })
 	for _, sess := range rows {
-		waiting := sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING && slices.Contains(portalIDs, sess.PortalID)
+		waiting := sessionState(sess) == assistv1.SessionState_SESSION_STATE_WAITING && slices.Contains(portalIDs, sess.PortalID) &&
+			waitsFor(sess, advisorID)
 		switch {
 		case waiting && !shown[sess.ID]:
 			shown[sess.ID] = true

@@ -547,7 +547,8 @@ type GetQueuePositionResponse struct {
 	// 1 for the next session to be picked up, 2 for the one after it, and
 	// so on; 0 once the session no longer waits.
 	Position int32 `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
-	// How many sessions wait in the portal's queue in all.
+	// How many sessions wait in the portal's queue in all (for a session
+	// waiting for one advisor: in that advisor's queue).
 	Waiting       int32 `protobuf:"varint,2,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -741,8 +741,13 @@ type Session struct {
 	// When the account's retention deleted the session's chat log; unset
 	// while the log is kept. The session's other fields stay.
 	LogDeleteTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=log_delete_time,json=logDeleteTime,proto3" json:"log_delete_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Code and web mode: the advisor the customer was sent to (who created
+	// the session code, or whom the customer picked). While the session
+	// waits, only this advisor sees it in the queue and may pick it up.
+	// Empty for queue mode.
+	WaitingForAdvisorId string `protobuf:"bytes,18,opt,name=waiting_for_advisor_id,json=waitingForAdvisorId,proto3" json:"waiting_for_advisor_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Session) Reset() {
@@ -894,6 +899,13 @@ func (x *Session) GetLogDeleteTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Session) GetWaitingForAdvisorId() string {
+	if x != nil {
+		return x.WaitingForAdvisorId
+	}
+	return ""
+}
+
 var File_assist_v1_session_proto protoreflect.FileDescriptor
 
 const file_assist_v1_session_proto_rawDesc = "" +
@@ -912,7 +924,7 @@ const file_assist_v1_session_proto_rawDesc = "" +
 	"\fCustomerInfo\x12,\n" +
 	"\fdisplay_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x124\n" +
 	"\x05email\x18\x02 \x01(\tB\x1e\xbaH\x1br\x19\x18\xfe\x012\x14^$|^[^@\\s]+@[^@\\s]+$R\x05email\x129\n" +
-	"\x13problem_description\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x12problemDescription\"\xb8\x06\n" +
+	"\x13problem_description\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x12problemDescription\"\xed\x06\n" +
 	"\aSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -936,7 +948,8 @@ const file_assist_v1_session_proto_rawDesc = "" +
 	"\bend_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x123\n" +
 	"\aoutcome\x18\x0f \x01(\x0e2\x19.assist.v1.SessionOutcomeR\aoutcome\x12\x19\n" +
 	"\blast_seq\x18\x10 \x01(\x03R\alastSeq\x12B\n" +
-	"\x0flog_delete_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\rlogDeleteTime*k\n" +
+	"\x0flog_delete_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\rlogDeleteTime\x123\n" +
+	"\x16waiting_for_advisor_id\x18\x12 \x01(\tR\x13waitingForAdvisorId*k\n" +
 	"\n" +
 	"PortalMode\x12\x1b\n" +
 	"\x17PORTAL_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +

@@ -451,9 +451,11 @@ type SessionCode struct {
 	// The advisor it leads to.
 	AdvisorId string `protobuf:"bytes,3,opt,name=advisor_id,json=advisorId,proto3" json:"advisor_id,omitempty"`
 	// When it stops working.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The customer's name given when creating the code, if any.
+	CustomerDisplayName string `protobuf:"bytes,5,opt,name=customer_display_name,json=customerDisplayName,proto3" json:"customer_display_name,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *SessionCode) Reset() {
@@ -514,6 +516,13 @@ func (x *SessionCode) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *SessionCode) GetCustomerDisplayName() string {
+	if x != nil {
+		return x.CustomerDisplayName
+	}
+	return ""
+}
+
 // CreateSessionCodeResponse carries the new code.
 type CreateSessionCodeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -560,6 +569,172 @@ func (x *CreateSessionCodeResponse) GetSessionCode() *SessionCode {
 	return nil
 }
 
+// ListServedPortalsRequest asks for the caller's portals.
+type ListServedPortalsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListServedPortalsRequest) Reset() {
+	*x = ListServedPortalsRequest{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListServedPortalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListServedPortalsRequest) ProtoMessage() {}
+
+func (x *ListServedPortalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListServedPortalsRequest.ProtoReflect.Descriptor instead.
+func (*ListServedPortalsRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{9}
+}
+
+// ListServedPortalsResponse carries the portals.
+type ListServedPortalsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The portals the caller serves, by display name.
+	Portals       []*Portal `protobuf:"bytes,1,rep,name=portals,proto3" json:"portals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListServedPortalsResponse) Reset() {
+	*x = ListServedPortalsResponse{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListServedPortalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListServedPortalsResponse) ProtoMessage() {}
+
+func (x *ListServedPortalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListServedPortalsResponse.ProtoReflect.Descriptor instead.
+func (*ListServedPortalsResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListServedPortalsResponse) GetPortals() []*Portal {
+	if x != nil {
+		return x.Portals
+	}
+	return nil
+}
+
+// ListSessionCodesRequest asks for the caller's live codes.
+type ListSessionCodesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionCodesRequest) Reset() {
+	*x = ListSessionCodesRequest{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionCodesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionCodesRequest) ProtoMessage() {}
+
+func (x *ListSessionCodesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionCodesRequest.ProtoReflect.Descriptor instead.
+func (*ListSessionCodesRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{11}
+}
+
+// ListSessionCodesResponse carries the live codes.
+type ListSessionCodesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's live codes, soonest to expire first.
+	SessionCodes  []*SessionCode `protobuf:"bytes,1,rep,name=session_codes,json=sessionCodes,proto3" json:"session_codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionCodesResponse) Reset() {
+	*x = ListSessionCodesResponse{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionCodesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionCodesResponse) ProtoMessage() {}
+
+func (x *ListSessionCodesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionCodesResponse.ProtoReflect.Descriptor instead.
+func (*ListSessionCodesResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListSessionCodesResponse) GetSessionCodes() []*SessionCode {
+	if x != nil {
+		return x.SessionCodes
+	}
+	return nil
+}
+
 // GetSessionRequest names the session.
 type GetSessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -571,7 +746,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	mi := &file_assist_v1_session_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -583,7 +758,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	mi := &file_assist_v1_session_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -596,7 +771,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{9}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetSessionRequest) GetSessionId() string {
@@ -617,7 +792,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	mi := &file_assist_v1_session_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +804,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	mi := &file_assist_v1_session_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +817,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{10}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetSessionResponse) GetSession() *Session {
@@ -667,7 +842,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[11]
+	mi := &file_assist_v1_session_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +854,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[11]
+	mi := &file_assist_v1_session_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +867,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{11}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListSessionsRequest) GetPageSize() int32 {
@@ -729,7 +904,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[12]
+	mi := &file_assist_v1_session_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +916,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[12]
+	mi := &file_assist_v1_session_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +929,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{12}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -782,7 +957,7 @@ type UpgradeSessionRequest struct {
 
 func (x *UpgradeSessionRequest) Reset() {
 	*x = UpgradeSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[13]
+	mi := &file_assist_v1_session_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +969,7 @@ func (x *UpgradeSessionRequest) String() string {
 func (*UpgradeSessionRequest) ProtoMessage() {}
 
 func (x *UpgradeSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[13]
+	mi := &file_assist_v1_session_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +982,7 @@ func (x *UpgradeSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeSessionRequest.ProtoReflect.Descriptor instead.
 func (*UpgradeSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{13}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpgradeSessionRequest) GetSessionId() string {
@@ -830,7 +1005,7 @@ type UpgradeSessionResponse struct {
 
 func (x *UpgradeSessionResponse) Reset() {
 	*x = UpgradeSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[14]
+	mi := &file_assist_v1_session_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1017,7 @@ func (x *UpgradeSessionResponse) String() string {
 func (*UpgradeSessionResponse) ProtoMessage() {}
 
 func (x *UpgradeSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[14]
+	mi := &file_assist_v1_session_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1030,7 @@ func (x *UpgradeSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeSessionResponse.ProtoReflect.Descriptor instead.
 func (*UpgradeSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{14}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpgradeSessionResponse) GetSession() *Session {
@@ -887,7 +1062,7 @@ type TransferSessionRequest struct {
 
 func (x *TransferSessionRequest) Reset() {
 	*x = TransferSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[15]
+	mi := &file_assist_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1074,7 @@ func (x *TransferSessionRequest) String() string {
 func (*TransferSessionRequest) ProtoMessage() {}
 
 func (x *TransferSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[15]
+	mi := &file_assist_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1087,7 @@ func (x *TransferSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSessionRequest.ProtoReflect.Descriptor instead.
 func (*TransferSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{15}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TransferSessionRequest) GetSessionId() string {
@@ -947,7 +1122,7 @@ type TransferSessionResponse struct {
 
 func (x *TransferSessionResponse) Reset() {
 	*x = TransferSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[16]
+	mi := &file_assist_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1134,7 @@ func (x *TransferSessionResponse) String() string {
 func (*TransferSessionResponse) ProtoMessage() {}
 
 func (x *TransferSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[16]
+	mi := &file_assist_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1147,7 @@ func (x *TransferSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSessionResponse.ProtoReflect.Descriptor instead.
 func (*TransferSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{16}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TransferSessionResponse) GetSession() *Session {
@@ -991,7 +1166,7 @@ type ListColleaguesRequest struct {
 
 func (x *ListColleaguesRequest) Reset() {
 	*x = ListColleaguesRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1178,7 @@ func (x *ListColleaguesRequest) String() string {
 func (*ListColleaguesRequest) ProtoMessage() {}
 
 func (x *ListColleaguesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1191,7 @@ func (x *ListColleaguesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListColleaguesRequest.ProtoReflect.Descriptor instead.
 func (*ListColleaguesRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 // ListColleaguesResponse carries the colleagues.
@@ -1031,7 +1206,7 @@ type ListColleaguesResponse struct {
 
 func (x *ListColleaguesResponse) Reset() {
 	*x = ListColleaguesResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1218,7 @@ func (x *ListColleaguesResponse) String() string {
 func (*ListColleaguesResponse) ProtoMessage() {}
 
 func (x *ListColleaguesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1231,7 @@ func (x *ListColleaguesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListColleaguesResponse.ProtoReflect.Descriptor instead.
 func (*ListColleaguesResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListColleaguesResponse) GetColleagues() []*Colleague {
@@ -1079,7 +1254,7 @@ type Colleague struct {
 
 func (x *Colleague) Reset() {
 	*x = Colleague{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1266,7 @@ func (x *Colleague) String() string {
 func (*Colleague) ProtoMessage() {}
 
 func (x *Colleague) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1279,7 @@ func (x *Colleague) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Colleague.ProtoReflect.Descriptor instead.
 func (*Colleague) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Colleague) GetAdvisorId() string {
@@ -1134,7 +1309,7 @@ type InviteAdvisorRequest struct {
 
 func (x *InviteAdvisorRequest) Reset() {
 	*x = InviteAdvisorRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[20]
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1321,7 @@ func (x *InviteAdvisorRequest) String() string {
 func (*InviteAdvisorRequest) ProtoMessage() {}
 
 func (x *InviteAdvisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[20]
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1334,7 @@ func (x *InviteAdvisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteAdvisorRequest.ProtoReflect.Descriptor instead.
 func (*InviteAdvisorRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InviteAdvisorRequest) GetSessionId() string {
@@ -1187,7 +1362,7 @@ type InviteAdvisorResponse struct {
 
 func (x *InviteAdvisorResponse) Reset() {
 	*x = InviteAdvisorResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	mi := &file_assist_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1374,7 @@ func (x *InviteAdvisorResponse) String() string {
 func (*InviteAdvisorResponse) ProtoMessage() {}
 
 func (x *InviteAdvisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	mi := &file_assist_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1387,7 @@ func (x *InviteAdvisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteAdvisorResponse.ProtoReflect.Descriptor instead.
 func (*InviteAdvisorResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InviteAdvisorResponse) GetSession() *Session {
@@ -1237,7 +1412,7 @@ type EndSessionRequest struct {
 
 func (x *EndSessionRequest) Reset() {
 	*x = EndSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	mi := &file_assist_v1_session_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1424,7 @@ func (x *EndSessionRequest) String() string {
 func (*EndSessionRequest) ProtoMessage() {}
 
 func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	mi := &file_assist_v1_session_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1437,7 @@ func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionRequest.ProtoReflect.Descriptor instead.
 func (*EndSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EndSessionRequest) GetSessionId() string {
@@ -1297,7 +1472,7 @@ type EndSessionResponse struct {
 
 func (x *EndSessionResponse) Reset() {
 	*x = EndSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	mi := &file_assist_v1_session_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1484,7 @@ func (x *EndSessionResponse) String() string {
 func (*EndSessionResponse) ProtoMessage() {}
 
 func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	mi := &file_assist_v1_session_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1497,7 @@ func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionResponse.ProtoReflect.Descriptor instead.
 func (*EndSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EndSessionResponse) GetSession() *Session {
@@ -1348,7 +1523,7 @@ type WatchAdvisorRequest struct {
 
 func (x *WatchAdvisorRequest) Reset() {
 	*x = WatchAdvisorRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	mi := &file_assist_v1_session_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1535,7 @@ func (x *WatchAdvisorRequest) String() string {
 func (*WatchAdvisorRequest) ProtoMessage() {}
 
 func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	mi := &file_assist_v1_session_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1548,7 @@ func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorRequest.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WatchAdvisorRequest) GetWatchQueue() bool {
@@ -1410,7 +1585,7 @@ type SessionCursor struct {
 
 func (x *SessionCursor) Reset() {
 	*x = SessionCursor{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[25]
+	mi := &file_assist_v1_session_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1597,7 @@ func (x *SessionCursor) String() string {
 func (*SessionCursor) ProtoMessage() {}
 
 func (x *SessionCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[25]
+	mi := &file_assist_v1_session_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1610,7 @@ func (x *SessionCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionCursor.ProtoReflect.Descriptor instead.
 func (*SessionCursor) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{25}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SessionCursor) GetSessionId() string {
@@ -1469,7 +1644,7 @@ type WatchAdvisorResponse struct {
 
 func (x *WatchAdvisorResponse) Reset() {
 	*x = WatchAdvisorResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[26]
+	mi := &file_assist_v1_session_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1656,7 @@ func (x *WatchAdvisorResponse) String() string {
 func (*WatchAdvisorResponse) ProtoMessage() {}
 
 func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[26]
+	mi := &file_assist_v1_session_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1669,7 @@ func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorResponse.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{26}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WatchAdvisorResponse) GetKind() isWatchAdvisorResponse_Kind {
@@ -1568,7 +1743,7 @@ type WatchAdvisorOpened struct {
 
 func (x *WatchAdvisorOpened) Reset() {
 	*x = WatchAdvisorOpened{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[27]
+	mi := &file_assist_v1_session_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1755,7 @@ func (x *WatchAdvisorOpened) String() string {
 func (*WatchAdvisorOpened) ProtoMessage() {}
 
 func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[27]
+	mi := &file_assist_v1_session_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1768,7 @@ func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorOpened.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorOpened) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{27}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WatchAdvisorOpened) GetSessionIds() []string {
@@ -1607,7 +1782,7 @@ var File_assist_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fassist/v1/session_service.proto\x12\tassist.v1\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
+	"\x1fassist/v1/session_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
 	"\x11WatchQueueRequest\x120\n" +
 	"\n" +
 	"portal_ids\x18\x01 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\tportalIds\"\xb7\x01\n" +
@@ -1632,16 +1807,23 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\asession\x18\x01 \x01(\v2\x12.assist.v1.SessionR\asession\"~\n" +
 	"\x18CreateSessionCodeRequest\x12%\n" +
 	"\tportal_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bportalId\x12;\n" +
-	"\x15customer_display_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x13customerDisplayName\"\x9a\x01\n" +
+	"\x15customer_display_name\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x13customerDisplayName\"\xce\x01\n" +
 	"\vSessionCode\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1b\n" +
 	"\tportal_id\x18\x02 \x01(\tR\bportalId\x12\x1d\n" +
 	"\n" +
 	"advisor_id\x18\x03 \x01(\tR\tadvisorId\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"V\n" +
+	"expireTime\x122\n" +
+	"\x15customer_display_name\x18\x05 \x01(\tR\x13customerDisplayName\"V\n" +
 	"\x19CreateSessionCodeResponse\x129\n" +
-	"\fsession_code\x18\x01 \x01(\v2\x16.assist.v1.SessionCodeR\vsessionCode\"<\n" +
+	"\fsession_code\x18\x01 \x01(\v2\x16.assist.v1.SessionCodeR\vsessionCode\"\x1a\n" +
+	"\x18ListServedPortalsRequest\"H\n" +
+	"\x19ListServedPortalsResponse\x12+\n" +
+	"\aportals\x18\x01 \x03(\v2\x11.assist.v1.PortalR\aportals\"\x19\n" +
+	"\x17ListSessionCodesRequest\"W\n" +
+	"\x18ListSessionCodesResponse\x12;\n" +
+	"\rsession_codes\x18\x01 \x03(\v2\x16.assist.v1.SessionCodeR\fsessionCodes\"<\n" +
 	"\x11GetSessionRequest\x12'\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tsessionId\"B\n" +
@@ -1709,12 +1891,14 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\x04kind\"5\n" +
 	"\x12WatchAdvisorOpened\x12\x1f\n" +
 	"\vsession_ids\x18\x01 \x03(\tR\n" +
-	"sessionIds2\xc5\a\n" +
+	"sessionIds2\x8c\t\n" +
 	"\x0eSessionService\x12P\n" +
 	"\n" +
 	"WatchQueue\x12\x1c.assist.v1.WatchQueueRequest\x1a\x1d.assist.v1.WatchQueueResponse\"\x03\x90\x02\x010\x01\x12R\n" +
 	"\rPickUpSession\x12\x1f.assist.v1.PickUpSessionRequest\x1a .assist.v1.PickUpSessionResponse\x12^\n" +
-	"\x11CreateSessionCode\x12#.assist.v1.CreateSessionCodeRequest\x1a$.assist.v1.CreateSessionCodeResponse\x12N\n" +
+	"\x11CreateSessionCode\x12#.assist.v1.CreateSessionCodeRequest\x1a$.assist.v1.CreateSessionCodeResponse\x12c\n" +
+	"\x11ListServedPortals\x12#.assist.v1.ListServedPortalsRequest\x1a$.assist.v1.ListServedPortalsResponse\"\x03\x90\x02\x01\x12`\n" +
+	"\x10ListSessionCodes\x12\".assist.v1.ListSessionCodesRequest\x1a#.assist.v1.ListSessionCodesResponse\"\x03\x90\x02\x01\x12N\n" +
 	"\n" +
 	"GetSession\x12\x1c.assist.v1.GetSessionRequest\x1a\x1d.assist.v1.GetSessionResponse\"\x03\x90\x02\x01\x12T\n" +
 	"\fListSessions\x12\x1e.assist.v1.ListSessionsRequest\x1a\x1f.assist.v1.ListSessionsResponse\"\x03\x90\x02\x01\x12U\n" +
@@ -1740,7 +1924,7 @@ func file_assist_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_session_service_proto_rawDescData
 }
 
-var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_assist_v1_session_service_proto_goTypes = []any{
 	(*WatchQueueRequest)(nil),         // 0: assist.v1.WatchQueueRequest
 	(*WatchQueueResponse)(nil),        // 1: assist.v1.WatchQueueResponse
@@ -1751,81 +1935,92 @@ var file_assist_v1_session_service_proto_goTypes = []any{
 	(*CreateSessionCodeRequest)(nil),  // 6: assist.v1.CreateSessionCodeRequest
 	(*SessionCode)(nil),               // 7: assist.v1.SessionCode
 	(*CreateSessionCodeResponse)(nil), // 8: assist.v1.CreateSessionCodeResponse
-	(*GetSessionRequest)(nil),         // 9: assist.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 10: assist.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 11: assist.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 12: assist.v1.ListSessionsResponse
-	(*UpgradeSessionRequest)(nil),     // 13: assist.v1.UpgradeSessionRequest
-	(*UpgradeSessionResponse)(nil),    // 14: assist.v1.UpgradeSessionResponse
-	(*TransferSessionRequest)(nil),    // 15: assist.v1.TransferSessionRequest
-	(*TransferSessionResponse)(nil),   // 16: assist.v1.TransferSessionResponse
-	(*ListColleaguesRequest)(nil),     // 17: assist.v1.ListColleaguesRequest
-	(*ListColleaguesResponse)(nil),    // 18: assist.v1.ListColleaguesResponse
-	(*Colleague)(nil),                 // 19: assist.v1.Colleague
-	(*InviteAdvisorRequest)(nil),      // 20: assist.v1.InviteAdvisorRequest
-	(*InviteAdvisorResponse)(nil),     // 21: assist.v1.InviteAdvisorResponse
-	(*EndSessionRequest)(nil),         // 22: assist.v1.EndSessionRequest
-	(*EndSessionResponse)(nil),        // 23: assist.v1.EndSessionResponse
-	(*WatchAdvisorRequest)(nil),       // 24: assist.v1.WatchAdvisorRequest
-	(*SessionCursor)(nil),             // 25: assist.v1.SessionCursor
-	(*WatchAdvisorResponse)(nil),      // 26: assist.v1.WatchAdvisorResponse
-	(*WatchAdvisorOpened)(nil),        // 27: assist.v1.WatchAdvisorOpened
-	(*Session)(nil),                   // 28: assist.v1.Session
-	(SessionState)(0),                 // 29: assist.v1.SessionState
-	(*timestamppb.Timestamp)(nil),     // 30: google.protobuf.Timestamp
-	(*SessionEvent)(nil),              // 31: assist.v1.SessionEvent
-	(SessionOutcome)(0),               // 32: assist.v1.SessionOutcome
+	(*ListServedPortalsRequest)(nil),  // 9: assist.v1.ListServedPortalsRequest
+	(*ListServedPortalsResponse)(nil), // 10: assist.v1.ListServedPortalsResponse
+	(*ListSessionCodesRequest)(nil),   // 11: assist.v1.ListSessionCodesRequest
+	(*ListSessionCodesResponse)(nil),  // 12: assist.v1.ListSessionCodesResponse
+	(*GetSessionRequest)(nil),         // 13: assist.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 14: assist.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 15: assist.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 16: assist.v1.ListSessionsResponse
+	(*UpgradeSessionRequest)(nil),     // 17: assist.v1.UpgradeSessionRequest
+	(*UpgradeSessionResponse)(nil),    // 18: assist.v1.UpgradeSessionResponse
+	(*TransferSessionRequest)(nil),    // 19: assist.v1.TransferSessionRequest
+	(*TransferSessionResponse)(nil),   // 20: assist.v1.TransferSessionResponse
+	(*ListColleaguesRequest)(nil),     // 21: assist.v1.ListColleaguesRequest
+	(*ListColleaguesResponse)(nil),    // 22: assist.v1.ListColleaguesResponse
+	(*Colleague)(nil),                 // 23: assist.v1.Colleague
+	(*InviteAdvisorRequest)(nil),      // 24: assist.v1.InviteAdvisorRequest
+	(*InviteAdvisorResponse)(nil),     // 25: assist.v1.InviteAdvisorResponse
+	(*EndSessionRequest)(nil),         // 26: assist.v1.EndSessionRequest
+	(*EndSessionResponse)(nil),        // 27: assist.v1.EndSessionResponse
+	(*WatchAdvisorRequest)(nil),       // 28: assist.v1.WatchAdvisorRequest
+	(*SessionCursor)(nil),             // 29: assist.v1.SessionCursor
+	(*WatchAdvisorResponse)(nil),      // 30: assist.v1.WatchAdvisorResponse
+	(*WatchAdvisorOpened)(nil),        // 31: assist.v1.WatchAdvisorOpened
+	(*Session)(nil),                   // 32: assist.v1.Session
+	(SessionState)(0),                 // 33: assist.v1.SessionState
+	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
+	(*Portal)(nil),                    // 35: assist.v1.Portal
+	(*SessionEvent)(nil),              // 36: assist.v1.SessionEvent
+	(SessionOutcome)(0),               // 37: assist.v1.SessionOutcome
 }
 var file_assist_v1_session_service_proto_depIdxs = []int32{
 	2,  // 0: assist.v1.WatchQueueResponse.snapshot:type_name -> assist.v1.QueueSnapshot
-	28, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
+	32, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
 	3,  // 2: assist.v1.WatchQueueResponse.removed:type_name -> assist.v1.QueueRemoval
-	28, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
-	29, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
-	28, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
-	30, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
+	32, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
+	33, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
+	32, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
+	34, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: assist.v1.CreateSessionCodeResponse.session_code:type_name -> assist.v1.SessionCode
-	28, // 8: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
-	29, // 9: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
-	28, // 10: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
-	28, // 11: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
-	31, // 12: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
-	28, // 13: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
-	19, // 14: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
-	28, // 15: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
-	32, // 16: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
-	28, // 17: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
-	25, // 18: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
-	27, // 19: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
-	1,  // 20: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
-	31, // 21: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
-	0,  // 22: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
-	4,  // 23: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
-	6,  // 24: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
-	9,  // 25: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
-	11, // 26: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
-	13, // 27: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
-	15, // 28: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
-	17, // 29: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
-	20, // 30: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
-	22, // 31: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
-	24, // 32: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
-	1,  // 33: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
-	5,  // 34: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
-	8,  // 35: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
-	10, // 36: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
-	12, // 37: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
-	14, // 38: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
-	16, // 39: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
-	18, // 40: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
-	21, // 41: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
-	23, // 42: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
-	26, // 43: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
-	33, // [33:44] is the sub-list for method output_type
-	22, // [22:33] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	35, // 8: assist.v1.ListServedPortalsResponse.portals:type_name -> assist.v1.Portal
+	7,  // 9: assist.v1.ListSessionCodesResponse.session_codes:type_name -> assist.v1.SessionCode
+	32, // 10: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
+	33, // 11: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
+	32, // 12: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
+	32, // 13: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
+	36, // 14: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
+	32, // 15: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
+	23, // 16: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
+	32, // 17: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
+	37, // 18: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
+	32, // 19: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
+	29, // 20: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
+	31, // 21: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
+	1,  // 22: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
+	36, // 23: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
+	0,  // 24: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
+	4,  // 25: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
+	6,  // 26: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
+	9,  // 27: assist.v1.SessionService.ListServedPortals:input_type -> assist.v1.ListServedPortalsRequest
+	11, // 28: assist.v1.SessionService.ListSessionCodes:input_type -> assist.v1.ListSessionCodesRequest
+	13, // 29: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
+	15, // 30: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
+	17, // 31: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
+	19, // 32: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
+	21, // 33: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
+	24, // 34: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
+	26, // 35: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
+	28, // 36: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
+	1,  // 37: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
+	5,  // 38: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
+	8,  // 39: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
+	10, // 40: assist.v1.SessionService.ListServedPortals:output_type -> assist.v1.ListServedPortalsResponse
+	12, // 41: assist.v1.SessionService.ListSessionCodes:output_type -> assist.v1.ListSessionCodesResponse
+	14, // 42: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
+	16, // 43: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
+	18, // 44: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
+	20, // 45: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
+	22, // 46: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
+	25, // 47: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
+	27, // 48: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
+	30, // 49: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
+	37, // [37:50] is the sub-list for method output_type
+	24, // [24:37] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_session_service_proto_init() }
@@ -1833,6 +2028,7 @@ func file_assist_v1_session_service_proto_init() {
 	if File_assist_v1_session_service_proto != nil {
 		return
 	}
+	file_assist_v1_account_proto_init()
 	file_assist_v1_event_proto_init()
 	file_assist_v1_session_proto_init()
 	file_assist_v1_session_service_proto_msgTypes[1].OneofWrappers = []any{
@@ -1840,7 +2036,7 @@ func file_assist_v1_session_service_proto_init() {
 		(*WatchQueueResponse_Added)(nil),
 		(*WatchQueueResponse_Removed)(nil),
 	}
-	file_assist_v1_session_service_proto_msgTypes[26].OneofWrappers = []any{
+	file_assist_v1_session_service_proto_msgTypes[30].OneofWrappers = []any{
 		(*WatchAdvisorResponse_Opened)(nil),
 		(*WatchAdvisorResponse_Queue)(nil),
 		(*WatchAdvisorResponse_Event)(nil),
@@ -1851,7 +2047,7 @@ func file_assist_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_session_service_proto_rawDesc), len(file_assist_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

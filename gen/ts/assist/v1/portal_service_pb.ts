@@ -312,7 +312,8 @@ export type GetQueuePositionResponse = Message<"assist.v1.GetQueuePositionRespon
   position: number;
 
   /**
-   * How many sessions wait in the portal's queue in all.
+   * How many sessions wait in the portal's queue in all (for a session
+   * waiting for one advisor: in that advisor's queue).
    *
    * @generated from field: int32 waiting = 2;
    */
@@ -350,6 +351,10 @@ export const PortalService: GenService<{
    * StartSession starts a support session for a customer on a portal. In
    * queue mode the session waits in the portal's queue; in code mode it goes
    * to the advisor who created the code; in web mode to the chosen advisor.
+   * A session that goes to one advisor waits in that advisor's queue only
+   * (Session.waiting_for_advisor_id) until they pick it up. A code works
+   * once. With first_available_advisor, a free online advisor is chosen,
+   * else the online advisor with the fewest sessions.
    * The response carries a customer token that reaches this one session
    * only. Retrying with the same request_id and the same details returns
    * the same session with a new customer token, and revokes the tokens of
@@ -359,7 +364,8 @@ export const PortalService: GenService<{
    * sessions the same way). Errors: `InvalidArgument` (a field is
    * malformed, or the routing does not fit the portal's mode), `NotFound`
    * (no such portal, unknown or expired session code, unknown advisor),
-   * `FailedPrecondition` (the chosen advisor is not online, or FastChat is
+   * `FailedPrecondition` (the chosen advisor, or with
+   * first_available_advisor every advisor, is not online; or FastChat is
    * not enabled, or the session a reused request_id started has ended),
    * `AlreadyExists` (request_id already used with other details),
    * `ResourceExhausted` (too many sessions started from this address or

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Portal } from "./account_pb.js";
+import { file_assist_v1_account } from "./account_pb.js";
 import type { SessionEvent } from "./event_pb.js";
 import { file_assist_v1_event } from "./event_pb.js";
 import type { Session, SessionOutcome, SessionState } from "./session_pb.js";
@@ -17,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/session_service.proto.
  */
 export const file_assist_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIkwKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIVCg10b3RhbF93YWl0aW5nGAIgASgFIl4KDFF1ZXVlUmVtb3ZhbBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXN0YXRlGAIgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZRISCgphZHZpc29yX2lkGAMgASgJIjQKFFBpY2tVcFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjwKFVBpY2tVcFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iXwoYQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0EhsKCXBvcnRhbF9pZBgBIAEoCUIIukgFcgOwAQESJgoVY3VzdG9tZXJfZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhkInMKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKGUNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USLAoMc2Vzc2lvbl9jb2RlGAEgASgLMhYuYXNzaXN0LnYxLlNlc3Npb25Db2RlIjEKEUdldFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24igwEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMAoFc3RhdGUYAyABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlQgi6SAWCAQIQASJVChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChVVcGdyYWRlU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEibwoWVXBncmFkZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SMAoPdXBncmFkZV9vZmZlcmVkGAIgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCJxChZUcmFuc2ZlclNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEh8KDXRvX2Fkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiPgoXVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIhcKFUxpc3RDb2xsZWFndWVzUmVxdWVzdCJCChZMaXN0Q29sbGVhZ3Vlc1Jlc3BvbnNlEigKCmNvbGxlYWd1ZXMYASADKAsyFC5hc3Npc3QudjEuQ29sbGVhZ3VlIjUKCUNvbGxlYWd1ZRISCgphZHZpc29yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCSJSChRJbnZpdGVBZHZpc29yUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIcCgphZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABASI8ChVJbnZpdGVBZHZpc29yUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoIBChFFbmRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARI2CgdvdXRjb21lGAIgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgq6SAeCAQQQASAAEhcKBW5vdGVzGAMgASgJQgi6SAVyAxiQTiI5ChJFbmRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIocBChNXYXRjaEFkdmlzb3JSZXF1ZXN0EhMKC3dhdGNoX3F1ZXVlGAEgASgIEiUKCnBvcnRhbF9pZHMYAiADKAlCEbpIDpIBCxBkGAEiBXIDsAEBEjQKCHNlc3Npb25zGAMgAygLMhguYXNzaXN0LnYxLlNlc3Npb25DdXJzb3JCCLpIBZIBAhBkIkkKDVNlc3Npb25DdXJzb3ISHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESGgoJYWZ0ZXJfc2VxGAIgASgDQge6SAQiAigAIqkBChRXYXRjaEFkdmlzb3JSZXNwb25zZRIvCgZvcGVuZWQYASABKAsyHS5hc3Npc3QudjEuV2F0Y2hBZHZpc29yT3BlbmVkSAASLgoFcXVldWUYAiABKAsyHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlSAASKAoFZXZlbnQYAyABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50SABCBgoEa2luZCIpChJXYXRjaEFkdmlzb3JPcGVuZWQSEwoLc2Vzc2lvbl9pZHMYASADKAkyxQcKDlNlc3Npb25TZXJ2aWNlElAKCldhdGNoUXVldWUSHC5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlIgOQAgEwARJSCg1QaWNrVXBTZXNzaW9uEh8uYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXF1ZXN0GiAuYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXNwb25zZRJeChFDcmVhdGVTZXNzaW9uQ29kZRIjLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QaJC5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXNwb25zZRJOCgpHZXRTZXNzaW9uEhwuYXNzaXN0LnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBElQKDExpc3RTZXNzaW9ucxIeLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESVQoOVXBncmFkZVNlc3Npb24SIC5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXF1ZXN0GiEuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USWAoPVHJhbnNmZXJTZXNzaW9uEiEuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QaIi5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USWgoOTGlzdENvbGxlYWd1ZXMSIC5hc3Npc3QudjEuTGlzdENvbGxlYWd1ZXNSZXF1ZXN0GiEuYXNzaXN0LnYxLkxpc3RDb2xsZWFndWVzUmVzcG9uc2UiA5ACARJSCg1JbnZpdGVBZHZpc29yEh8uYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXNwb25zZRJOCgpFbmRTZXNzaW9uEhwuYXNzaXN0LnYxLkVuZFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkVuZFNlc3Npb25SZXNwb25zZSIDkAICElYKDFdhdGNoQWR2aXNvchIeLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXF1ZXN0Gh8uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlc3BvbnNlIgOQAgEwAUKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEinQEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSABCCAoGY2hhbmdlIkwKDVF1ZXVlU25hcHNob3QSJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIVCg10b3RhbF93YWl0aW5nGAIgASgFIl4KDFF1ZXVlUmVtb3ZhbBISCgpzZXNzaW9uX2lkGAEgASgJEiYKBXN0YXRlGAIgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZRISCgphZHZpc29yX2lkGAMgASgJIjQKFFBpY2tVcFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjwKFVBpY2tVcFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iXwoYQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0EhsKCXBvcnRhbF9pZBgBIAEoCUIIukgFcgOwAQESJgoVY3VzdG9tZXJfZGlzcGxheV9uYW1lGAIgASgJQge6SARyAhhkIpIBCgtTZXNzaW9uQ29kZRIMCgRjb2RlGAEgASgJEhEKCXBvcnRhbF9pZBgCIAEoCRISCgphZHZpc29yX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVjdXN0b21lcl9kaXNwbGF5X25hbWUYBSABKAkiSQoZQ3JlYXRlU2Vzc2lvbkNvZGVSZXNwb25zZRIsCgxzZXNzaW9uX2NvZGUYASABKAsyFi5hc3Npc3QudjEuU2Vzc2lvbkNvZGUiGgoYTGlzdFNlcnZlZFBvcnRhbHNSZXF1ZXN0Ij8KGUxpc3RTZXJ2ZWRQb3J0YWxzUmVzcG9uc2USIgoHcG9ydGFscxgBIAMoCzIRLmFzc2lzdC52MS5Qb3J0YWwiGQoXTGlzdFNlc3Npb25Db2Rlc1JlcXVlc3QiSQoYTGlzdFNlc3Npb25Db2Rlc1Jlc3BvbnNlEi0KDXNlc3Npb25fY29kZXMYASADKAsyFi5hc3Npc3QudjEuU2Vzc2lvbkNvZGUiMQoRR2V0U2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEiOQoSR2V0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiKDAQoTTGlzdFNlc3Npb25zUmVxdWVzdBIcCglwYWdlX3NpemUYASABKAVCCbpIBhoEGGQoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxjIARIwCgVzdGF0ZRgDIAEoDjIXLmFzc2lzdC52MS5TZXNzaW9uU3RhdGVCCLpIBYIBAhABIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIuYXNzaXN0LnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjUKFVVwZ3JhZGVTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASJvChZVcGdyYWRlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIwCg91cGdyYWRlX29mZmVyZWQYAiABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50InEKFlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESHwoNdG9fYWR2aXNvcl9pZBgCIAEoCUIIukgFcgOwAQESGAoGcmVhc29uGAMgASgJQgi6SAVyAxj0AyI+ChdUcmFuc2ZlclNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iFwoVTGlzdENvbGxlYWd1ZXNSZXF1ZXN0IkIKFkxpc3RDb2xsZWFndWVzUmVzcG9uc2USKAoKY29sbGVhZ3VlcxgBIAMoCzIULmFzc2lzdC52MS5Db2xsZWFndWUiNQoJQ29sbGVhZ3VlEhIKCmFkdmlzb3JfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJIlIKFEludml0ZUFkdmlzb3JSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhwKCmFkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBIjwKFUludml0ZUFkdmlzb3JSZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24iggEKEUVuZFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEjYKB291dGNvbWUYAiABKA4yGS5hc3Npc3QudjEuU2Vzc2lvbk91dGNvbWVCCrpIB4IBBBABIAASFwoFbm90ZXMYAyABKAlCCLpIBXIDGJBOIjkKEkVuZFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24ihwEKE1dhdGNoQWR2aXNvclJlcXVlc3QSEwoLd2F0Y2hfcXVldWUYASABKAgSJQoKcG9ydGFsX2lkcxgCIAMoCUIRukgOkgELEGQYASIFcgOwAQESNAoIc2Vzc2lvbnMYAyADKAsyGC5hc3Npc3QudjEuU2Vzc2lvbkN1cnNvckIIukgFkgECEGQiSQoNU2Vzc2lvbkN1cnNvchIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIaCglhZnRlcl9zZXEYAiABKANCB7pIBCICKAAiqQEKFFdhdGNoQWR2aXNvclJlc3BvbnNlEi8KBm9wZW5lZBgBIAEoCzIdLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JPcGVuZWRIABIuCgVxdWV1ZRgCIAEoCzIdLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVzcG9uc2VIABIoCgVldmVudBgDIAEoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnRIAEIGCgRraW5kIikKEldhdGNoQWR2aXNvck9wZW5lZBITCgtzZXNzaW9uX2lkcxgBIAMoCTKMCQoOU2Vzc2lvblNlcnZpY2USUAoKV2F0Y2hRdWV1ZRIcLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVxdWVzdBodLmFzc2lzdC52MS5XYXRjaFF1ZXVlUmVzcG9uc2UiA5ACATABElIKDVBpY2tVcFNlc3Npb24SHy5hc3Npc3QudjEuUGlja1VwU2Vzc2lvblJlcXVlc3QaIC5hc3Npc3QudjEuUGlja1VwU2Vzc2lvblJlc3BvbnNlEl4KEUNyZWF0ZVNlc3Npb25Db2RlEiMuYXNzaXN0LnYxLkNyZWF0ZVNlc3Npb25Db2RlUmVxdWVzdBokLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEmMKEUxpc3RTZXJ2ZWRQb3J0YWxzEiMuYXNzaXN0LnYxLkxpc3RTZXJ2ZWRQb3J0YWxzUmVxdWVzdBokLmFzc2lzdC52MS5MaXN0U2VydmVkUG9ydGFsc1Jlc3BvbnNlIgOQAgESYAoQTGlzdFNlc3Npb25Db2RlcxIiLmFzc2lzdC52MS5MaXN0U2Vzc2lvbkNvZGVzUmVxdWVzdBojLmFzc2lzdC52MS5MaXN0U2Vzc2lvbkNvZGVzUmVzcG9uc2UiA5ACARJOCgpHZXRTZXNzaW9uEhwuYXNzaXN0LnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBElQKDExpc3RTZXNzaW9ucxIeLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESVQoOVXBncmFkZVNlc3Npb24SIC5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXF1ZXN0GiEuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USWAoPVHJhbnNmZXJTZXNzaW9uEiEuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QaIi5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USWgoOTGlzdENvbGxlYWd1ZXMSIC5hc3Npc3QudjEuTGlzdENvbGxlYWd1ZXNSZXF1ZXN0GiEuYXNzaXN0LnYxLkxpc3RDb2xsZWFndWVzUmVzcG9uc2UiA5ACARJSCg1JbnZpdGVBZHZpc29yEh8uYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXNwb25zZRJOCgpFbmRTZXNzaW9uEhwuYXNzaXN0LnYxLkVuZFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkVuZFNlc3Npb25SZXNwb25zZSIDkAICElYKDFdhdGNoQWR2aXNvchIeLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXF1ZXN0Gh8uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlc3BvbnNlIgOQAgEwAUKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WatchQueueRequest chooses the queues to watch.
@@ -253,6 +255,13 @@ export type SessionCode = Message<"assist.v1.SessionCode"> & {
    * @generated from field: google.protobuf.Timestamp expire_time = 4;
    */
   expireTime?: Timestamp | undefined;
+
+  /**
+   * The customer's name given when creating the code, if any.
+   *
+   * @generated from field: string customer_display_name = 5;
+   */
+  customerDisplayName: string;
 };
 
 /**
@@ -284,6 +293,78 @@ export const CreateSessionCodeResponseSchema: GenMessage<CreateSessionCodeRespon
   messageDesc(file_assist_v1_session_service, 8);
 
 /**
+ * ListServedPortalsRequest asks for the caller's portals.
+ *
+ * @generated from message assist.v1.ListServedPortalsRequest
+ */
+export type ListServedPortalsRequest = Message<"assist.v1.ListServedPortalsRequest"> & {
+};
+
+/**
+ * Describes the message assist.v1.ListServedPortalsRequest.
+ * Use `create(ListServedPortalsRequestSchema)` to create a new message.
+ */
+export const ListServedPortalsRequestSchema: GenMessage<ListServedPortalsRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 9);
+
+/**
+ * ListServedPortalsResponse carries the portals.
+ *
+ * @generated from message assist.v1.ListServedPortalsResponse
+ */
+export type ListServedPortalsResponse = Message<"assist.v1.ListServedPortalsResponse"> & {
+  /**
+   * The portals the caller serves, by display name.
+   *
+   * @generated from field: repeated assist.v1.Portal portals = 1;
+   */
+  portals: Portal[];
+};
+
+/**
+ * Describes the message assist.v1.ListServedPortalsResponse.
+ * Use `create(ListServedPortalsResponseSchema)` to create a new message.
+ */
+export const ListServedPortalsResponseSchema: GenMessage<ListServedPortalsResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 10);
+
+/**
+ * ListSessionCodesRequest asks for the caller's live codes.
+ *
+ * @generated from message assist.v1.ListSessionCodesRequest
+ */
+export type ListSessionCodesRequest = Message<"assist.v1.ListSessionCodesRequest"> & {
+};
+
+/**
+ * Describes the message assist.v1.ListSessionCodesRequest.
+ * Use `create(ListSessionCodesRequestSchema)` to create a new message.
+ */
+export const ListSessionCodesRequestSchema: GenMessage<ListSessionCodesRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 11);
+
+/**
+ * ListSessionCodesResponse carries the live codes.
+ *
+ * @generated from message assist.v1.ListSessionCodesResponse
+ */
+export type ListSessionCodesResponse = Message<"assist.v1.ListSessionCodesResponse"> & {
+  /**
+   * The caller's live codes, soonest to expire first.
+   *
+   * @generated from field: repeated assist.v1.SessionCode session_codes = 1;
+   */
+  sessionCodes: SessionCode[];
+};
+
+/**
+ * Describes the message assist.v1.ListSessionCodesResponse.
+ * Use `create(ListSessionCodesResponseSchema)` to create a new message.
+ */
+export const ListSessionCodesResponseSchema: GenMessage<ListSessionCodesResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 12);
+
+/**
  * GetSessionRequest names the session.
  *
  * @generated from message assist.v1.GetSessionRequest
@@ -302,7 +383,7 @@ export type GetSessionRequest = Message<"assist.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 9);
+  messageDesc(file_assist_v1_session_service, 13);
 
 /**
  * GetSessionResponse carries the session.
@@ -323,7 +404,7 @@ export type GetSessionResponse = Message<"assist.v1.GetSessionResponse"> & {
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 10);
+  messageDesc(file_assist_v1_session_service, 14);
 
 /**
  * ListSessionsRequest is a page request.
@@ -358,7 +439,7 @@ export type ListSessionsRequest = Message<"assist.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 11);
+  messageDesc(file_assist_v1_session_service, 15);
 
 /**
  * ListSessionsResponse is one page of sessions.
@@ -386,7 +467,7 @@ export type ListSessionsResponse = Message<"assist.v1.ListSessionsResponse"> & {
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 12);
+  messageDesc(file_assist_v1_session_service, 16);
 
 /**
  * UpgradeSessionRequest confirms the upgrade ("Yes").
@@ -407,7 +488,7 @@ export type UpgradeSessionRequest = Message<"assist.v1.UpgradeSessionRequest"> &
  * Use `create(UpgradeSessionRequestSchema)` to create a new message.
  */
 export const UpgradeSessionRequestSchema: GenMessage<UpgradeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 13);
+  messageDesc(file_assist_v1_session_service, 17);
 
 /**
  * UpgradeSessionResponse carries the session and the stored offer.
@@ -435,7 +516,7 @@ export type UpgradeSessionResponse = Message<"assist.v1.UpgradeSessionResponse">
  * Use `create(UpgradeSessionResponseSchema)` to create a new message.
  */
 export const UpgradeSessionResponseSchema: GenMessage<UpgradeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 14);
+  messageDesc(file_assist_v1_session_service, 18);
 
 /**
  * TransferSessionRequest names the new lead advisor.
@@ -470,7 +551,7 @@ export type TransferSessionRequest = Message<"assist.v1.TransferSessionRequest">
  * Use `create(TransferSessionRequestSchema)` to create a new message.
  */
 export const TransferSessionRequestSchema: GenMessage<TransferSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 15);
+  messageDesc(file_assist_v1_session_service, 19);
 
 /**
  * TransferSessionResponse carries the session after the transfer.
@@ -491,7 +572,7 @@ export type TransferSessionResponse = Message<"assist.v1.TransferSessionResponse
  * Use `create(TransferSessionResponseSchema)` to create a new message.
  */
 export const TransferSessionResponseSchema: GenMessage<TransferSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 16);
+  messageDesc(file_assist_v1_session_service, 20);
 
 /**
  * ListColleaguesRequest asks for the caller's colleagues.
@@ -506,7 +587,7 @@ export type ListColleaguesRequest = Message<"assist.v1.ListColleaguesRequest"> &
  * Use `create(ListColleaguesRequestSchema)` to create a new message.
  */
 export const ListColleaguesRequestSchema: GenMessage<ListColleaguesRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 17);
+  messageDesc(file_assist_v1_session_service, 21);
 
 /**
  * ListColleaguesResponse carries the colleagues.
@@ -528,7 +609,7 @@ export type ListColleaguesResponse = Message<"assist.v1.ListColleaguesResponse">
  * Use `create(ListColleaguesResponseSchema)` to create a new message.
  */
 export const ListColleaguesResponseSchema: GenMessage<ListColleaguesResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 18);
+  messageDesc(file_assist_v1_session_service, 22);
 
 /**
  * Colleague is another advisor of the account, as advisors see them.
@@ -556,7 +637,7 @@ export type Colleague = Message<"assist.v1.Colleague"> & {
  * Use `create(ColleagueSchema)` to create a new message.
  */
 export const ColleagueSchema: GenMessage<Colleague> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 19);
+  messageDesc(file_assist_v1_session_service, 23);
 
 /**
  * InviteAdvisorRequest names the advisor to invite.
@@ -584,7 +665,7 @@ export type InviteAdvisorRequest = Message<"assist.v1.InviteAdvisorRequest"> & {
  * Use `create(InviteAdvisorRequestSchema)` to create a new message.
  */
 export const InviteAdvisorRequestSchema: GenMessage<InviteAdvisorRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 20);
+  messageDesc(file_assist_v1_session_service, 24);
 
 /**
  * InviteAdvisorResponse carries the session after the invitation.
@@ -605,7 +686,7 @@ export type InviteAdvisorResponse = Message<"assist.v1.InviteAdvisorResponse"> &
  * Use `create(InviteAdvisorResponseSchema)` to create a new message.
  */
 export const InviteAdvisorResponseSchema: GenMessage<InviteAdvisorResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 21);
+  messageDesc(file_assist_v1_session_service, 25);
 
 /**
  * EndSessionRequest closes a session.
@@ -640,7 +721,7 @@ export type EndSessionRequest = Message<"assist.v1.EndSessionRequest"> & {
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
 export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 22);
+  messageDesc(file_assist_v1_session_service, 26);
 
 /**
  * EndSessionResponse carries the ended session.
@@ -661,7 +742,7 @@ export type EndSessionResponse = Message<"assist.v1.EndSessionResponse"> & {
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 23);
+  messageDesc(file_assist_v1_session_service, 27);
 
 /**
  * WatchAdvisorRequest says what the console follows.
@@ -697,7 +778,7 @@ export type WatchAdvisorRequest = Message<"assist.v1.WatchAdvisorRequest"> & {
  * Use `create(WatchAdvisorRequestSchema)` to create a new message.
  */
 export const WatchAdvisorRequestSchema: GenMessage<WatchAdvisorRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 24);
+  messageDesc(file_assist_v1_session_service, 28);
 
 /**
  * SessionCursor names a session and where to resume its log.
@@ -725,7 +806,7 @@ export type SessionCursor = Message<"assist.v1.SessionCursor"> & {
  * Use `create(SessionCursorSchema)` to create a new message.
  */
 export const SessionCursorSchema: GenMessage<SessionCursor> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 25);
+  messageDesc(file_assist_v1_session_service, 29);
 
 /**
  * WatchAdvisorResponse is one message of the console's stream.
@@ -771,7 +852,7 @@ export type WatchAdvisorResponse = Message<"assist.v1.WatchAdvisorResponse"> & {
  * Use `create(WatchAdvisorResponseSchema)` to create a new message.
  */
 export const WatchAdvisorResponseSchema: GenMessage<WatchAdvisorResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 26);
+  messageDesc(file_assist_v1_session_service, 30);
 
 /**
  * WatchAdvisorOpened says the stream is open and following.
@@ -792,7 +873,7 @@ export type WatchAdvisorOpened = Message<"assist.v1.WatchAdvisorOpened"> & {
  * Use `create(WatchAdvisorOpenedSchema)` to create a new message.
  */
 export const WatchAdvisorOpenedSchema: GenMessage<WatchAdvisorOpened> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 27);
+  messageDesc(file_assist_v1_session_service, 31);
 
 /**
  * SessionService is the advisor's side of sessions: the live queue, picking
@@ -837,7 +918,12 @@ export const SessionService: GenService<{
   },
   /**
    * CreateSessionCode creates a short numeric code for a code-mode portal;
-   * the customer types it to land directly with this advisor.
+   * the customer types it to land directly with this advisor: the session
+   * waits in this advisor's queue only (see Session.waiting_for_advisor_id).
+   * A code works once, for the account's session_code_lifetime; an advisor
+   * holds at most max_live_session_codes_per_advisor live codes (see
+   * AccountSettings). Share it with the customer by phone, or as the portal's link
+   * with `?code=` (and `&name=` to prefill the customer's name).
    *
    * Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (portal),
    * `FailedPrecondition` (the portal is not in code mode),
@@ -850,6 +936,33 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof CreateSessionCodeRequestSchema;
     output: typeof CreateSessionCodeResponseSchema;
+  },
+  /**
+   * ListServedPortals lists the portals the calling advisor serves, by
+   * name, with their modes (a console offers session codes on code-mode
+   * portals). Portal.advisor_ids is left empty.
+   *
+   * Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+   *
+   * @generated from rpc assist.v1.SessionService.ListServedPortals
+   */
+  listServedPortals: {
+    methodKind: "unary";
+    input: typeof ListServedPortalsRequestSchema;
+    output: typeof ListServedPortalsResponseSchema;
+  },
+  /**
+   * ListSessionCodes lists the calling advisor's live session codes (not
+   * yet used nor expired), soonest to expire first.
+   *
+   * Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+   *
+   * @generated from rpc assist.v1.SessionService.ListSessionCodes
+   */
+  listSessionCodes: {
+    methodKind: "unary";
+    input: typeof ListSessionCodesRequestSchema;
+    output: typeof ListSessionCodesResponseSchema;
   },
   /**
    * GetSession returns one session. API keys with

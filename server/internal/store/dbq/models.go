@@ -54,6 +54,12 @@ type Advisor struct {
 	CreateTime   time.Time
 }
 
+type AdvisorPresence struct {
+	WatchID    uuid.UUID
+	AdvisorID  uuid.UUID
+	ExpireTime time.Time
+}
+
 type ApiKey struct {
 	ID          uuid.UUID
 	AccountID   uuid.UUID
@@ -141,6 +147,7 @@ type Session struct {
 	StartRequestHash    []byte
 	Handoff             int16
 	LogDeleteTime       *time.Time
+	WaitingForAdvisorID *uuid.UUID
 }
 
 type SessionAdvisor struct {
@@ -148,6 +155,15 @@ type SessionAdvisor struct {
 	AdvisorID uuid.UUID
 	Lead      bool
 	JoinTime  time.Time
+}
+
+type SessionCode struct {
+	PortalID            uuid.UUID
+	Code                string
+	AdvisorID           uuid.UUID
+	CustomerDisplayName string
+	CreateTime          time.Time
+	ExpireTime          time.Time
 }
 
 type SessionEvent struct {

@@ -54,7 +54,7 @@ func (q *Queries) ReportAdvisorsByID(ctx context.Context, db DBTX, arg ReportAdv
 }
 
 const reportGet = `-- name: ReportGet :one
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time, p.slug AS portal_slug
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time, s.waiting_for_advisor_id, p.slug AS portal_slug
 FROM sessions s
 JOIN portals p ON p.id = s.portal_id
 WHERE s.id = $1::uuid AND s.account_id = $2::uuid
@@ -99,13 +99,14 @@ func (q *Queries) ReportGet(ctx context.Context, db DBTX, arg ReportGetParams) (
 		&i.Session.StartRequestHash,
 		&i.Session.Handoff,
 		&i.Session.LogDeleteTime,
+		&i.Session.WaitingForAdvisorID,
 		&i.PortalSlug,
 	)
 	return i, err
 }
 
 const reportList = `-- name: ReportList :many
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time, p.slug AS portal_slug
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time, s.waiting_for_advisor_id, p.slug AS portal_slug
 FROM sessions s
 JOIN portals p ON p.id = s.portal_id
 WHERE s.account_id = $1::uuid
@@ -198,6 +199,7 @@ func (q *Queries) ReportList(ctx context.Context, db DBTX, arg ReportListParams)
 			&i.Session.StartRequestHash,
 			&i.Session.Handoff,
 			&i.Session.LogDeleteTime,
+			&i.Session.WaitingForAdvisorID,
 			&i.PortalSlug,
 		); err != nil {
 			return nil, err

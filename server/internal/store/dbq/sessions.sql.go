@@ -13,7 +13,7 @@ import (
 )
 
 const sessionAccessGet = `-- name: SessionAccessGet :one
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time,
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time, s.waiting_for_advisor_id,
     sa.lead AS participant_lead,
     EXISTS (
         SELECT 1 FROM portal_advisors pa
@@ -66,6 +66,7 @@ func (q *Queries) SessionAccessGet(ctx context.Context, db DBTX, arg SessionAcce
 		&i.Session.StartRequestHash,
 		&i.Session.Handoff,
 		&i.Session.LogDeleteTime,
+		&i.Session.WaitingForAdvisorID,
 		&i.ParticipantLead,
 		&i.ServesPortal,
 	)
@@ -154,10 +155,16 @@ func (q *Queries) SessionAdvisorList(ctx context.Context, db DBTX, sessionID uui
 const sessionCountWaiting = `-- name: SessionCountWaiting :one
 SELECT count(*) FROM sessions
 WHERE state = 1 AND portal_id = ANY($1::uuid[])
+  AND (waiting_for_advisor_id IS NULL OR waiting_for_advisor_id = $2::uuid)
 `
 
-func (q *Queries) SessionCountWaiting(ctx context.Context, db DBTX, portalIds []uuid.UUID) (int64, error) {
-	row := db.QueryRow(ctx, sessionCountWaiting, portalIds)
+type SessionCountWaitingParams struct {
+	PortalIds []uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+func (q *Queries) SessionCountWaiting(ctx context.Context, db DBTX, arg SessionCountWaitingParams) (int64, error) {
+	row := db.QueryRow(ctx, sessionCountWaiting, arg.PortalIds, arg.AdvisorID)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -167,7 +174,7 @@ const sessionEnd = `-- name: SessionEnd :one
 UPDATE sessions
 SET state = 3, end_time = now(), outcome = $1, notes = $2
 WHERE id = $3 AND state <> 3
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id
 `
 
 type SessionEndParams struct {
@@ -204,12 +211,13 @@ func (q *Queries) SessionEnd(ctx context.Context, db DBTX, arg SessionEndParams)
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }
 
 const sessionGet = `-- name: SessionGet :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE id = $1
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id FROM sessions WHERE id = $1
 `
 
 func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -240,12 +248,13 @@ func (q *Queries) SessionGet(ctx context.Context, db DBTX, id uuid.UUID) (Sessio
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }
 
 const sessionGetByStartRequest = `-- name: SessionGetByStartRequest :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE portal_id = $1 AND start_request_id = $2
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id FROM sessions WHERE portal_id = $1 AND start_request_id = $2
 `
 
 type SessionGetByStartRequestParams struct {
@@ -281,12 +290,13 @@ func (q *Queries) SessionGetByStartRequest(ctx context.Context, db DBTX, arg Ses
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }
 
 const sessionGetForUpdate = `-- name: SessionGetForUpdate :one
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE id = $1 FOR UPDATE
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id FROM sessions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID) (Session, error) {
@@ -317,12 +327,13 @@ func (q *Queries) SessionGetForUpdate(ctx context.Context, db DBTX, id uuid.UUID
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }
 
 const sessionGetMany = `-- name: SessionGetMany :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions WHERE id = ANY($1::uuid[])
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id FROM sessions WHERE id = ANY($1::uuid[])
 `
 
 func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) ([]Session, error) {
@@ -359,6 +370,7 @@ func (q *Queries) SessionGetMany(ctx context.Context, db DBTX, ids []uuid.UUID) 
 			&i.StartRequestHash,
 			&i.Handoff,
 			&i.LogDeleteTime,
+			&i.WaitingForAdvisorID,
 		); err != nil {
 			return nil, err
 		}
@@ -375,12 +387,12 @@ INSERT INTO sessions (
     account_id, portal_id, portal_mode, kind, state,
     customer_display_name, customer_email, customer_problem,
     customer_device, customer_os, customer_user_agent, start_request_id,
-    start_request_hash
+    start_request_hash, waiting_for_advisor_id
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id
 `
 
 type SessionInsertParams struct {
@@ -397,6 +409,7 @@ type SessionInsertParams struct {
 	CustomerUserAgent   string
 	StartRequestID      *uuid.UUID
 	StartRequestHash    []byte
+	WaitingForAdvisorID *uuid.UUID
 }
 
 func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertParams) (Session, error) {
@@ -414,6 +427,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		arg.CustomerUserAgent,
 		arg.StartRequestID,
 		arg.StartRequestHash,
+		arg.WaitingForAdvisorID,
 	)
 	var i Session
 	err := row.Scan(
@@ -441,6 +455,7 @@ func (q *Queries) SessionInsert(ctx context.Context, db DBTX, arg SessionInsertP
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }
@@ -478,7 +493,7 @@ func (q *Queries) SessionInvitedAdvisors(ctx context.Context, db DBTX, sessionId
 }
 
 const sessionListByAdvisor = `-- name: SessionListByAdvisor :many
-SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time FROM sessions s
+SELECT s.id, s.account_id, s.portal_id, s.portal_mode, s.kind, s.state, s.upgrade_state, s.customer_display_name, s.customer_email, s.customer_problem, s.customer_device, s.customer_os, s.customer_user_agent, s.start_request_id, s.advisor_id, s.create_time, s.pick_up_time, s.end_time, s.outcome, s.notes, s.last_seq, s.start_request_hash, s.handoff, s.log_delete_time, s.waiting_for_advisor_id FROM sessions s
 JOIN session_advisors sa ON sa.session_id = s.id
 WHERE sa.advisor_id = $1
   AND ($2::smallint = 0 OR s.state = $2::smallint)
@@ -536,6 +551,7 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 			&i.StartRequestHash,
 			&i.Handoff,
 			&i.LogDeleteTime,
+			&i.WaitingForAdvisorID,
 		); err != nil {
 			return nil, err
 		}
@@ -548,19 +564,23 @@ func (q *Queries) SessionListByAdvisor(ctx context.Context, db DBTX, arg Session
 }
 
 const sessionListWaiting = `-- name: SessionListWaiting :many
-SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time FROM sessions
+SELECT id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id FROM sessions
 WHERE state = 1 AND portal_id = ANY($1::uuid[])
+  AND (waiting_for_advisor_id IS NULL OR waiting_for_advisor_id = $2::uuid)
 ORDER BY create_time, id
-LIMIT $2
+LIMIT $3
 `
 
 type SessionListWaitingParams struct {
 	PortalIds []uuid.UUID
+	AdvisorID uuid.UUID
 	PageLimit int32
 }
 
+// The waiting sessions an advisor may pick up: those of the portals'
+// queues, and those waiting for this advisor.
 func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, arg SessionListWaitingParams) ([]Session, error) {
-	rows, err := db.Query(ctx, sessionListWaiting, arg.PortalIds, arg.PageLimit)
+	rows, err := db.Query(ctx, sessionListWaiting, arg.PortalIds, arg.AdvisorID, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -593,6 +613,7 @@ func (q *Queries) SessionListWaiting(ctx context.Context, db DBTX, arg SessionLi
 			&i.StartRequestHash,
 			&i.Handoff,
 			&i.LogDeleteTime,
+			&i.WaitingForAdvisorID,
 		); err != nil {
 			return nil, err
 		}
@@ -608,7 +629,8 @@ const sessionPickUp = `-- name: SessionPickUp :one
 UPDATE sessions
 SET state = 2, advisor_id = $1, pick_up_time = now(), kind = $2
 WHERE id = $3 AND state = 1
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
+  AND (waiting_for_advisor_id IS NULL OR waiting_for_advisor_id = $1)
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id
 `
 
 type SessionPickUpParams struct {
@@ -618,7 +640,8 @@ type SessionPickUpParams struct {
 }
 
 // Claim a waiting session: the conditional update lets exactly one advisor
-// win a pick-up race.
+// win a pick-up race, and no one but the advisor a session waits for take
+// it.
 func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpParams) (Session, error) {
 	row := db.QueryRow(ctx, sessionPickUp, arg.AdvisorID, arg.Kind, arg.ID)
 	var i Session
@@ -647,6 +670,7 @@ func (q *Queries) SessionPickUp(ctx context.Context, db DBTX, arg SessionPickUpP
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }
@@ -656,7 +680,7 @@ SELECT
     count(*) FILTER (WHERE (s.create_time, s.id) < ($1::timestamptz, $2::uuid)) AS ahead,
     count(*) AS waiting
 FROM sessions s
-WHERE s.portal_id = $3 AND s.state = 1
+WHERE s.portal_id = $3 AND s.state = 1 AND s.waiting_for_advisor_id IS NULL
 `
 
 type SessionQueuePositionParams struct {
@@ -679,10 +703,37 @@ func (q *Queries) SessionQueuePosition(ctx context.Context, db DBTX, arg Session
 	return i, err
 }
 
+const sessionQueuePositionForAdvisor = `-- name: SessionQueuePositionForAdvisor :one
+SELECT
+    count(*) FILTER (WHERE (s.create_time, s.id) < ($1::timestamptz, $2::uuid)) AS ahead,
+    count(*) AS waiting
+FROM sessions s
+WHERE s.waiting_for_advisor_id = $3 AND s.state = 1
+`
+
+type SessionQueuePositionForAdvisorParams struct {
+	CreateTime time.Time
+	ID         uuid.UUID
+	AdvisorID  *uuid.UUID
+}
+
+type SessionQueuePositionForAdvisorRow struct {
+	Ahead   int64
+	Waiting int64
+}
+
+// The same for a session waiting for one advisor, in that advisor's queue.
+func (q *Queries) SessionQueuePositionForAdvisor(ctx context.Context, db DBTX, arg SessionQueuePositionForAdvisorParams) (SessionQueuePositionForAdvisorRow, error) {
+	row := db.QueryRow(ctx, sessionQueuePositionForAdvisor, arg.CreateTime, arg.ID, arg.AdvisorID)
+	var i SessionQueuePositionForAdvisorRow
+	err := row.Scan(&i.Ahead, &i.Waiting)
+	return i, err
+}
+
 const sessionTransfer = `-- name: SessionTransfer :one
 UPDATE sessions SET advisor_id = $1::uuid
 WHERE id = $2 AND state = 2 AND advisor_id = $3::uuid
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id
 `
 
 type SessionTransferParams struct {
@@ -721,6 +772,7 @@ func (q *Queries) SessionTransfer(ctx context.Context, db DBTX, arg SessionTrans
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }

@@ -179,7 +179,7 @@ func (q *Queries) OpenerRedeem(ctx context.Context, db DBTX, arg OpenerRedeemPar
 const sessionSetUpgrade = `-- name: SessionSetUpgrade :one
 UPDATE sessions SET upgrade_state = $1, kind = $2, handoff = $3
 WHERE id = $4
-RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id
 `
 
 type SessionSetUpgradeParams struct {
@@ -222,6 +222,7 @@ func (q *Queries) SessionSetUpgrade(ctx context.Context, db DBTX, arg SessionSet
 		&i.StartRequestHash,
 		&i.Handoff,
 		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
 	)
 	return i, err
 }

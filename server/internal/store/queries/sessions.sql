@@ -3,9 +3,9 @@ INSERT INTO sessions (
     account_id, portal_id, portal_mode, kind, state,
     customer_display_name, customer_email, customer_problem,
     customer_device, customer_os, customer_user_agent, start_request_id,
-    start_request_hash
+    start_request_hash, waiting_for_advisor_id
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 )
 ON CONFLICT (portal_id, start_request_id) DO NOTHING
 RETURNING *;
@@ -19,15 +19,19 @@ SELECT * FROM sessions WHERE id = $1;
 -- name: SessionGetForUpdate :one
 SELECT * FROM sessions WHERE id = $1 FOR UPDATE;
 
+-- The waiting sessions an advisor may pick up: those of the portals'
+-- queues, and those waiting for this advisor.
 -- name: SessionListWaiting :many
 SELECT * FROM sessions
 WHERE state = 1 AND portal_id = ANY(@portal_ids::uuid[])
+  AND (waiting_for_advisor_id IS NULL OR waiting_for_advisor_id = @advisor_id::uuid)
 ORDER BY create_time, id
 LIMIT @page_limit;
 
 -- name: SessionCountWaiting :one
 SELECT count(*) FROM sessions
-WHERE state = 1 AND portal_id = ANY(@portal_ids::uuid[]);
+WHERE state = 1 AND portal_id = ANY(@portal_ids::uuid[])
+  AND (waiting_for_advisor_id IS NULL OR waiting_for_advisor_id = @advisor_id::uuid);
 
 -- name: SessionGetMany :many
 SELECT * FROM sessions WHERE id = ANY(@ids::uuid[]);
@@ -43,11 +47,13 @@ ORDER BY s.create_time DESC, s.id DESC
 LIMIT @page_limit;
 
 -- Claim a waiting session: the conditional update lets exactly one advisor
--- win a pick-up race.
+-- win a pick-up race, and no one but the advisor a session waits for take
+-- it.
 -- name: SessionPickUp :one
 UPDATE sessions
 SET state = 2, advisor_id = @advisor_id, pick_up_time = now(), kind = @kind
 WHERE id = @id AND state = 1
+  AND (waiting_for_advisor_id IS NULL OR waiting_for_advisor_id = @advisor_id)
 RETURNING *;
 
 -- name: SessionEnd :one
@@ -106,4 +112,12 @@ SELECT
     count(*) FILTER (WHERE (s.create_time, s.id) < (@create_time::timestamptz, @id::uuid)) AS ahead,
     count(*) AS waiting
 FROM sessions s
-WHERE s.portal_id = @portal_id AND s.state = 1;
+WHERE s.portal_id = @portal_id AND s.state = 1 AND s.waiting_for_advisor_id IS NULL;
+
+-- The same for a session waiting for one advisor, in that advisor's queue.
+-- name: SessionQueuePositionForAdvisor :one
+SELECT
+    count(*) FILTER (WHERE (s.create_time, s.id) < (@create_time::timestamptz, @id::uuid)) AS ahead,
+    count(*) AS waiting
+FROM sessions s
+WHERE s.waiting_for_advisor_id = @advisor_id AND s.state = 1;

@@ -32,6 +32,12 @@ const (
 	// SessionServiceCreateSessionCodeProcedure is the procedure name of the SessionService's
 	// CreateSessionCode RPC.
 	SessionServiceCreateSessionCodeProcedure = "/assist.v1.SessionService/CreateSessionCode"
+	// SessionServiceListServedPortalsProcedure is the procedure name of the SessionService's
+	// ListServedPortals RPC.
+	SessionServiceListServedPortalsProcedure = "/assist.v1.SessionService/ListServedPortals"
+	// SessionServiceListSessionCodesProcedure is the procedure name of the SessionService's
+	// ListSessionCodes RPC.
+	SessionServiceListSessionCodesProcedure = "/assist.v1.SessionService/ListSessionCodes"
 	// SessionServiceGetSessionProcedure is the procedure name of the SessionService's GetSession RPC.
 	SessionServiceGetSessionProcedure = "/assist.v1.SessionService/GetSession"
 	// SessionServiceListSessionsProcedure is the procedure name of the SessionService's ListSessions
@@ -77,6 +83,22 @@ var (
 			StreamType: connect.StreamTypeUnary,
 			Schema:     v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("CreateSessionCode"),
 			Procedure:  SessionServiceCreateSessionCodeProcedure,
+		}
+	})
+	sessionServiceListServedPortalsSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("ListServedPortals"),
+			Procedure:        SessionServiceListServedPortalsProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
+		}
+	})
+	sessionServiceListSessionCodesSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("ListSessionCodes"),
+			Procedure:        SessionServiceListSessionCodesProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
 		}
 	})
 	sessionServiceGetSessionSpec = sync.OnceValue(func() connect.Spec {
@@ -159,13 +181,29 @@ type SessionServiceClient interface {
 	// no longer waiting: another advisor picked it up, or it ended).
 	PickUpSession(context.Context, *v1.PickUpSessionRequest) (*v1.PickUpSessionResponse, error)
 	// CreateSessionCode creates a short numeric code for a code-mode portal;
-	// the customer types it to land directly with this advisor.
+	// the customer types it to land directly with this advisor: the session
+	// waits in this advisor's queue only (see Session.waiting_for_advisor_id).
+	// A code works once, for the account's session_code_lifetime; an advisor
+	// holds at most max_live_session_codes_per_advisor live codes (see
+	// AccountSettings). Share it with the customer by phone, or as the portal's link
+	// with `?code=` (and `&name=` to prefill the customer's name).
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (portal),
 	// `FailedPrecondition` (the portal is not in code mode),
 	// `ResourceExhausted` (the advisor already holds the maximum number of
 	// live codes).
 	CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error)
+	// ListServedPortals lists the portals the calling advisor serves, by
+	// name, with their modes (a console offers session codes on code-mode
+	// portals). Portal.advisor_ids is left empty.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+	ListServedPortals(context.Context, *v1.ListServedPortalsRequest) (*v1.ListServedPortalsResponse, error)
+	// ListSessionCodes lists the calling advisor's live session codes (not
+	// yet used nor expired), soonest to expire first.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+	ListSessionCodes(context.Context, *v1.ListSessionCodesRequest) (*v1.ListSessionCodesResponse, error)
 	// GetSession returns one session. API keys with
 	// API_KEY_SCOPE_SESSIONS_READ may read any session of their account.
 	//
@@ -305,13 +343,29 @@ type SessionServiceHandler interface {
 	// no longer waiting: another advisor picked it up, or it ended).
 	PickUpSession(context.Context, *v1.PickUpSessionRequest) (*v1.PickUpSessionResponse, error)
 	// CreateSessionCode creates a short numeric code for a code-mode portal;
-	// the customer types it to land directly with this advisor.
+	// the customer types it to land directly with this advisor: the session
+	// waits in this advisor's queue only (see Session.waiting_for_advisor_id).
+	// A code works once, for the account's session_code_lifetime; an advisor
+	// holds at most max_live_session_codes_per_advisor live codes (see
+	// AccountSettings). Share it with the customer by phone, or as the portal's link
+	// with `?code=` (and `&name=` to prefill the customer's name).
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (portal),
 	// `FailedPrecondition` (the portal is not in code mode),
 	// `ResourceExhausted` (the advisor already holds the maximum number of
 	// live codes).
 	CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error)
+	// ListServedPortals lists the portals the calling advisor serves, by
+	// name, with their modes (a console offers session codes on code-mode
+	// portals). Portal.advisor_ids is left empty.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+	ListServedPortals(context.Context, *v1.ListServedPortalsRequest) (*v1.ListServedPortalsResponse, error)
+	// ListSessionCodes lists the calling advisor's live session codes (not
+	// yet used nor expired), soonest to expire first.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied` (not an advisor).
+	ListSessionCodes(context.Context, *v1.ListSessionCodesRequest) (*v1.ListSessionCodesResponse, error)
 	// GetSession returns one session. API keys with
 	// API_KEY_SCOPE_SESSIONS_READ may read any session of their account.
 	//
@@ -394,6 +448,8 @@ func RegisterSessionServiceHandler(server *connect.Server, svc SessionServiceHan
 		connect.Method{Spec: sessionServiceWatchQueueSpec(), Handler: adapter.watchQueue},
 		connect.Method{Spec: sessionServicePickUpSessionSpec(), Handler: adapter.pickUpSession},
 		connect.Method{Spec: sessionServiceCreateSessionCodeSpec(), Handler: adapter.createSessionCode},
+		connect.Method{Spec: sessionServiceListServedPortalsSpec(), Handler: adapter.listServedPortals},
+		connect.Method{Spec: sessionServiceListSessionCodesSpec(), Handler: adapter.listSessionCodes},
 		connect.Method{Spec: sessionServiceGetSessionSpec(), Handler: adapter.getSession},
 		connect.Method{Spec: sessionServiceListSessionsSpec(), Handler: adapter.listSessions},
 		connect.Method{Spec: sessionServiceUpgradeSessionSpec(), Handler: adapter.upgradeSession},
@@ -452,6 +508,14 @@ func (UnimplementedSessionServiceHandler) CreateSessionCode(context.Context, *v1
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.CreateSessionCode is not implemented")
 }
 
+func (UnimplementedSessionServiceHandler) ListServedPortals(context.Context, *v1.ListServedPortalsRequest) (*v1.ListServedPortalsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.ListServedPortals is not implemented")
+}
+
+func (UnimplementedSessionServiceHandler) ListSessionCodes(context.Context, *v1.ListSessionCodesRequest) (*v1.ListSessionCodesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.ListSessionCodes is not implemented")
+}
+
 func (UnimplementedSessionServiceHandler) GetSession(context.Context, *v1.GetSessionRequest) (*v1.GetSessionResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.GetSession is not implemented")
 }
@@ -507,6 +571,22 @@ func (c *sessionServiceClient) PickUpSession(ctx context.Context, req *v1.PickUp
 func (c *sessionServiceClient) CreateSessionCode(ctx context.Context, req *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error) {
 	var res v1.CreateSessionCodeResponse
 	if err := c.client.CallUnary(ctx, sessionServiceCreateSessionCodeSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *sessionServiceClient) ListServedPortals(ctx context.Context, req *v1.ListServedPortalsRequest) (*v1.ListServedPortalsResponse, error) {
+	var res v1.ListServedPortalsResponse
+	if err := c.client.CallUnary(ctx, sessionServiceListServedPortalsSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *sessionServiceClient) ListSessionCodes(ctx context.Context, req *v1.ListSessionCodesRequest) (*v1.ListSessionCodesResponse, error) {
+	var res v1.ListSessionCodesResponse
+	if err := c.client.CallUnary(ctx, sessionServiceListSessionCodesSpec(), req, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -604,6 +684,30 @@ func (h sessionServiceHandler) createSessionCode(ctx context.Context, _ connect.
 		return err
 	}
 	res, err := h.svc.CreateSessionCode(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h sessionServiceHandler) listServedPortals(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.ListServedPortalsRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.ListServedPortals(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h sessionServiceHandler) listSessionCodes(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.ListSessionCodesRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.ListSessionCodes(ctx, &req)
 	if err != nil {
 		return err
 	}
