@@ -274,20 +274,22 @@ func (s *Service) RunPresence(ctx context.Context) { s.presence.Run(ctx) }
 // refreshed in one statement per interval for all of them.
 type Presence struct {
 	store *store.Store
-	mu    sync.Mutex
-	open  map[uuid.UUID]struct{}
+	// ttl and refresh: presenceTTL and presenceRefresh, shorter in tests.
+	ttl, refresh time.Duration
+	mu           sync.Mutex
+	open         map[uuid.UUID]struct{}
 }
 
 // NewPresence returns an empty presence keeper.
 func NewPresence(s *store.Store) *Presence {
-	return &Presence{store: s, open: map[uuid.UUID]struct{}{}}
+	return &Presence{store: s, ttl: presenceTTL, refresh: presenceRefresh, open: map[uuid.UUID]struct{}{}}
 }
 
 // Join marks the advisor online until the returned leave is called.
 func (pr *Presence) Join(ctx context.Context, advisorID uuid.UUID) (leave func(), err error) {
 	watch := uuid.New()
 	if err := pr.store.Q.AdvisorPresenceInsert(ctx, pr.store.Pool, dbq.AdvisorPresenceInsertParams{
-		WatchID: watch, AdvisorID: advisorID, TtlSeconds: presenceTTL.Seconds(),
+		WatchID: watch, AdvisorID: advisorID, TtlSeconds: pr.ttl.Seconds(),
 	}); err != nil {
 		return nil, fmt.Errorf("mark advisor online: %w", err)
 	}
@@ -308,7 +310,7 @@ func (pr *Presence) Join(ctx context.Context, advisorID uuid.UUID) (leave func()
 // Run refreshes this replica's watches until ctx ends, and clears rows
 // that replicas gone for good left behind.
 func (pr *Presence) Run(ctx context.Context) {
-	t := time.NewTicker(presenceRefresh)
+	t := time.NewTicker(pr.refresh)
 	defer t.Stop()
 	for {
 		select {
@@ -323,7 +325,7 @@ func (pr *Presence) Run(ctx context.Context) {
 		}
 		pr.mu.Unlock()
 		if len(watches) > 0 {
-			_ = pr.store.Q.AdvisorPresenceRefresh(ctx, pr.store.Pool, dbq.AdvisorPresenceRefreshParams{WatchIds: watches, TtlSeconds: presenceTTL.Seconds()})
+			_ = pr.store.Q.AdvisorPresenceRefresh(ctx, pr.store.Pool, dbq.AdvisorPresenceRefreshParams{WatchIds: watches, TtlSeconds: pr.ttl.Seconds()})
 		}
 		_ = pr.store.Q.AdvisorPresenceDeleteExpired(ctx, pr.store.Pool)
 	}
