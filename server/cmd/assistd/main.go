@@ -96,10 +96,14 @@ func printWelcome(url, addr string) {
 	fmt.Printf(`
 Assist is running on %[1]s (Connect, gRPC and gRPC-Web on one port).
 
-Demo account (portal %[3]q, queue mode):
+Demo account:
   admin     %[4]s / %[5]s
   advisor   %[6]s / %[7]s
   advisor   %[8]s / %[9]s
+
+  customers start at %[1]s/p/%[3]s (queue), %[1]s/p/%[10]s (a code an
+  advisor creates in the console) or %[1]s/p/%[11]s (pick an advisor who is
+  online); advisors sign in at %[1]s/console
 
 Try it:
   grpcurl -plaintext %[2]s list
@@ -108,7 +112,7 @@ Try it:
     -d '{"portalSlug":"%[3]s","customer":{"displayName":"Ada"}}'
 
 Stop with Ctrl-C.
-`, url, addr, demo.PortalSlug, demo.AdminEmail, demo.AdminPassword, demo.AdvisorEmail, demo.AdvisorPassword, demo.Advisor2Email, demo.Advisor2Password)
+`, url, addr, demo.PortalSlug, demo.AdminEmail, demo.AdminPassword, demo.AdvisorEmail, demo.AdvisorPassword, demo.Advisor2Email, demo.Advisor2Password, demo.CodePortalSlug, demo.WebPortalSlug)
 }
 
 // joinNonEmpty splits a comma-separated list, dropping blanks.

@@ -1,5 +1,6 @@
 // Package demo seeds the demo account that `make run` shows a newcomer:
-// an admin, an advisor and a queue-mode portal named "demo".
+// an admin, two advisors, a queue-mode portal named "demo", and a
+// code-mode and a web-mode portal ("demo-code", "demo-web").
 package demo
 
 import (
@@ -7,6 +8,7 @@ import (
 	"fmt"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/assist-chat/assist/server/internal/auth"
@@ -19,6 +21,8 @@ import (
 const (
 	AccountName      = "Demo"
 	PortalSlug       = "demo"
+	CodePortalSlug   = "demo-code"
+	WebPortalSlug    = "demo-web"
 	AdminEmail       = "admin@demo.example"
 	AdminPassword    = "demo-admin-password"
 	AdvisorEmail     = "advisor@demo.example"
@@ -40,7 +44,7 @@ func Seed(ctx context.Context, s *store.Store, passwordCost int) (dbq.Portal, er
 		p, err := s.Q.PortalGetBySlug(ctx, tx, PortalSlug)
 		if err == nil {
 			portal = p
-			return nil
+			return seedRoutedPortals(ctx, s, tx, p.AccountID)
 		}
 		if !store.IsNotFound(err) {
 			return err
@@ -79,7 +83,44 @@ func Seed(ctx context.Context, s *store.Store, passwordCost int) (dbq.Portal, er
 				return err
 			}
 		}
-		return nil
+		return seedRoutedPortals(ctx, s, tx, account.ID)
 	})
 	return portal, err
+}
+
+// seedRoutedPortals adds the code-mode and web-mode portals, served by the
+// two advisors, to a demo account that lacks them (one seeded before they
+// existed, too).
+func seedRoutedPortals(ctx context.Context, s *store.Store, tx pgx.Tx, accountID uuid.UUID) error {
+	for _, p := range []struct {
+		slug, name string
+		mode       assistv1.PortalMode
+	}{
+		{CodePortalSlug, "Demo support (session code)", assistv1.PortalMode_PORTAL_MODE_CODE},
+		{WebPortalSlug, "Demo support (pick an advisor)", assistv1.PortalMode_PORTAL_MODE_WEB},
+	} {
+		if _, err := s.Q.PortalGetBySlug(ctx, tx, p.slug); !store.IsNotFound(err) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		portal, err := s.Q.PortalInsert(ctx, tx, dbq.PortalInsertParams{AccountID: accountID, Slug: p.slug, DisplayName: p.name, Mode: int16(p.mode)})
+		if err != nil {
+			return fmt.Errorf("seed portal %s: %w", p.slug, err)
+		}
+		for _, email := range []string{AdvisorEmail, Advisor2Email} {
+			adv, err := s.Q.AdvisorGetByEmail(ctx, tx, email)
+			if store.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.Q.PortalAdvisorInsert(ctx, tx, dbq.PortalAdvisorInsertParams{PortalID: portal.ID, AdvisorID: adv.ID}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
