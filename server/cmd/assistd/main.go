@@ -101,9 +101,11 @@ Demo account:
   advisor   %[6]s / %[7]s
   advisor   %[8]s / %[9]s
 
-  customers start at %[1]s/p/%[3]s (queue), %[1]s/p/%[10]s (a code an
-  advisor creates in the console) or %[1]s/p/%[11]s (pick an advisor who is
-  online); advisors sign in at %[1]s/console
+Customers start at:
+  %[1]s/p/%[3]s       queue: any advisor picks the session up
+  %[1]s/p/%[10]s  with a code an advisor creates in the console
+  %[1]s/p/%[11]s   picking an advisor whose console is open
+Advisors sign in at %[1]s/console
 
 Try it:
   grpcurl -plaintext %[2]s list

@@ -75,6 +75,12 @@ func InvalidArgument(field, format string, args ...any) *Error {
 // NotFound reports that what (e.g. "session") does not exist for the caller.
 func NotFound(what string) *Error { return newf(KindNotFound, "%s not found", what) }
 
+// NotFoundWhy is NotFound with a hint at what to do next, for callers who
+// are people (a customer typing a code).
+func NotFoundWhy(what, hint string) *Error {
+	return newf(KindNotFound, "%s not found: %s", what, hint)
+}
+
 // AlreadyExists reports a taken unique value.
 func AlreadyExists(format string, args ...any) *Error {
 	return newf(KindAlreadyExists, format, args...)

@@ -241,7 +241,7 @@ func (s *Service) routeWeb(ctx context.Context, portalID uuid.UUID, req Start) (
 func (s *Service) useCode(ctx context.Context, tx *sessionlog.Tx, portalID uuid.UUID, code string) (route, error) {
 	row, err := s.store.Q.SessionCodeUse(ctx, tx, dbq.SessionCodeUseParams{PortalID: portalID, Code: code})
 	if store.IsNotFound(err) {
-		return route{}, failure.NotFound("session code")
+		return route{}, failure.NotFoundWhy("session code", "it is unknown, already used or expired; ask your advisor for a new one")
 	}
 	if err != nil {
 		return route{}, fmt.Errorf("use code: %w", err)
