@@ -88,11 +88,15 @@ func (c *routingCast) start(ctx context.Context, slug, name, requestID string, r
 }
 
 func withCode(code string) func(*assistv1.StartSessionRequest) {
-	return func(r *assistv1.StartSessionRequest) { r.Routing = &assistv1.StartSessionRequest_SessionCode{SessionCode: code} }
+	return func(r *assistv1.StartSessionRequest) {
+		r.Routing = &assistv1.StartSessionRequest_SessionCode{SessionCode: code}
+	}
 }
 
 func withAdvisor(id string) func(*assistv1.StartSessionRequest) {
-	return func(r *assistv1.StartSessionRequest) { r.Routing = &assistv1.StartSessionRequest_AdvisorId{AdvisorId: id} }
+	return func(r *assistv1.StartSessionRequest) {
+		r.Routing = &assistv1.StartSessionRequest_AdvisorId{AdvisorId: id}
+	}
 }
 
 func firstAvailable(r *assistv1.StartSessionRequest) {
