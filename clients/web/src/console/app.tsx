@@ -3,12 +3,13 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import type { Advisor } from "../../../../gen/ts/assist/v1/account_pb.js";
-import { DeviceType, SessionKind, SessionOutcome, SessionState, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
+import { DeviceType, PortalMode, SessionKind, SessionOutcome, SessionState, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
 import type { Colleague } from "../../../../gen/ts/assist/v1/session_service_pb.js";
 import { authClient, bearer, chatClient, Code, errorCode, errorText, sessionClient } from "../shared/api";
 import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, t } from "../shared/i18n";
 import { LangSwitch, MessageList, useLangRerender } from "../shared/ui";
+import { SessionCodes } from "./codes";
 import { ConsoleStore, type Panel } from "./store";
 
 interface Auth {
@@ -218,10 +219,18 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
             <ul class="queue-list">
               {store.queue.map((s) => {
                 const name = s.customer?.displayName ?? "";
+                const forMe = store.forMe(s);
                 return (
-                  <li key={s.id} class="queue-item">
+                  <li key={s.id} class={forMe ? "queue-item for-you" : "queue-item"}>
                     <div>
                       <strong>{name}</strong>
+                      {forMe && (
+                        <p class="tags">
+                          <span class="tag for-you">{t("queue.forYou")}</span>
+                          {s.portalMode === PortalMode.CODE && <span class="tag">{t("queue.viaCode")}</span>}
+                          {s.portalMode === PortalMode.WEB && <span class="tag">{t("queue.viaWeb")}</span>}
+                        </p>
+                      )}
                       {s.customer?.problemDescription && <p class="problem">{s.customer.problemDescription}</p>}
                       <p class="muted small">{t("queue.waitingSince", { time: formatDateTime(s.createTime ? timestampDate(s.createTime) : undefined) })}</p>
                     </div>
@@ -233,6 +242,7 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
               })}
             </ul>
           )}
+          <SessionCodes store={store} />
           <p class="muted small shortcuts">{t("nav.shortcuts")}</p>
         </aside>
         <main id="main" class="work">

@@ -4,8 +4,9 @@
 // Opening or closing a session restarts the stream with every cursor, so
 // nothing is missed or shown twice.
 import type { SessionEvent } from "../../../../gen/ts/assist/v1/event_pb.js";
-import type { WatchQueueResponse } from "../../../../gen/ts/assist/v1/session_service_pb.js";
-import { ParticipantRole, SessionState, type Participant, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
+import type { Portal } from "../../../../gen/ts/assist/v1/account_pb.js";
+import type { SessionCode, WatchQueueResponse } from "../../../../gen/ts/assist/v1/session_service_pb.js";
+import { ParticipantRole, PortalMode, SessionState, type Participant, type Session } from "../../../../gen/ts/assist/v1/session_pb.js";
 import { bearer, Code, errorCode, sessionClient, sleep } from "../shared/api";
 import { Conversation } from "../shared/conversation";
 
@@ -27,6 +28,10 @@ export class ConsoleStore {
   queue: Session[] = [];
   panels: Panel[] = [];
   connected = true;
+  // The portals the advisor serves, and their live session codes (code
+  // mode), soonest to expire first.
+  portals: Portal[] = [];
+  codes: SessionCode[] = [];
   private abort?: AbortController;
   private queueSeen = false;
   private readonly changed: () => void;
@@ -43,6 +48,7 @@ export class ConsoleStore {
 
   // start opens the sessions the advisor leads or joined, then the stream.
   async start(): Promise<void> {
+    void this.loadPortals();
     try {
       const res = await sessionClient.listSessions({ state: SessionState.ACTIVE, pageSize: 100 }, bearer(this.token));
       for (const s of res.sessions) {
@@ -55,6 +61,39 @@ export class ConsoleStore {
       }
     }
     this.restart();
+  }
+
+  // codePortals are the served portals where the advisor may create codes.
+  codePortals(): Portal[] {
+    return this.portals.filter((p) => p.mode === PortalMode.CODE);
+  }
+
+  async loadPortals(): Promise<void> {
+    try {
+      this.portals = (await sessionClient.listServedPortals({}, bearer(this.token))).portals;
+      this.changed();
+      if (this.codePortals().length > 0) {
+        await this.loadCodes();
+      }
+    } catch {
+      // Without the list the console offers no codes; the queue still works.
+    }
+  }
+
+  // loadCodes reads the live codes again: a customer may have used one.
+  async loadCodes(): Promise<void> {
+    try {
+      this.codes = (await sessionClient.listSessionCodes({}, bearer(this.token))).sessionCodes;
+      this.changed();
+    } catch {
+      // The last list stays; expired codes leave it by their time.
+    }
+  }
+
+  // forMe tells whether a waiting session was sent to this advisor (their
+  // session code, or their name picked on a web-mode portal).
+  forMe(s: Session): boolean {
+    return s.waitingForAdvisorId !== "" && s.waitingForAdvisorId === this.advisorId;
   }
 
   stop(): void {
@@ -170,6 +209,9 @@ export class ConsoleStore {
         if (this.queueSeen && this.queue.some((s) => !before.has(s.id))) {
           chime();
         }
+        if (this.queue.some((s) => !before.has(s.id) && this.forMe(s) && s.portalMode === PortalMode.CODE)) {
+          void this.loadCodes();
+        }
         this.queueSeen = true;
         break;
       }
@@ -177,6 +219,10 @@ export class ConsoleStore {
         if (!this.queue.some((s) => s.id === c.value.id)) {
           this.queue = [...this.queue, c.value];
           chime();
+          // A customer just used one of this advisor's codes.
+          if (this.forMe(c.value) && c.value.portalMode === PortalMode.CODE) {
+            void this.loadCodes();
+          }
         }
         break;
       case "removed":

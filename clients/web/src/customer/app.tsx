@@ -1,34 +1,15 @@
 // The customer's web chat: the portal's start form, the wait, the chat,
 // the upgrade's steps, the end with "Save the chat history".
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
-import type { PublicPortal, StartSessionRequest } from "../../../../gen/ts/assist/v1/portal_service_pb.js";
-import { DeviceType, OperatingSystem, ParticipantRole, PortalMode, type Participant } from "../../../../gen/ts/assist/v1/session_pb.js";
-import { bearer, chatClient, Code, errorCode, errorText, portalClient, sleep } from "../shared/api";
+import { ParticipantRole, type Participant } from "../../../../gen/ts/assist/v1/session_pb.js";
+import { bearer, chatClient, Code, errorCode, portalClient, sleep } from "../shared/api";
 import { Conversation } from "../shared/conversation";
 import { lang, t } from "../shared/i18n";
 import { LangSwitch, MessageList, useLangRerender } from "../shared/ui";
-import { downloadStarted, forget, loadSaved, requestID, save, type Saved } from "./storage";
+import { mobile, StartForm } from "./start";
+import { downloadStarted, forget, loadSaved, type Saved } from "./storage";
 
 const slug = decodeURIComponent(location.pathname.replace(/^\/p\//, "").replace(/\/.*$/, ""));
-const mobile = /Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent);
-
-function platform() {
-  const ua = navigator.userAgent;
-  const os = /Android/i.test(ua)
-    ? OperatingSystem.ANDROID
-    : /iPhone|iPad|iPod/i.test(ua)
-      ? OperatingSystem.IOS
-      : /Windows/i.test(ua)
-        ? OperatingSystem.WINDOWS
-        : /CrOS/i.test(ua)
-          ? OperatingSystem.CHROMEOS
-          : /Mac OS X/i.test(ua)
-            ? OperatingSystem.MACOS
-            : /Linux/i.test(ua)
-              ? OperatingSystem.LINUX
-              : OperatingSystem.UNSPECIFIED;
-  return { deviceType: mobile ? DeviceType.MOBILE : DeviceType.DESKTOP, operatingSystem: os, userAgent: ua.slice(0, 512) };
-}
 
 export function CustomerApp() {
   useLangRerender();
@@ -54,129 +35,10 @@ export function CustomerApp() {
             }}
           />
         ) : (
-          <StartForm onStarted={(s) => setSaved(s)} />
+          <StartForm slug={slug} onStarted={(s) => setSaved(s)} />
         )}
       </main>
     </div>
-  );
-}
-
-function StartForm({ onStarted }: { onStarted: (s: Saved) => void }) {
-  const [portal, setPortal] = useState<PublicPortal | null>(null);
-  const [missing, setMissing] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
-  const name = useRef<HTMLInputElement>(null);
-  const email = useRef<HTMLInputElement>(null);
-  const problem = useRef<HTMLTextAreaElement>(null);
-  const code = useRef<HTMLInputElement>(null);
-  const advisor = useRef<HTMLSelectElement>(null);
-
-  useEffect(() => {
-    portalClient
-      .getPortal({ portalSlug: slug })
-      .then((res) => setPortal(res.portal ?? null))
-      .catch((err) => {
-        if (errorCode(err) === Code.NotFound || errorCode(err) === Code.InvalidArgument) {
-          setMissing(true);
-        } else {
-          setError(t("error.generic", { reason: errorText(err) }));
-        }
-      });
-  }, []);
-
-  if (missing) {
-    return (
-      <section class="card narrow">
-        <h1>{t("start.noPortal")}</h1>
-      </section>
-    );
-  }
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const displayName = name.current!.value.trim();
-    if (!displayName) {
-      setError(t("start.nameRequired"));
-      name.current!.focus();
-      return;
-    }
-    // How the session reaches an advisor depends on the portal's mode.
-    let routing: StartSessionRequest["routing"] = { case: undefined };
-    if (portal?.mode === PortalMode.CODE) {
-      routing = { case: "sessionCode", value: code.current!.value.trim() };
-    } else if (portal?.mode === PortalMode.WEB) {
-      const chosen = advisor.current!.value;
-      routing = chosen ? { case: "advisorId", value: chosen } : { case: "firstAvailableAdvisor", value: true };
-    }
-    setBusy(true);
-    setError("");
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await portalClient.startSession({
-          portalSlug: slug,
-          customer: { displayName, email: email.current!.value.trim(), problemDescription: problem.current!.value.trim() },
-          platform: platform(),
-          routing,
-          requestId: requestID(slug),
-        });
-        const s = { sessionId: res.session!.id, token: res.customerToken, name: displayName };
-        save(slug, s);
-        onStarted(s);
-        return;
-      } catch (err) {
-        if (errorCode(err) === Code.Unavailable && attempt < 5) {
-          await sleep(500 * (attempt + 1));
-          continue;
-        }
-        setError(t("start.failed", { reason: errorText(err) }));
-        setBusy(false);
-        return;
-      }
-    }
-  };
-
-  return (
-    <section class="card narrow start">
-      <h1>{portal ? portal.displayName : t("start.heading")}</h1>
-      <p class="intro">{t("start.intro")}</p>
-      {portal && portal.mode === PortalMode.CODE && <p class="hint">{t("start.codeMode")}</p>}
-      <form onSubmit={submit} noValidate>
-        <label for="name">{t("start.name")}</label>
-        <input id="name" ref={name} name="name" autocomplete="name" required maxLength={100} />
-        <label for="email">{t("start.email")}</label>
-        <input id="email" ref={email} name="email" type="email" autocomplete="email" maxLength={254} />
-        <label for="problem">{t("start.problem")}</label>
-        <textarea id="problem" ref={problem} name="problem" rows={3} maxLength={2000} />
-        {portal?.mode === PortalMode.CODE && (
-          <>
-            <label for="code">{t("start.code")}</label>
-            <input id="code" ref={code} name="code" inputMode="numeric" pattern="[0-9]{6}" maxLength={6} autocomplete="one-time-code" required />
-          </>
-        )}
-        {portal?.mode === PortalMode.WEB && (
-          <>
-            <label for="advisor">{t("start.advisor")}</label>
-            <select id="advisor" ref={advisor} name="advisor">
-              <option value="">{t("start.firstAvailable")}</option>
-              {portal.onlineAdvisors.map((a) => (
-                <option key={a.advisorId} value={a.advisorId}>
-                  {a.available ? a.displayName : t("start.busy", { name: a.displayName })}
-                </option>
-              ))}
-            </select>
-          </>
-        )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? t("start.starting") : t("start.submit")}
-        </button>
-      </form>
-    </section>
   );
 }
 
@@ -300,7 +162,13 @@ function Chat({ saved, onForget }: { saved: Saved; onForget: () => void }) {
   return (
     <section class="chat card" aria-labelledby="chat-title">
       <h1 id="chat-title" class="chat-title">
-        {started ? t("chat.with", { name: conv.advisorName }) : t("chat.waiting")}
+        {started
+          ? t("chat.with", { name: conv.advisorName })
+          : saved.advisorName
+            ? t("chat.waitingFor", { name: saved.advisorName })
+            : saved.routed
+              ? t("chat.waitingForYours")
+              : t("chat.waiting")}
       </h1>
       {!started && !conv.ended && place > 0 && (
         <p class="queue-place" role="status" id="queue-place">

@@ -4,6 +4,10 @@ export interface Saved {
   sessionId: string;
   token: string;
   name: string;
+  // Code and web mode: the session waits for one advisor; their name when
+  // the page knows it (web mode), so the wait can say who is coming.
+  routed?: boolean;
+  advisorName?: string;
 }
 
 function key(slug: string): string {
