@@ -1,13 +1,14 @@
 // Drives the customer web chat and the advisor console in Debian's
 // Chromium with playwright-core, against a real assistd. Run by
-// server/internal/e2e/webapp_test.go (and webapp_upgrade_test.go).
+// server/internal/e2e/webapp_test.go (and webapp_upgrade_test.go,
+// webapp_transfer_test.go, webapp_routing_test.go).
 //
 // Usage: node clients/web/e2e/apps.mjs SCENARIO CONFIG_JSON
 //   CONFIG_JSON: {"api": URL of assistd, "customer": URL the customer's page
 //   is loaded from (a cutting proxy), "control": URL of the test's control
 //   server, "artifacts": folder for screenshots and downloads, "email",
 //   "password", ...scenario fields}
-// Scenarios: journey, french-a11y, many, upgrade, transfer. Exits 0 when every check
+// Scenarios: journey, french-a11y, many, upgrade, transfer, codes, web. Exits 0 when every check
 // passed; prints "drive: FAIL ..." and exits 1 otherwise. Lines starting
 // with "result " carry values for the Go test.
 
@@ -445,7 +446,192 @@ async function transfer(browser) {
   log("the new lead chats with the customer");
 }
 
-const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer };
+// codes: code mode. The advisor creates a session code in the console
+// (cfg.codePortal: {slug, name}; another code portal makes them choose),
+// the customer opens the shared link with the code and name prefilled,
+// lands "for you" in the advisor's queue, and they chat; the used code
+// typed again is refused plainly; the account's bound on live codes
+// (cfg.maxCodes) is said plainly, in French.
+async function codes(browser) {
+  const portal = cfg.codePortal;
+  const customerName = cfg.customerName;
+  const adv = await newPage(browser, "advisor", { viewport: { width: 1280, height: 860 }, locale: "en-US", bypassCSP: true, permissions: ["clipboard-read", "clipboard-write"] });
+  const a = adv.page;
+  await signIn(a);
+  const section = a.getByRole("region", { name: "Session codes" });
+  await section.waitFor();
+  await axeCheck(a, "console with session codes (en)");
+
+  // Create a code for a named customer on the chosen portal.
+  await section.getByRole("button", { name: "Create a session code" }).click();
+  const form = section.getByRole("form", { name: "Create a session code" });
+  await form.getByLabel("Portal").selectOption({ label: portal.name });
+  await form.getByLabel("Customer's name (optional)").fill(customerName);
+  await shot(a, "console-1-create-code");
+  await form.getByRole("button", { name: "Create", exact: true }).click();
+  const created = section.locator("#new-code");
+  await created.waitFor();
+  const shown = (await created.locator(".code-big [aria-hidden=true]").textContent()).trim();
+  check(/^\d{3} \d{3}$/.test(shown), `the code is shown as two groups of three digits: ${JSON.stringify(shown)}`);
+  const code = shown.replace(" ", "");
+  check(await created.getByText(`New code for ${customerName}`).isVisible(), "the new code says whom it is for");
+  const expiry = await created.getByText(/expires in \d+:\d\d/).textContent();
+  check(/expires in (19|20):\d\d/.test(expiry), `the code expires in about 20 minutes: ${expiry}`);
+  const link = await created.getByLabel("Link for the customer").inputValue();
+  const want = `${cfg.api}/p/${portal.slug}?code=${code}&name=${encodeURIComponent(customerName)}`;
+  check(link === want, `the link for the customer: got ${link}, want ${want}`);
+  await a.waitForFunction(() => document.activeElement?.textContent === "Copy link");
+  await created.getByRole("button", { name: "Copy link" }).click();
+  await section.getByRole("status").filter({ hasText: "Link copied" }).waitFor();
+  const clipboard = await a.evaluate(() => navigator.clipboard.readText());
+  check(clipboard === link, `the clipboard holds the link: ${clipboard}`);
+  await axeCheck(a, "console with a new session code (en)");
+  await shot(a, "console-2-code");
+  console.log(`result code ${code}`);
+  log(`code ${shown} created, link copied`);
+
+  // The customer opens the link: code and name are filled in.
+  const cus = await newPage(browser, "customer", { viewport: { width: 400, height: 780 }, locale: "en-US", bypassCSP: true });
+  const c = cus.page;
+  await c.goto(link.replace(cfg.api, cfg.customer));
+  await c.locator("#code").waitFor();
+  check((await c.locator("#code").inputValue()) === code, "the link fills the code in");
+  check((await c.locator("#name").inputValue()) === customerName, "the link fills the name in");
+  await axeCheck(c, "customer code form (en)");
+  await shot(c, "customer-1-code-prefilled");
+  await c.getByRole("button", { name: "Start the chat" }).click();
+  await c.locator("#chat-title", { hasText: "Your advisor will be with you shortly" }).waitFor();
+  check(!c.url().includes("code="), `the used code leaves the address: ${c.url()}`);
+  await shot(c, "customer-2-waiting");
+
+  // The session reaches this advisor's queue live, marked for them; the
+  // used code leaves the console.
+  const item = a.locator(".queue-item", { hasText: customerName });
+  await item.locator(".tag", { hasText: "For you" }).waitFor();
+  await item.locator(".tag", { hasText: "Code" }).waitFor();
+  await created.waitFor({ state: "detached" });
+  await shot(a, "console-3-for-you");
+  await a.getByLabel("Language").selectOption("fr");
+  await item.locator(".tag", { hasText: "Pour vous" }).waitFor();
+  await a.getByRole("region", { name: "Codes de session" }).getByRole("button", { name: "Créer un code de session" }).waitFor();
+  await shot(a, "console-fr-for-you");
+  await a.getByLabel("Langue").selectOption("en");
+  log("the customer who typed the code waits for this advisor, marked for them");
+
+  await item.getByRole("button", { name: `Pick up ${customerName}` }).click();
+  const panel = a.locator("section.panel", { hasText: customerName });
+  await panel.waitFor();
+  await c.locator("#chat-title", { hasText: "Chat with" }).waitFor();
+  await send(c, c.locator("form.composer"), "Hello, I have the code");
+  await waitForMessage(panel.locator("[role=log]"), "Hello, I have the code");
+  await send(a, panel, "Welcome, how can I help?");
+  await waitForMessage(c.locator("#log"), "Welcome, how can I help?");
+  log("picked up, chatting");
+
+  // The same link again: the code is used, said plainly, focus on the code.
+  const again = await newPage(browser, "customer-again", { viewport: { width: 400, height: 780 }, locale: "en-US" });
+  const c2 = again.page;
+  await c2.goto(link.replace(cfg.api, cfg.customer));
+  await c2.getByRole("button", { name: "Start the chat" }).click();
+  await c2.getByRole("alert").filter({ hasText: "This code is unknown, already used or expired. Ask your advisor for a new one." }).waitFor();
+  check(await c2.evaluate(() => document.activeElement?.id === "code"), "the focus is on the code field after an unknown code");
+  await shot(c2, "customer-3-used-code");
+  await c2.locator("#code").fill("12 34");
+  await c2.getByRole("button", { name: "Start the chat" }).click();
+  await c2.getByRole("alert").filter({ hasText: "A session code has 6 digits" }).waitFor();
+  log("a used code and a short one are refused plainly");
+
+  // In French: codes up to the account's bound, then the bound said plainly.
+  await a.getByLabel("Language").selectOption("fr");
+  const fr = a.getByRole("region", { name: "Codes de session" });
+  for (let i = 0; i < cfg.maxCodes; i++) {
+    await fr.getByRole("button", { name: "Créer un code de session" }).click();
+    const f = fr.getByRole("form", { name: "Créer un code de session" });
+    await f.getByLabel("Nom du client (facultatif)").fill(`Client ${i + 1}`);
+    await f.getByRole("button", { name: "Créer", exact: true }).click();
+    await fr.locator("#new-code", { hasText: `Nouveau code pour Client ${i + 1}` }).waitFor();
+  }
+  await fr.locator(".code-item").first().waitFor();
+  check((await fr.locator(".code-item").count()) === cfg.maxCodes - 1, "the other live codes are listed under the new one");
+  await fr.getByRole("button", { name: "Créer un code de session" }).click();
+  await fr.getByRole("form", { name: "Créer un code de session" }).getByRole("button", { name: "Créer", exact: true }).click();
+  await fr.getByRole("alert").filter({ hasText: `Vous avez déjà ${cfg.maxCodes} codes valides` }).waitFor();
+  await axeCheck(a, "console with live codes (fr)");
+  await shot(a, "console-fr-codes");
+  await fr.getByRole("button", { name: "Annuler" }).click();
+  await fr.getByRole("button", { name: "Créer un code de session" }).waitFor();
+  check(await a.evaluate(() => document.activeElement?.id === "create-code"), "Cancel gives the focus back to the button that opened the form");
+  log("the bound on live codes said plainly, in French");
+}
+
+// web: web mode (cfg.webPortal: {slug, name}). Nobody online, said
+// plainly; the advisor's console opens and the page lists them (a busy
+// colleague marked busy); a colleague who leaves before the customer
+// starts is said plainly; the customer picks the advisor and lands in
+// their queue, marked for them. The customer's page is in French.
+async function web(browser) {
+  const portalURL = `${cfg.customer}/p/${cfg.webPortal.slug}`;
+  const cus = await newPage(browser, "customer", { viewport: { width: 400, height: 820 }, locale: "fr-FR", bypassCSP: true });
+  const c = cus.page;
+  await c.goto(portalURL);
+  await c.getByRole("heading", { name: cfg.webPortal.name }).waitFor();
+  await c.locator(".nobody", { hasText: "Aucun conseiller n'est en ligne pour le moment." }).waitFor();
+  await axeCheck(c, "customer web form, nobody online (fr)");
+  await shot(c, "customer-fr-1-nobody-online");
+  await c.getByLabel("Votre nom").fill(cfg.customerName);
+  await c.getByRole("button", { name: "Démarrer la discussion" }).click();
+  await c.getByRole("alert").filter({ hasText: "Aucun conseiller n'est en ligne pour le moment : la discussion n'a pas pu démarrer." }).waitFor();
+  await shot(c, "customer-fr-2-nobody-now");
+  log("nobody online, said plainly");
+
+  // The advisor opens the console; a colleague is online and busy.
+  const adv = await newPage(browser, "advisor", { viewport: { width: 1280, height: 820 }, locale: "en-US" });
+  const a = adv.page;
+  await signIn(a);
+  await control("/colleague-busy");
+  const me = c.getByRole("radio", { name: cfg.advisorName });
+  const colleague = c.locator("label.choice", { hasText: cfg.colleagueName });
+  await me.waitFor({ timeout: 30_000 });
+  await colleague.locator(".tag.busy", { hasText: "Occupé" }).waitFor({ timeout: 30_000 });
+  await c.locator("label.choice", { hasText: cfg.advisorName }).locator(".tag.available", { hasText: "Disponible" }).waitFor();
+  check((await c.locator(".nobody").count()) === 0, "no 'nobody online' once advisors are online");
+  check((await c.getByRole("alert").count()) === 0, "the 'nobody online' error goes once advisors are online");
+  await axeCheck(c, "customer web form with advisors (fr)");
+  await shot(c, "customer-fr-3-advisors");
+  log("the page lists the advisors online, the busy one marked busy");
+
+  // The colleague goes offline after the customer picked them.
+  await c.getByRole("radio", { name: cfg.colleagueName }).check();
+  await control("/colleague-leaves");
+  await c.getByRole("button", { name: "Démarrer la discussion" }).click();
+  await c.getByRole("alert").filter({ hasText: `${cfg.colleagueName} n'est plus en ligne.` }).waitFor();
+  await colleague.waitFor({ state: "detached" });
+  check(await c.getByRole("radio", { name: "Le premier conseiller disponible" }).isChecked(), "back to the first available advisor");
+  await shot(c, "customer-fr-4-advisor-gone");
+  log("an advisor gone offline, said plainly; the list refreshed");
+
+  // The customer picks the advisor: the session waits in their queue.
+  await me.check();
+  await c.getByRole("button", { name: "Démarrer la discussion" }).click();
+  await c.locator("#chat-title", { hasText: `${cfg.advisorName} va vous répondre dans un instant.` }).waitFor();
+  await shot(c, "customer-fr-5-waiting");
+  const item = a.locator(".queue-item", { hasText: cfg.customerName });
+  await item.locator(".tag", { hasText: "For you" }).waitFor();
+  await item.locator(".tag", { hasText: "Web choice" }).waitFor();
+  await shot(a, "console-web-for-you");
+  await item.getByRole("button", { name: `Pick up ${cfg.customerName}` }).click();
+  const panel = a.locator("section.panel", { hasText: cfg.customerName });
+  await panel.waitFor();
+  await c.locator("#chat-title", { hasText: `Discussion avec ${cfg.advisorName}` }).waitFor();
+  await send(c, c.locator("form.composer"), "Bonjour, je vous ai choisi");
+  await waitForMessage(panel.locator("[role=log]"), "Bonjour, je vous ai choisi");
+  await send(a, panel, "Hello, here I am");
+  await waitForMessage(c.locator("#log"), "Hello, here I am");
+  console.log(`result session ${await panel.getAttribute("data-session")}`);
+  log("the customer picked the advisor and chats with them");
+}
+
+const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer, codes, web };
 const run = scenarios[scenario];
 if (!run) {
   console.error(`drive: unknown scenario ${scenario}`);
