@@ -436,3 +436,81 @@ func TestListColleaguesListsTheOtherEnabledAdvisorsOfTheAccount(t *testing.T) {
 		t.Errorf("after disabling %s the colleagues are %v, want only %s", c.other.id, got, c.third.id)
 	}
 }
+
+// A colleague's console learns at once, on its queue watch, about the
+// session it was invited into or handed, even through another replica;
+// the lead's own watch is told nothing.
+func TestConsolesHearOfTheSessionsColleaguesBringThemInto(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := transferSetup(ctx, t)
+	other := assisttest.StartOn(t, c.env.DatabaseURL)
+
+	watch := func(env *assisttest.Env, token string) assistv1connect.SessionServiceWatchAdvisorClientStream {
+		t.Helper()
+		stream, err := env.Services(assisttest.GRPC, token).Session.WatchAdvisor(ctx, &assistv1.WatchAdvisorRequest{WatchQueue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = stream.Close() })
+		return stream
+	}
+	// joined waits for the next session a watch is told it joined,
+	// skipping queue snapshots and changes.
+	joined := func(stream assistv1connect.SessionServiceWatchAdvisorClientStream) *assistv1.Session {
+		t.Helper()
+		for {
+			res, err := stream.Receive()
+			if err != nil {
+				t.Fatalf("watch ended: %v", err)
+			}
+			if s := res.GetQueue().GetJoined(); s != nil {
+				return s
+			}
+		}
+	}
+	opened := func(stream assistv1connect.SessionServiceWatchAdvisorClientStream) {
+		t.Helper()
+		for {
+			res, err := stream.Receive()
+			if err != nil {
+				t.Fatalf("watch ended: %v", err)
+			}
+			if res.GetQueue().GetSnapshot() != nil {
+				return
+			}
+		}
+	}
+	invitee := watch(other, c.other.token)
+	heir := watch(c.env, c.third.token)
+	lead := watch(c.env, c.lead.token)
+	opened(invitee)
+	opened(heir)
+	opened(lead)
+
+	if _, err := c.invite(ctx, c.lead.token, c.sid, c.other.id); err != nil {
+		t.Fatal(err)
+	}
+	if s := joined(invitee); s.GetId() != c.sid || !slices.Contains(s.GetInvitedAdvisorIds(), c.other.id) {
+		t.Errorf("the invitee was told of %v, want session %s with them invited", s, c.sid)
+	}
+	if _, err := c.transfer(ctx, c.lead.token, c.sid, c.third.id, "night shift"); err != nil {
+		t.Fatal(err)
+	}
+	if s := joined(heir); s.GetId() != c.sid || s.GetAdvisorId() != c.third.id {
+		t.Errorf("the new lead was told of %v, want session %s led by them", s, c.sid)
+	}
+	// The former lead's watch carries no join: close it and read what it
+	// had received.
+	_ = lead.Close()
+	for {
+		res, err := lead.Receive()
+		if err != nil {
+			break
+		}
+		if s := res.GetQueue().GetJoined(); s != nil {
+			t.Errorf("the former lead was told they joined %s", s.GetId())
+		}
+	}
+}

@@ -210,19 +210,26 @@ func (h *Hub) WakeAll() {
 // its portals, so that a watcher reads those sessions only.
 type QueueWatch struct {
 	hub     *Hub
+	advisor uuid.UUID
 	portals map[uuid.UUID]bool
 	ready   chan struct{}
 
 	mu      sync.Mutex
 	changed map[uuid.UUID]bool
+	// joined: sessions a colleague brought the advisor into.
+	joined map[uuid.UUID]bool
 	// all: anything may have changed (a lost LISTEN, an overflow): re-read
 	// the whole queue.
 	all bool
 }
 
-// WatchQueues registers for queue changes of the given portals.
-func (h *Hub) WatchQueues(portalIDs ...uuid.UUID) *QueueWatch {
-	w := &QueueWatch{hub: h, portals: make(map[uuid.UUID]bool, len(portalIDs)), ready: make(chan struct{}, 1), changed: map[uuid.UUID]bool{}}
+// WatchQueues registers for queue changes of the given portals, and for
+// the sessions colleagues bring advisorID into.
+func (h *Hub) WatchQueues(advisorID uuid.UUID, portalIDs ...uuid.UUID) *QueueWatch {
+	w := &QueueWatch{
+		hub: h, advisor: advisorID, portals: make(map[uuid.UUID]bool, len(portalIDs)), ready: make(chan struct{}, 1),
+		changed: map[uuid.UUID]bool{}, joined: map[uuid.UUID]bool{},
+	}
 	for _, id := range portalIDs {
 		w.portals[id] = true
 	}
@@ -249,6 +256,19 @@ func (w *QueueWatch) Drain() (sessions []uuid.UUID, all bool) {
 	clear(w.changed)
 	w.all = false
 	return sessions, all
+}
+
+// DrainJoined returns the sessions the advisor was brought into since the
+// last call.
+func (w *QueueWatch) DrainJoined() []uuid.UUID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []uuid.UUID
+	for id := range w.joined {
+		out = append(out, id)
+	}
+	clear(w.joined)
+	return out
 }
 
 // push records a changed session (uuid.Nil: anything changed).
@@ -288,6 +308,30 @@ func (h *Hub) QueueChanged(portalID, sessionID uuid.UUID) {
 	h.mu.Unlock()
 	for _, w := range watchers {
 		w.push(sessionID)
+	}
+}
+
+// AdvisorJoined tells advisorID's queue watchers that a colleague brought
+// them into sessionID.
+func (h *Hub) AdvisorJoined(advisorID, sessionID uuid.UUID) {
+	h.mu.Lock()
+	var watchers []*QueueWatch
+	for w := range h.queues {
+		if w.advisor == advisorID {
+			watchers = append(watchers, w)
+		}
+	}
+	h.mu.Unlock()
+	for _, w := range watchers {
+		w.mu.Lock()
+		if len(w.joined) < maxPending {
+			w.joined[sessionID] = true
+		}
+		w.mu.Unlock()
+		select {
+		case w.ready <- struct{}{}:
+		default:
+		}
 	}
 }
 

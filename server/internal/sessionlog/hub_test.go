@@ -99,7 +99,7 @@ func TestHubQueueWatchCollectsChangedSessions(t *testing.T) {
 	h := NewHub()
 	p1, p2 := uuid.New(), uuid.New()
 	a, b := uuid.New(), uuid.New()
-	w := h.WatchQueues(p1)
+	w := h.WatchQueues(uuid.New(), p1)
 	defer w.Close()
 	h.QueueChanged(p2, b)
 	notReady(t, w.Ready())
@@ -114,6 +114,29 @@ func TestHubQueueWatchCollectsChangedSessions(t *testing.T) {
 	ready(t, w.Ready())
 	if _, all := w.Drain(); !all {
 		t.Fatal("after WakeAll the watcher must re-read the whole queue")
+	}
+}
+
+// A session a colleague brings an advisor into reaches that advisor's
+// queue watches only, apart from queue changes.
+func TestHubTellsAnAdvisorsWatchesTheSessionsTheyJoin(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	me, other, sess := uuid.New(), uuid.New(), uuid.New()
+	mine, theirs := h.WatchQueues(me), h.WatchQueues(other)
+	defer mine.Close()
+	defer theirs.Close()
+	h.AdvisorJoined(me, sess)
+	ready(t, mine.Ready())
+	notReady(t, theirs.Ready())
+	if got, all := mine.Drain(); len(got) != 0 || all {
+		t.Errorf("a join drained as queue changes %v (all %v)", got, all)
+	}
+	if got := mine.DrainJoined(); len(got) != 1 || got[0] != sess {
+		t.Errorf("joined %v, want [%v]", got, sess)
+	}
+	if got := mine.DrainJoined(); len(got) != 0 {
+		t.Errorf("drained twice: %v", got)
 	}
 }
 

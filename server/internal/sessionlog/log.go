@@ -117,6 +117,9 @@ func (l *Log) deliverLocally(appended []*assistv1.SessionEvent, n notification) 
 	for _, key := range n.revoked {
 		l.hub.CredentialRevoked(key)
 	}
+	for _, j := range n.joined {
+		l.hub.AdvisorJoined(j.advisor, j.session)
+	}
 }
 
 // lock locks, in id order so that transactions never deadlock, the
@@ -210,6 +213,13 @@ func (t *Tx) QueueChanged(portalID, sessionID uuid.UUID) {
 // transaction: open streams on it check their access again.
 func (t *Tx) AccessChanged(sessionID uuid.UUID) {
 	t.note.access = append(t.note.access, sessionID)
+}
+
+// AdvisorJoined records that a colleague brings advisorID into sessionID
+// in this transaction (an invitation, a transfer): the advisor's queue
+// watches are told.
+func (t *Tx) AdvisorJoined(advisorID, sessionID uuid.UUID) {
+	t.note.joined = append(t.note.joined, advisorJoined{advisorID, sessionID})
 }
 
 // CredentialRevoked records that the credential key (see

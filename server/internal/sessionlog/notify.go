@@ -28,6 +28,7 @@ const maxPayload = 7900
 //	q  queue changed  <portal>/<session>
 //	a  access changed <session>          (who may read it changed)
 //	c  credential     <credential key>   (revoked, disabled, logged out)
+//	j  joined         <advisor>/<session> (invited, or transferred to)
 //	t  typing         one base64 SessionEvent (never stored)
 type notification struct {
 	replica  string
@@ -35,7 +36,14 @@ type notification struct {
 	queue    []queueChange
 	access   []uuid.UUID
 	revoked  []string
+	joined   []advisorJoined
 	typing   *assistv1.SessionEvent
+}
+
+// advisorJoined is an advisor brought into a session by a colleague.
+type advisorJoined struct {
+	advisor uuid.UUID
+	session uuid.UUID
 }
 
 type sessionSeq struct {
@@ -91,6 +99,11 @@ func (n notification) encode() ([]string, error) {
 		}
 	}
 	pack('c', n.revoked)
+	items = items[:0]
+	for _, j := range n.joined {
+		items = append(items, j.advisor.String()+"/"+j.session.String())
+	}
+	pack('j', items)
 	if n.typing != nil {
 		data, err := proto.Marshal(n.typing)
 		if err != nil {
@@ -150,6 +163,14 @@ func parseNotification(payload string) (notification, error) {
 				return notification{}, errBadNotification
 			}
 			n.access = append(n.access, id)
+		case "j":
+			a, sid, ok := strings.Cut(item, "/")
+			advisor, err1 := uuid.Parse(a)
+			session, err2 := uuid.Parse(sid)
+			if !ok || err1 != nil || err2 != nil {
+				return notification{}, errBadNotification
+			}
+			n.joined = append(n.joined, advisorJoined{advisor, session})
 		case "c":
 			if item == "" {
 				return notification{}, errBadNotification

@@ -29,8 +29,9 @@ func TestNotificationRoundTrips(t *testing.T) {
 		{"queue", notification{queue: []queueChange{{p1, s1}, {p1, s2}}}},
 		{"access", notification{access: []uuid.UUID{s1, s2}}},
 		{"revoked", notification{revoked: []string{"adv-" + s1.String(), "key-" + s2.String()}}},
+		{"joined", notification{joined: []advisorJoined{{p1, s1}, {p1, s2}}}},
 		{"typing", notification{typing: typing}},
-		{"everything", notification{appended: []sessionSeq{{s1, 3}}, queue: []queueChange{{p1, s1}}, access: []uuid.UUID{s1}, revoked: []string{"ses-" + s1.String()}, typing: typing}},
+		{"everything", notification{appended: []sessionSeq{{s1, 3}}, queue: []queueChange{{p1, s1}}, access: []uuid.UUID{s1}, revoked: []string{"ses-" + s1.String()}, joined: []advisorJoined{{p1, s2}}, typing: typing}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,6 +56,7 @@ func TestNotificationRoundTrips(t *testing.T) {
 				got.queue = append(got.queue, n.queue...)
 				got.access = append(got.access, n.access...)
 				got.revoked = append(got.revoked, n.revoked...)
+				got.joined = append(got.joined, n.joined...)
 				if n.typing != nil {
 					got.typing = n.typing
 				}
@@ -64,7 +66,7 @@ func TestNotificationRoundTrips(t *testing.T) {
 			}
 			if !equalSlices(got.appended, c.n.appended) || !equalSlices(got.queue, c.n.queue) ||
 				!equalSlices(got.access, c.n.access) || !equalSlices(got.revoked, c.n.revoked) ||
-				!proto.Equal(got.typing, c.n.typing) {
+				!equalSlices(got.joined, c.n.joined) || !proto.Equal(got.typing, c.n.typing) {
 				t.Fatalf("read back %+v, want %+v", got, c.n)
 			}
 		})
@@ -88,7 +90,7 @@ func TestNotificationRefusesMalformedPayloads(t *testing.T) {
 	t.Parallel()
 	for _, p := range []string{
 		"", "e", "e:r", "e:r:", "x:r:1", "e:r:not-a-uuid/1", "e:r:" + uuid.NewString() + "/x",
-		"q:r:" + uuid.NewString(), "a:r:nope", "t:r:%%%", "c:r:,",
+		"q:r:" + uuid.NewString(), "a:r:nope", "t:r:%%%", "c:r:,", "j:r:" + uuid.NewString(), "j:r:" + uuid.NewString() + "/nope",
 	} {
 		if _, err := parseNotification(p); err == nil {
 			t.Errorf("parseNotification(%q) succeeded, want an error", p)

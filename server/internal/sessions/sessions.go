@@ -507,7 +507,7 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 		}
 	}
 	// Watch before the snapshot, so no change between the two is missed.
-	watch := s.log.Hub().WatchQueues(portalIDs...)
+	watch := s.log.Hub().WatchQueues(p.AdvisorID, portalIDs...)
 	defer watch.Close()
 	// An advisor is online, for web-mode portals, while they watch.
 	leave, err := s.presence.Join(ctx, p.AdvisorID)
@@ -540,6 +540,9 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 			return ctx.Err()
 		case <-watch.Ready():
 		}
+		if err := s.sendJoined(ctx, p, watch.DrainJoined(), send); err != nil {
+			return err
+		}
 		changed, all := watch.Drain()
 		if all {
 			// Anything may have changed: the head of the queue, and every
@@ -560,6 +563,33 @@ func (s *Service) WatchQueue(ctx context.Context, p *auth.Principal, portalIDs [
 			return err
 		}
 	}
+}
+
+// sendJoined tells the watcher about the sessions a colleague brought them
+// into, that they still take part in.
+func (s *Service) sendJoined(ctx context.Context, p *auth.Principal, joined []uuid.UUID, send func(*assistv1.WatchQueueResponse) error) error {
+	for _, id := range joined {
+		a, err := s.rights(ctx, p, id)
+		if failure.IsKind(err, failure.KindNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// Invited then removed, or the session ended meanwhile: nothing
+		// to join.
+		if !a.Write || sessionState(a.Session) != assistv1.SessionState_SESSION_STATE_ACTIVE {
+			continue
+		}
+		sess, err := s.toProto(ctx, a.Session)
+		if err != nil {
+			return err
+		}
+		if err := send(&assistv1.WatchQueueResponse{Change: &assistv1.WatchQueueResponse_Joined{Joined: sess}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendQueueChanges reads the changed sessions and tells the watcher which

@@ -40,6 +40,7 @@ func (s *Service) Invite(ctx context.Context, p *auth.Principal, sessionID, advi
 		if added == 0 {
 			return failure.AlreadyExists("the advisor already takes part in the session")
 		}
+		tx.AdvisorJoined(advisorID, sessionID)
 		return teamChanged(ctx, tx, p, sessionID, &assistv1.SessionEvent{
 			Payload: &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: advisorParticipant(invited)}},
 		})
@@ -82,6 +83,7 @@ func (s *Service) Transfer(ctx context.Context, p *auth.Principal, sessionID, to
 		if err := s.store.Q.SessionAdvisorInsert(ctx, tx, dbq.SessionAdvisorInsertParams{SessionID: sessionID, AdvisorID: toAdvisorID, Lead: true}); err != nil {
 			return fmt.Errorf("add the new lead: %w", err)
 		}
+		tx.AdvisorJoined(toAdvisorID, sessionID)
 		return teamChanged(ctx, tx, p, sessionID, &assistv1.SessionEvent{
 			Payload: &assistv1.SessionEvent_SessionTransferred{SessionTransferred: &assistv1.SessionTransferred{
 				FromAdvisor: p.Participant(), ToAdvisor: advisorParticipant(to), Reason: reason,

@@ -79,6 +79,7 @@ type WatchQueueResponse struct {
 	//	*WatchQueueResponse_Snapshot
 	//	*WatchQueueResponse_Added
 	//	*WatchQueueResponse_Removed
+	//	*WatchQueueResponse_Joined
 	Change        isWatchQueueResponse_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -148,6 +149,15 @@ func (x *WatchQueueResponse) GetRemoved() *QueueRemoval {
 	return nil
 }
 
+func (x *WatchQueueResponse) GetJoined() *Session {
+	if x != nil {
+		if x, ok := x.Change.(*WatchQueueResponse_Joined); ok {
+			return x.Joined
+		}
+	}
+	return nil
+}
+
 type isWatchQueueResponse_Change interface {
 	isWatchQueueResponse_Change()
 }
@@ -167,11 +177,22 @@ type WatchQueueResponse_Removed struct {
 	Removed *QueueRemoval `protobuf:"bytes,3,opt,name=removed,proto3,oneof"`
 }
 
+type WatchQueueResponse_Joined struct {
+	// A session the advisor now takes part in without having picked it up:
+	// a colleague invited them into it, or transferred it to them. Sent
+	// once, while it is active; to follow its log, open a new WatchAdvisor
+	// stream listing it (or Subscribe). A console reconnecting after a cut
+	// finds such sessions with ListSessions.
+	Joined *Session `protobuf:"bytes,4,opt,name=joined,proto3,oneof"`
+}
+
 func (*WatchQueueResponse_Snapshot) isWatchQueueResponse_Change() {}
 
 func (*WatchQueueResponse_Added) isWatchQueueResponse_Change() {}
 
 func (*WatchQueueResponse_Removed) isWatchQueueResponse_Change() {}
+
+func (*WatchQueueResponse_Joined) isWatchQueueResponse_Change() {}
 
 // QueueSnapshot lists the waiting sessions, oldest first. A long queue is
 // cut at the server's limit (500 sessions): total_waiting then exceeds the
@@ -1785,11 +1806,12 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\x1fassist/v1/session_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
 	"\x11WatchQueueRequest\x120\n" +
 	"\n" +
-	"portal_ids\x18\x01 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\tportalIds\"\xb7\x01\n" +
+	"portal_ids\x18\x01 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\tportalIds\"\xe5\x01\n" +
 	"\x12WatchQueueResponse\x126\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x18.assist.v1.QueueSnapshotH\x00R\bsnapshot\x12*\n" +
 	"\x05added\x18\x02 \x01(\v2\x12.assist.v1.SessionH\x00R\x05added\x123\n" +
-	"\aremoved\x18\x03 \x01(\v2\x17.assist.v1.QueueRemovalH\x00R\aremovedB\b\n" +
+	"\aremoved\x18\x03 \x01(\v2\x17.assist.v1.QueueRemovalH\x00R\aremoved\x12,\n" +
+	"\x06joined\x18\x04 \x01(\v2\x12.assist.v1.SessionH\x00R\x06joinedB\b\n" +
 	"\x06change\"d\n" +
 	"\rQueueSnapshot\x12.\n" +
 	"\bsessions\x18\x01 \x03(\v2\x12.assist.v1.SessionR\bsessions\x12#\n" +
@@ -1969,58 +1991,59 @@ var file_assist_v1_session_service_proto_depIdxs = []int32{
 	2,  // 0: assist.v1.WatchQueueResponse.snapshot:type_name -> assist.v1.QueueSnapshot
 	32, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
 	3,  // 2: assist.v1.WatchQueueResponse.removed:type_name -> assist.v1.QueueRemoval
-	32, // 3: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
-	33, // 4: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
-	32, // 5: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
-	34, // 6: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
-	7,  // 7: assist.v1.CreateSessionCodeResponse.session_code:type_name -> assist.v1.SessionCode
-	35, // 8: assist.v1.ListServedPortalsResponse.portals:type_name -> assist.v1.Portal
-	7,  // 9: assist.v1.ListSessionCodesResponse.session_codes:type_name -> assist.v1.SessionCode
-	32, // 10: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
-	33, // 11: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
-	32, // 12: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
-	32, // 13: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
-	36, // 14: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
-	32, // 15: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
-	23, // 16: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
-	32, // 17: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
-	37, // 18: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
-	32, // 19: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
-	29, // 20: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
-	31, // 21: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
-	1,  // 22: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
-	36, // 23: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
-	0,  // 24: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
-	4,  // 25: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
-	6,  // 26: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
-	9,  // 27: assist.v1.SessionService.ListServedPortals:input_type -> assist.v1.ListServedPortalsRequest
-	11, // 28: assist.v1.SessionService.ListSessionCodes:input_type -> assist.v1.ListSessionCodesRequest
-	13, // 29: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
-	15, // 30: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
-	17, // 31: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
-	19, // 32: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
-	21, // 33: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
-	24, // 34: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
-	26, // 35: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
-	28, // 36: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
-	1,  // 37: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
-	5,  // 38: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
-	8,  // 39: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
-	10, // 40: assist.v1.SessionService.ListServedPortals:output_type -> assist.v1.ListServedPortalsResponse
-	12, // 41: assist.v1.SessionService.ListSessionCodes:output_type -> assist.v1.ListSessionCodesResponse
-	14, // 42: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
-	16, // 43: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
-	18, // 44: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
-	20, // 45: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
-	22, // 46: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
-	25, // 47: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
-	27, // 48: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
-	30, // 49: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
-	37, // [37:50] is the sub-list for method output_type
-	24, // [24:37] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	32, // 3: assist.v1.WatchQueueResponse.joined:type_name -> assist.v1.Session
+	32, // 4: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
+	33, // 5: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
+	32, // 6: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
+	34, // 7: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 8: assist.v1.CreateSessionCodeResponse.session_code:type_name -> assist.v1.SessionCode
+	35, // 9: assist.v1.ListServedPortalsResponse.portals:type_name -> assist.v1.Portal
+	7,  // 10: assist.v1.ListSessionCodesResponse.session_codes:type_name -> assist.v1.SessionCode
+	32, // 11: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
+	33, // 12: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
+	32, // 13: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
+	32, // 14: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
+	36, // 15: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
+	32, // 16: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
+	23, // 17: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
+	32, // 18: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
+	37, // 19: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
+	32, // 20: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
+	29, // 21: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
+	31, // 22: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
+	1,  // 23: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
+	36, // 24: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
+	0,  // 25: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
+	4,  // 26: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
+	6,  // 27: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
+	9,  // 28: assist.v1.SessionService.ListServedPortals:input_type -> assist.v1.ListServedPortalsRequest
+	11, // 29: assist.v1.SessionService.ListSessionCodes:input_type -> assist.v1.ListSessionCodesRequest
+	13, // 30: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
+	15, // 31: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
+	17, // 32: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
+	19, // 33: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
+	21, // 34: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
+	24, // 35: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
+	26, // 36: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
+	28, // 37: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
+	1,  // 38: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
+	5,  // 39: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
+	8,  // 40: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
+	10, // 41: assist.v1.SessionService.ListServedPortals:output_type -> assist.v1.ListServedPortalsResponse
+	12, // 42: assist.v1.SessionService.ListSessionCodes:output_type -> assist.v1.ListSessionCodesResponse
+	14, // 43: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
+	16, // 44: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
+	18, // 45: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
+	20, // 46: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
+	22, // 47: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
+	25, // 48: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
+	27, // 49: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
+	30, // 50: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
+	38, // [38:51] is the sub-list for method output_type
+	25, // [25:38] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_session_service_proto_init() }
@@ -2035,6 +2058,7 @@ func file_assist_v1_session_service_proto_init() {
 		(*WatchQueueResponse_Snapshot)(nil),
 		(*WatchQueueResponse_Added)(nil),
 		(*WatchQueueResponse_Removed)(nil),
+		(*WatchQueueResponse_Joined)(nil),
 	}
 	file_assist_v1_session_service_proto_msgTypes[30].OneofWrappers = []any{
 		(*WatchAdvisorResponse_Opened)(nil),

@@ -167,7 +167,9 @@ var (
 // SessionServiceClient is a client for the assist.v1.SessionService service.
 type SessionServiceClient interface {
 	// WatchQueue streams the waiting sessions of the advisor's portals: first
-	// a snapshot, then a change each time a session joins or leaves a queue.
+	// a snapshot, then a change each time a session joins or leaves a queue,
+	// and the sessions colleagues bring the advisor into (joined). While it
+	// is open the advisor is online, for web-mode portals.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (a portal_id
 	// that is not one the advisor serves).
@@ -329,7 +331,9 @@ func (s SessionServiceWatchAdvisorClientStream) Close() error {
 // SessionServiceHandler is an implementation of the assist.v1.SessionService service.
 type SessionServiceHandler interface {
 	// WatchQueue streams the waiting sessions of the advisor's portals: first
-	// a snapshot, then a change each time a session joins or leaves a queue.
+	// a snapshot, then a change each time a session joins or leaves a queue,
+	// and the sessions colleagues bring the advisor into (joined). While it
+	// is open the advisor is online, for web-mode portals.
 	//
 	// Errors: `InvalidArgument`, `Unauthenticated`, `NotFound` (a portal_id
 	// that is not one the advisor serves).
