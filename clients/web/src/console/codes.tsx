@@ -232,7 +232,7 @@ export function SessionCodes({ store }: { store: ConsoleStore }) {
           </p>
           <p class="muted small">
             {portals.length > 1 && `${t("codes.on", { portal: nameOf(shown.portalId) })} · `}
-            {t("codes.expiresIn", { time: timeLeft(expiresAt(shown) - now) })}
+            <span class="expiry">{t("codes.expiresIn", { time: timeLeft(expiresAt(shown) - now) })}</span>
           </p>
           <label for="code-link">{t("codes.link")}</label>
           <input id="code-link" type="text" readOnly value={link(shown)} onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
@@ -259,7 +259,7 @@ export function SessionCodes({ store }: { store: ConsoleStore }) {
                   {c.customerDisplayName && <span> {t("codes.for", { name: c.customerDisplayName })}</span>}
                   <p class="muted small">
                     {portals.length > 1 && `${t("codes.on", { portal: nameOf(c.portalId) })} · `}
-                    {t("codes.expiresIn", { time: timeLeft(expiresAt(c) - now) })}
+                    <span class="expiry">{t("codes.expiresIn", { time: timeLeft(expiresAt(c) - now) })}</span>
                   </p>
                 </div>
                 <button type="button" class="secondary small" aria-label={t("codes.copyFor", { code: spaced(c.code) })} onClick={() => copy(c)}>
