@@ -82,6 +82,15 @@ func e2eWantCode(t *testing.T, err error, want connect.Code, what string) {
 	e2eAssertNoLeak(t, err)
 }
 
+// e2eWantField fails unless err is InvalidArgument naming field.
+func e2eWantField(t *testing.T, err error, field, what string) {
+	t.Helper()
+	e2eWantCode(t, err, connect.CodeInvalidArgument, what)
+	if err != nil && !strings.Contains(err.Error(), field) {
+		t.Errorf("%s: the message %q does not name %q", what, err, field)
+	}
+}
+
 // e2eSubscribeFirstError opens a Subscribe stream and returns the error
 // that ends it before any event arrives (nil if an event arrives).
 func e2eSubscribeFirstError(ctx context.Context, c assistv1connect.ChatServiceClient, req *assistv1.SubscribeRequest) error {

@@ -485,12 +485,3 @@ func TestWebMode(t *testing.T) {
 		e2eWantField(t, err, "first_available_advisor", "an advisor choice on a queue-mode portal")
 	})
 }
-
-// e2eWantField fails unless err is InvalidArgument naming field.
-func e2eWantField(t *testing.T, err error, field, what string) {
-	t.Helper()
-	e2eWantCode(t, err, connect.CodeInvalidArgument, what)
-	if err != nil && !strings.Contains(err.Error(), field) {
-		t.Errorf("%s: the message %q does not name %q", what, err, field)
-	}
-}
