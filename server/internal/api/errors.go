@@ -8,6 +8,8 @@ import (
 	"log/slog"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connectproto"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"github.com/assist-chat/assist/server/internal/failure"
 )
@@ -51,7 +53,16 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 		if fe.Kind == failure.KindUnavailable {
 			logger.WarnContext(ctx, "transient failure", "procedure", procedure, "error", err)
 		}
-		return connect.NewError(kindCodes[fe.Kind], fe.Error()).WithCause(err)
+		cerr := connect.NewError(kindCodes[fe.Kind], fe.Error()).WithCause(err)
+		if fe.Field != "" {
+			// The field at fault, for programs: the message is for people.
+			if detail, err := connectproto.NewErrorDetail(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+				{Field: fe.Field, Description: fe.Message},
+			}}); err == nil {
+				cerr = cerr.WithDetail(detail)
+			}
+		}
+		return cerr
 	}
 	if errors.Is(err, context.Canceled) {
 		return connect.NewError(connect.CodeCanceled, "canceled")

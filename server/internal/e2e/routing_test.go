@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"sync"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect/v2"
+	"connectrpc.com/connect/v2/connectproto"
 	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
@@ -204,14 +207,15 @@ func TestCodeMode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var notice string
+		var notice *assistv1.SystemNotice
 		for _, ev := range tr.GetEvents() {
 			if n := ev.GetSystemNotice(); n.GetCode() == assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR {
-				notice = n.GetText()
+				notice = n
 			}
 		}
-		if name := advisorName(ctx, t, c, c.advisor); !strings.Contains(notice, name) {
-			t.Errorf("the waiting notice says %q, want the advisor's name", notice)
+		name := advisorName(ctx, t, c, c.advisor)
+		if s := notice.GetSubject(); !strings.Contains(notice.GetText(), name) || s.GetId() != c.advisor.id || s.GetDisplayName() != name {
+			t.Errorf("the waiting notice is %v, want the advisor's name in its text and the advisor as its subject", notice)
 		}
 		pos, err := c.as(res.GetCustomerToken()).Portal.GetQueuePosition(ctx, &assistv1.GetQueuePositionRequest{SessionId: sess.GetId()})
 		if err != nil || pos.GetPosition() != 1 || pos.GetWaiting() != 1 {
@@ -299,6 +303,10 @@ func TestCodeMode(t *testing.T) {
 		e2eWantField(t, err, "session_code", "a five-digit code")
 		_, err = c.start(ctx, slug, "Nina", "", func(*assistv1.StartSessionRequest) {})
 		e2eWantField(t, err, "session_code", "no code on a code-mode portal")
+		// Programs find the field in a BadRequest detail.
+		if br := badRequestOf(err); len(br.GetFieldViolations()) != 1 || br.GetFieldViolations()[0].GetField() != "session_code" {
+			t.Errorf("no code: BadRequest detail %v, want session_code", br)
+		}
 		_, err = c.start(ctx, slug, "Nina", "", withAdvisor(c.advisor.id))
 		e2eWantField(t, err, "advisor_id", "an advisor choice on a code-mode portal")
 		_, err = c.start(ctx, assisttest.PortalSlug, "Nina", "", withCode("123456"))
@@ -484,4 +492,20 @@ func TestWebMode(t *testing.T) {
 		_, err = c.start(ctx, assisttest.PortalSlug, "Sam", "", firstAvailable)
 		e2eWantField(t, err, "first_available_advisor", "an advisor choice on a queue-mode portal")
 	})
+}
+
+// badRequestOf returns the google.rpc.BadRequest detail of err, if any.
+func badRequestOf(err error) *errdetails.BadRequest {
+	var cerr *connect.Error
+	if !errors.As(err, &cerr) {
+		return nil
+	}
+	for _, d := range cerr.Details() {
+		if msg, err := connectproto.UnmarshalErrorDetail(d); err == nil {
+			if br, ok := msg.(*errdetails.BadRequest); ok {
+				return br
+			}
+		}
+	}
+	return nil
 }

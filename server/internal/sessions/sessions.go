@@ -185,16 +185,19 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 			return err
 		}
 		customer := &assistv1.Participant{Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_CUSTOMER, DisplayName: sess.CustomerDisplayName}
-		waitText := "Please wait, an advisor will be with you shortly."
+		waiting := &assistv1.SystemNotice{
+			Code: assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR,
+			Text: "Please wait, an advisor will be with you shortly.",
+		}
 		if to.advisorID != nil {
-			waitText = fmt.Sprintf("Please wait, %s will be with you shortly.", to.advisorName)
+			waiting.Text = fmt.Sprintf("Please wait, %s will be with you shortly.", to.advisorName)
+			waiting.Subject = &assistv1.Participant{
+				Role: assistv1.ParticipantRole_PARTICIPANT_ROLE_ADVISOR, Id: to.advisorID.String(), DisplayName: to.advisorName,
+			}
 		}
 		for _, ev := range []*assistv1.SessionEvent{
 			{Author: customer, Payload: &assistv1.SessionEvent_ParticipantJoined{ParticipantJoined: &assistv1.ParticipantJoined{Participant: customer}}},
-			{Author: systemAuthor, Payload: &assistv1.SessionEvent_SystemNotice{SystemNotice: &assistv1.SystemNotice{
-				Code: assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR,
-				Text: waitText,
-			}}},
+			{Author: systemAuthor, Payload: &assistv1.SessionEvent_SystemNotice{SystemNotice: waiting}},
 		} {
 			ev.SessionId = sess.ID.String()
 			if _, err := tx.Append(ctx, ev); err != nil {

@@ -439,7 +439,11 @@ type SystemNotice struct {
 	// Which notice this is.
 	Code SystemNoticeCode `protobuf:"varint,1,opt,name=code,proto3,enum=assist.v1.SystemNoticeCode" json:"code,omitempty"`
 	// The notice's text in the account's language.
-	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Whom the notice is about, if anyone: for WAITING_FOR_ADVISOR in code
+	// and web mode, the advisor the session waits for (so that a page can
+	// say the name in its reader's language).
+	Subject       *Participant `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,6 +490,13 @@ func (x *SystemNotice) GetText() string {
 		return x.Text
 	}
 	return ""
+}
+
+func (x *SystemNotice) GetSubject() *Participant {
+	if x != nil {
+		return x.Subject
+	}
+	return nil
 }
 
 // ParticipantJoined says a participant joined the session.
@@ -1051,10 +1062,11 @@ const file_assist_v1_event_proto_rawDesc = "" +
 	"\x06typing\x18\x15 \x01(\v2\x11.assist.v1.TypingH\x00R\x06typingB\t\n" +
 	"\apayload\"!\n" +
 	"\vChatMessage\x12\x12\n" +
-	"\x04text\x18\x01 \x01(\tR\x04text\"S\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\"\x85\x01\n" +
 	"\fSystemNotice\x12/\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1b.assist.v1.SystemNoticeCodeR\x04code\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"M\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x120\n" +
+	"\asubject\x18\x03 \x01(\v2\x16.assist.v1.ParticipantR\asubject\"M\n" +
 	"\x11ParticipantJoined\x128\n" +
 	"\vparticipant\x18\x01 \x01(\v2\x16.assist.v1.ParticipantR\vparticipant\"K\n" +
 	"\x0fParticipantLeft\x128\n" +
@@ -1147,23 +1159,24 @@ var file_assist_v1_event_proto_depIdxs = []int32{
 	12, // 12: assist.v1.SessionEvent.session_ended:type_name -> assist.v1.SessionEnded
 	13, // 13: assist.v1.SessionEvent.typing:type_name -> assist.v1.Typing
 	0,  // 14: assist.v1.SystemNotice.code:type_name -> assist.v1.SystemNoticeCode
-	15, // 15: assist.v1.ParticipantJoined.participant:type_name -> assist.v1.Participant
-	15, // 16: assist.v1.ParticipantLeft.participant:type_name -> assist.v1.Participant
-	16, // 17: assist.v1.StateChanged.from_state:type_name -> assist.v1.SessionState
-	16, // 18: assist.v1.StateChanged.to_state:type_name -> assist.v1.SessionState
-	17, // 19: assist.v1.StateChanged.kind:type_name -> assist.v1.SessionKind
-	14, // 20: assist.v1.UpgradeOffered.opener_expire_time:type_name -> google.protobuf.Timestamp
-	18, // 21: assist.v1.UpgradeOffered.target_platform:type_name -> assist.v1.ClientPlatform
-	19, // 22: assist.v1.UpgradeOffered.handoff:type_name -> assist.v1.UpgradeHandoff
-	18, // 23: assist.v1.OpenerRedeemed.app_platform:type_name -> assist.v1.ClientPlatform
-	15, // 24: assist.v1.SessionTransferred.from_advisor:type_name -> assist.v1.Participant
-	15, // 25: assist.v1.SessionTransferred.to_advisor:type_name -> assist.v1.Participant
-	20, // 26: assist.v1.SessionEnded.outcome:type_name -> assist.v1.SessionOutcome
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	15, // 15: assist.v1.SystemNotice.subject:type_name -> assist.v1.Participant
+	15, // 16: assist.v1.ParticipantJoined.participant:type_name -> assist.v1.Participant
+	15, // 17: assist.v1.ParticipantLeft.participant:type_name -> assist.v1.Participant
+	16, // 18: assist.v1.StateChanged.from_state:type_name -> assist.v1.SessionState
+	16, // 19: assist.v1.StateChanged.to_state:type_name -> assist.v1.SessionState
+	17, // 20: assist.v1.StateChanged.kind:type_name -> assist.v1.SessionKind
+	14, // 21: assist.v1.UpgradeOffered.opener_expire_time:type_name -> google.protobuf.Timestamp
+	18, // 22: assist.v1.UpgradeOffered.target_platform:type_name -> assist.v1.ClientPlatform
+	19, // 23: assist.v1.UpgradeOffered.handoff:type_name -> assist.v1.UpgradeHandoff
+	18, // 24: assist.v1.OpenerRedeemed.app_platform:type_name -> assist.v1.ClientPlatform
+	15, // 25: assist.v1.SessionTransferred.from_advisor:type_name -> assist.v1.Participant
+	15, // 26: assist.v1.SessionTransferred.to_advisor:type_name -> assist.v1.Participant
+	20, // 27: assist.v1.SessionEnded.outcome:type_name -> assist.v1.SessionOutcome
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_event_proto_init() }
