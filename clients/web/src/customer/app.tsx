@@ -164,8 +164,8 @@ function Chat({ saved, onForget }: { saved: Saved; onForget: () => void }) {
       <h1 id="chat-title" class="chat-title">
         {started
           ? t("chat.with", { name: conv.advisorName })
-          : saved.advisorName
-            ? t("chat.waitingFor", { name: saved.advisorName })
+          : saved.advisorName || conv.waitingForName
+            ? t("chat.waitingFor", { name: saved.advisorName || conv.waitingForName })
             : saved.routed
               ? t("chat.waitingForYours")
               : t("chat.waiting")}

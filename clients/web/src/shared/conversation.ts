@@ -61,6 +61,9 @@ export class Conversation {
   ended = false;
   outcome = SessionOutcome.UNSPECIFIED;
   advisorName = "";
+  // The advisor a code- or web-mode session waits for, from the waiting
+  // notice; empty for queue mode.
+  waitingForName = "";
   upgrade: UpgradeProgress = { appConnected: false, webChatDisabled: false };
 
   constructor(sessionId: string, token: string, isMine: (p: Participant | undefined) => boolean, changed: () => void) {
@@ -102,6 +105,11 @@ export class Conversation {
         break;
       case "sessionTransferred":
         this.advisorName = p.value.toAdvisor?.displayName ?? this.advisorName;
+        break;
+      case "systemNotice":
+        if (p.value.code === SystemNoticeCode.WAITING_FOR_ADVISOR && p.value.subject) {
+          this.waitingForName = p.value.subject.displayName;
+        }
         break;
       case "upgradeOffered":
         this.upgrade = { ...this.upgrade, offered: { openerUrl: p.value.openerUrl, seq: ev.seq } };
@@ -327,6 +335,9 @@ export function describe(ev: SessionEvent, mine: boolean): Item | null {
     case "message":
       return { ...base, kind: "message", text: p.value.text, status: mine ? "sent" : undefined, clientMessageId: ev.clientMessageId };
     case "systemNotice": {
+      if (p.value.code === SystemNoticeCode.WAITING_FOR_ADVISOR && p.value.subject) {
+        return notice(t("notice.WAITING_FOR_NAMED_ADVISOR", { name: p.value.subject.displayName }));
+      }
       const key = noticeKeys[p.value.code];
       return notice(key ? t(key) : p.value.text);
     }
