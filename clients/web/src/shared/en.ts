@@ -62,6 +62,7 @@ export const en = {
   "notice.WEB_CHAT_STARTED": "The web chat has started.",
   "notice.UPGRADE_STARTED": "The session is being upgraded to screen sharing. Click the link if the download does not start by itself.",
   "notice.WAITING_FOR_ADVISOR": "Waiting for an advisor.",
+  "notice.WAITING_FOR_NAMED_ADVISOR": "Waiting for {name}.",
   "step.joined": "{name} joined the chat",
   "step.left": "{name} left the chat",
   "step.transferred": "{from} handed the chat to {to}",

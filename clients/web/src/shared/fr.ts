@@ -62,6 +62,7 @@ export const fr: Catalogue = {
   "notice.WEB_CHAT_STARTED": "Le chat web a commencé.",
   "notice.UPGRADE_STARTED": "La session passe en partage d'écran. Cliquez sur le lien si le téléchargement ne démarre pas tout seul.",
   "notice.WAITING_FOR_ADVISOR": "En attente d'un conseiller.",
+  "notice.WAITING_FOR_NAMED_ADVISOR": "En attente de {name}.",
   "step.joined": "{name} a rejoint la discussion",
   "step.left": "{name} a quitté la discussion",
   "step.transferred": "{from} a transféré la discussion à {to}",
