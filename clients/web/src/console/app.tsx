@@ -305,7 +305,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
   const typing = conv.typingNames();
   const ended = conv.ended || s.state === SessionState.ENDED;
   const handedTo = panel.handedTo;
-  const leads = s.advisorId === store.advisorId && s.state === SessionState.ACTIVE;
+  const leads = store.leads(panel);
   const up = conv.upgrade;
   useEffect(() => {
     if (confirming) {
@@ -470,8 +470,13 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
               {t("chat.send")}
             </button>
           </form>
+          {!leads && conv.advisorName && (
+            <p class="lead-note" id={`lead-${id}`}>
+              {t("session.ledBy", { name: conv.advisorName })}
+            </p>
+          )}
           <div class="actions">
-            {s.kind === SessionKind.WEB_CHAT && !up.offered && !confirming && (
+            {leads && s.kind === SessionKind.WEB_CHAT && !up.offered && !confirming && (
               <button type="button" class="secondary" onClick={() => setConfirming(true)}>
                 {t("session.upgrade")}
               </button>
@@ -486,7 +491,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
                 {t("session.transfer")}
               </button>
             )}
-            {!ending && (
+            {leads && !ending && (
               <button type="button" class="secondary" onClick={() => setEnding(true)}>
                 {t("session.end")}
               </button>
@@ -508,7 +513,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
               onCancel={closePicker}
             />
           )}
-          {confirming && (
+          {leads && confirming && (
             <div class="confirm" role="alertdialog" aria-labelledby={`confirm-${id}`}>
               <p id={`confirm-${id}`}>{t("session.upgradeConfirm", { name })}</p>
               <button type="button" class="primary" ref={yes} onClick={upgrade}>
@@ -519,7 +524,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
               </button>
             </div>
           )}
-          {ending && (
+          {leads && ending && (
             <form class="end-form" onSubmit={end}>
               <fieldset>
                 <legend>{t("session.outcome")}</legend>

@@ -143,6 +143,12 @@ export class ConsoleStore {
     }
   }
 
+  // leads tells whether this advisor leads panel's session (only the lead
+  // may upgrade, invite, transfer or end it).
+  leads(panel: Panel): boolean {
+    return panel.session.advisorId === this.advisorId && panel.session.state === SessionState.ACTIVE;
+  }
+
   unreadTotal(): number {
     return this.panels.reduce((n, p) => n + p.unread, 0);
   }

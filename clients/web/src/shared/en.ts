@@ -149,6 +149,7 @@ export const en = {
   "session.colleaguesFailed": "Your colleagues could not be listed: {reason}",
   "session.reason": "Reason (optional, shown in the conversation)",
   "session.handedTo": "You handed this session to {name}.",
+  "session.ledBy": "{name} leads this chat: only they can upgrade, transfer or end it.",
   "session.end": "End session",
   "session.endHeading": "End the session",
   "session.outcome": "Outcome",

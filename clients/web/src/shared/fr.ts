@@ -147,6 +147,7 @@ export const fr: Catalogue = {
   "session.colleaguesFailed": "Impossible d'afficher vos collègues : {reason}",
   "session.reason": "Motif (facultatif, visible dans la conversation)",
   "session.handedTo": "Vous avez confié cette session à {name}.",
+  "session.ledBy": "{name} mène cette discussion : seul ce conseiller peut la passer en session standard, la transférer ou la terminer.",
   "session.end": "Terminer la session",
   "session.endHeading": "Terminer la session",
   "session.outcome": "Résultat",
