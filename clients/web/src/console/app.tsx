@@ -10,7 +10,7 @@ import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, t } from "../shared/i18n";
 import { LangSwitch, MessageList, useLangRerender } from "../shared/ui";
 import { SessionCodes } from "./codes";
-import { ConsoleStore, type Panel } from "./store";
+import { ConsoleStore, type Arrival, type Panel } from "./store";
 
 interface Auth {
   token: string;
@@ -245,6 +245,18 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
           <SessionCodes store={store} />
           <p class="muted small shortcuts">{t("nav.shortcuts")}</p>
         </aside>
+        <Arrivals
+          store={store}
+          onShow={(a) => {
+            setView("chats");
+            store.dismissArrival(a.id);
+            // Once the chats are shown: the panel's message box, or its title.
+            setTimeout(() => {
+              const panel = document.querySelector<HTMLElement>(`section.panel[data-session="${a.sessionId}"]`);
+              (panel?.querySelector<HTMLElement>("textarea") ?? panel)?.focus();
+            });
+          }}
+        />
         <main id="main" class="work">
           {view === "chats" ? (
             store.panels.length === 0 ? (
@@ -372,6 +384,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
       class="panel card"
       aria-labelledby={`title-${id}`}
       data-session={s.id}
+      tabIndex={-1}
       onFocusIn={() => {
         panel.focused = true;
         store.markRead(panel);
@@ -384,6 +397,7 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
       <header class="panel-head">
         <h2 id={`title-${id}`}>
           {name}
+          {panel.isNew && <span class="tag new">{t("session.new")}</span>}
           {panel.unread > 0 && (
             <span class="badge unread" aria-label={t("session.unread", { count: panel.unread })}>
               {panel.unread}
@@ -548,6 +562,40 @@ function SessionPanel({ panel, store }: { panel: Panel; store: ConsoleStore }) {
       )}
     </section>
   );
+}
+
+// Arrivals tells the advisor, in a polite live region, of the chats
+// colleagues brought them into, each until dismissed or shown.
+function Arrivals({ store, onShow }: { store: ConsoleStore; onShow: (a: Arrival) => void }) {
+  const shown = store.arrivals.filter((a) => a.by !== undefined);
+  return (
+    <div class="arrivals" role="status" aria-label={t("arrival.region")}>
+      {shown.map((a) => {
+        const text = arrivalText(a);
+        return (
+          <div key={a.id} class="arrival">
+            <p>{text}</p>
+            <div class="actions">
+              <button type="button" class="primary" onClick={() => onShow(a)}>
+                {t("arrival.show")}
+              </button>
+              <button type="button" class="secondary" aria-label={t("arrival.dismissFor", { text })} onClick={() => store.dismissArrival(a.id)}>
+                {t("arrival.dismiss")}
+              </button>
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+function arrivalText(a: Arrival): string {
+  const params = { by: a.by ?? "", name: a.customer };
+  if (a.how === "invited") {
+    return t(a.by ? "arrival.invitedBy" : "arrival.invited", params);
+  }
+  return t(a.by ? "arrival.handedBy" : "arrival.handed", params);
 }
 
 // ColleaguePicker is the inline panel of "Invite a colleague" and

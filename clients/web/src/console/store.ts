@@ -20,7 +20,27 @@ export interface Panel {
   // stream stops following it.
   handingOver: boolean;
   handedTo?: string;
+  // A chat a colleague brought the advisor into, not yet looked at.
+  isNew: boolean;
 }
+
+// Arrival tells the advisor of a session a colleague brought them into:
+// invited into it, or handed it. by is the colleague's name, read from the
+// log once it is in ("" if it could not be found); until then it is unset
+// and the arrival is not shown.
+export interface Arrival {
+  id: number;
+  sessionId: string;
+  customer: string;
+  how: "invited" | "handed";
+  by?: string;
+  // The seq of the session's last event when the server told us.
+  atSeq: bigint;
+}
+
+// How long an arrival waits for the log to name the colleague before it
+// is shown without a name.
+const arrivalNameWaitMs = 4_000;
 
 export class ConsoleStore {
   readonly token: string;
@@ -32,6 +52,8 @@ export class ConsoleStore {
   // mode), soonest to expire first.
   portals: Portal[] = [];
   codes: SessionCode[] = [];
+  arrivals: Arrival[] = [];
+  private arrivalSeq = 0;
   private abort?: AbortController;
   private queueSeen = false;
   private readonly changed: () => void;
@@ -108,7 +130,7 @@ export class ConsoleStore {
     if (existing) {
       return existing;
     }
-    const panel: Panel = { session: s, conv: new Conversation(s.id, this.token, this.isMine, this.changed), unread: 0, focused: false, handingOver: false };
+    const panel: Panel = { session: s, conv: new Conversation(s.id, this.token, this.isMine, this.changed), unread: 0, focused: false, handingOver: false, isNew: false };
     this.panels = [...this.panels, panel];
     this.changed();
     return panel;
@@ -121,8 +143,81 @@ export class ConsoleStore {
   }
 
   markRead(panel: Panel): void {
-    if (panel.unread !== 0) {
+    if (panel.unread !== 0 || panel.isNew) {
       panel.unread = 0;
+      panel.isNew = false;
+      this.changed();
+    }
+  }
+
+  dismissArrival(id: number): void {
+    this.arrivals = this.arrivals.filter((a) => a.id !== id);
+    this.changed();
+  }
+
+  // join opens a session a colleague brought this advisor into (once:
+  // one already open is only followed again, if it had been handed away),
+  // and tells the advisor who did.
+  private join(s: Session): void {
+    let panel = this.panels.find((p) => p.session.id === s.id);
+    if (!panel) {
+      panel = this.addPanel(s);
+      panel.isNew = true;
+      this.restart();
+    } else if (panel.handedTo !== undefined) {
+      // Handed back to this advisor after they handed it away.
+      panel.session = s;
+      panel.handedTo = undefined;
+      this.restart();
+    }
+    const arrival: Arrival = {
+      id: ++this.arrivalSeq,
+      sessionId: s.id,
+      customer: s.customer?.displayName ?? "",
+      how: s.advisorId === this.advisorId ? "handed" : "invited",
+      atSeq: s.lastSeq,
+    };
+    this.arrivals = [...this.arrivals, arrival];
+    this.nameArrivals(panel);
+    setTimeout(() => {
+      if (arrival.by === undefined) {
+        arrival.by = "";
+        this.arrivals = [...this.arrivals];
+        this.changed();
+      }
+    }, arrivalNameWaitMs);
+  }
+
+  // nameArrivals finds, once panel's log has caught up with them, who
+  // invited this advisor (the author of their ParticipantJoined) or handed
+  // them the session (the SessionTransferred's from_advisor).
+  private nameArrivals(panel: Panel): void {
+    const conv = panel.conv;
+    let named = false;
+    for (const a of this.arrivals) {
+      if (a.sessionId !== panel.session.id || a.by !== undefined || conv.cursor < a.atSeq) {
+        continue;
+      }
+      a.by = "";
+      for (let i = conv.events.length - 1; i >= 0; i--) {
+        const ev = conv.events[i]!;
+        if (ev.seq > a.atSeq) {
+          continue;
+        }
+        const p = ev.payload;
+        if (a.how === "invited" && p.case === "participantJoined" && this.isMine(p.value.participant)) {
+          a.by = ev.author?.displayName ?? "";
+          break;
+        }
+        if (a.how === "handed" && p.case === "sessionTransferred" && this.isMine(p.value.toAdvisor)) {
+          a.by = p.value.fromAdvisor?.displayName ?? "";
+          break;
+        }
+      }
+      named = true;
+    }
+    if (named) {
+      this.arrivals = [...this.arrivals];
       this.changed();
     }
   }
@@ -149,8 +244,9 @@ export class ConsoleStore {
     return panel.session.advisorId === this.advisorId && panel.session.state === SessionState.ACTIVE;
   }
 
+  // unreadTotal counts the unread messages; a new chat with none counts one.
   unreadTotal(): number {
-    return this.panels.reduce((n, p) => n + p.unread, 0);
+    return this.panels.reduce((n, p) => n + (p.unread === 0 && p.isNew ? 1 : p.unread), 0);
   }
 
   restart(): void {
@@ -234,6 +330,9 @@ export class ConsoleStore {
       case "removed":
         this.queue = this.queue.filter((s) => s.id !== c.value.sessionId);
         break;
+      case "joined":
+        this.join(c.value);
+        break;
     }
     this.changed();
   }
@@ -244,6 +343,9 @@ export class ConsoleStore {
       return;
     }
     const fresh = panel.conv.apply(ev);
+    if (fresh && this.arrivals.some((a) => a.sessionId === panel.session.id && a.by === undefined)) {
+      this.nameArrivals(panel);
+    }
     if (fresh && ev.payload.case === "message" && !this.isMine(ev.author) && (!panel.focused || document.hidden)) {
       panel.unread++;
       this.changed();
