@@ -365,7 +365,8 @@ async function upgrade(browser) {
 }
 
 // transfer: the lead invites a colleague (cfg.colleague: email, password,
-// name) from the console, then hands the session over to them.
+// name) from the console, then hands the session over to them. The
+// colleague's console is open all along: the chat appears in it live.
 async function transfer(browser) {
   const bea = cfg.colleague;
   const reason = "Billing question: Bea knows the invoices";
@@ -374,6 +375,16 @@ async function transfer(browser) {
   const a = adv.page;
   const c = cus.page;
   await signIn(a);
+  const lead = (await a.locator(".topbar .who").textContent()).trim();
+  // The colleague's console is open, with no chat, before the invitation;
+  // the page must never reload (the flag would be gone).
+  const bAdv = await newPage(browser, "colleague", { viewport: { width: 1280, height: 820 }, locale: "en-US", bypassCSP: true });
+  const b = bAdv.page;
+  await signIn(b, cfg.api, bea);
+  await b.getByText("No open chat.").waitFor();
+  await b.evaluate(() => (window.stillTheSamePage = true));
+  const bPanel = b.locator("section.panel", { hasText: cfg.customerName });
+  const arrivals = b.locator(".arrivals[role=status]");
   await startChat(c, cfg.customerName, "My invoice is wrong.");
   await a.locator(".queue-item", { hasText: cfg.customerName }).getByRole("button", { name: /Pick up/ }).click();
   const panel = a.locator("section.panel", { hasText: cfg.customerName });
@@ -402,14 +413,33 @@ async function transfer(browser) {
   await shot(c, "customer-1-joined");
   log("colleague invited; the customer saw them join");
 
-  // The invitee's console shows the session, without the lead's actions.
-  const bAdv = await newPage(browser, "colleague", { viewport: { width: 1280, height: 820 }, locale: "en-US" });
-  const b = bAdv.page;
-  await signIn(b, cfg.api, bea);
-  const bPanel = b.locator("section.panel", { hasText: cfg.customerName });
+  // The invitee's open console shows the chat at once, says who invited
+  // them, marks it new, and offers none of the lead's actions.
+  await arrivals.getByText(`${lead} invited you to the chat with ${cfg.customerName}.`).waitFor();
   await waitForMessage(bPanel.locator("[role=log]"), "Hello, my invoice is wrong");
-  check((await bPanel.getByRole("button", { name: /Invite a colleague|Transfer the session/ }).count()) === 0, "an invited advisor is offered neither invite nor transfer");
-  log("the invitee follows the session, without the lead's actions");
+  check(await b.evaluate(() => window.stillTheSamePage === true), "the invitee's console showed the chat without a reload");
+  await bPanel.locator(".tag.new", { hasText: "New" }).waitFor();
+  await b.getByRole("button", { name: /^Chats/ }).locator(".badge").waitFor();
+  await bPanel.getByText(`${lead} leads this chat`).waitFor();
+  const leadActions = /Invite a colleague|Transfer the session|End session|Upgrade customer/;
+  check((await bPanel.getByRole("button", { name: leadActions }).count()) === 0, `an invited advisor is offered none of the lead's actions: ${await bPanel.getByRole("button").allTextContents()}`);
+  check((await b.locator("section.panel").count()) === 1, "the invited chat is shown once");
+  await shot(b, "console-colleague-1-invited");
+  await axeCheck(b, "the invitee's console with the invitation notice");
+  // The same, in French.
+  await b.locator(".topbar .lang select").selectOption("fr");
+  await arrivals.getByText(`${lead} vous a invité dans la discussion avec ${cfg.customerName}.`).waitFor();
+  await bPanel.getByText(`${lead} mène cette discussion`).waitFor();
+  await bPanel.locator(".tag.new", { hasText: "Nouveau" }).waitFor();
+  check((await bPanel.getByRole("button", { name: /Terminer la session|Transférer la session/ }).count()) === 0, "in French too, an invitee has no lead actions");
+  await shot(b, "console-colleague-1-invited-fr");
+  await b.locator(".topbar .lang select").selectOption("en");
+  // "Show the chat" puts the invitee in the chat's message box.
+  await arrivals.getByRole("button", { name: "Show the chat" }).click();
+  await b.waitForFunction(() => document.activeElement?.tagName === "TEXTAREA" && document.activeElement.closest("section.panel") !== null);
+  await bPanel.locator(".tag.new").waitFor({ state: "detached" });
+  check((await arrivals.locator(".arrival").count()) === 0, "the notice is gone once the chat is shown");
+  log("the invitee's open console shows the chat live, without the lead's actions");
 
   // Transfer with a reason.
   await panel.getByRole("button", { name: "Transfer the session" }).click();
@@ -430,9 +460,23 @@ async function transfer(browser) {
   await shot(c, "customer-2-transferred");
   log("transferred; the former lead sees a calm notice");
 
-  // The new lead now has the lead's actions and chats with the customer.
+  // The new lead is told, and now has the lead's actions.
+  await arrivals.getByText(`${lead} handed you the chat with ${cfg.customerName}.`).waitFor();
   await bPanel.locator("li.notice", { hasText: `handed the chat to ${bea.name}: ${reason}` }).waitFor();
   await bPanel.getByRole("button", { name: "Transfer the session" }).waitFor();
+  await bPanel.getByRole("button", { name: "End session" }).waitFor();
+  await bPanel.getByRole("button", { name: "Invite a colleague" }).waitFor();
+  check((await bPanel.locator(".lead-note").count()) === 0, "the new lead is not told someone else leads");
+  check((await b.locator("section.panel").count()) === 1, "the handed chat is not opened a second time");
+  check(await b.evaluate(() => window.stillTheSamePage === true), "the new lead's console took the session over without a reload");
+  await shot(b, "console-colleague-2-handed");
+  await b.locator(".topbar .lang select").selectOption("fr");
+  await arrivals.getByText(`${lead} vous a confié la discussion avec ${cfg.customerName}.`).waitFor();
+  await bPanel.getByRole("button", { name: "Terminer la session" }).waitFor();
+  await shot(b, "console-colleague-2-handed-fr");
+  await b.locator(".topbar .lang select").selectOption("en");
+  await arrivals.getByRole("button", { name: `Dismiss: ${lead} handed you the chat with ${cfg.customerName}.` }).click();
+  check((await arrivals.locator(".arrival").count()) === 0, "the notice is dismissed");
   await send(b, bPanel, "Hi, Bea here, I can help with billing");
   await waitForMessage(clog, "Hi, Bea here, I can help with billing");
   await send(c, c.locator("form.composer"), "Great, thanks");
@@ -500,7 +544,9 @@ async function codes(browser) {
   await axeCheck(c, "customer code form (en)");
   await shot(c, "customer-1-code-prefilled");
   await c.getByRole("button", { name: "Start the chat" }).click();
-  await c.locator("#chat-title", { hasText: "Your advisor will be with you shortly" }).waitFor();
+  // The waiting notice names the advisor who created the code.
+  await c.locator("#chat-title", { hasText: `${cfg.advisorName} will be with you shortly` }).waitFor();
+  await c.locator(".notice-text", { hasText: `Waiting for ${cfg.advisorName}.` }).waitFor();
   check(!c.url().includes("code="), `the used code leaves the address: ${c.url()}`);
   await shot(c, "customer-2-waiting");
 

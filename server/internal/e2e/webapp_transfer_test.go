@@ -9,11 +9,14 @@ import (
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
 
-// From the console, the lead invites a colleague (the customer sees them
-// join; the invitee's console offers no lead actions), then hands the
-// session over with a reason: the customer sees who handed it to whom and
-// why, the former lead's console says so calmly with no error, and the
-// new lead chats with the customer from their own console.
+// From the console, the lead invites a colleague whose console is already
+// open: the customer sees them join, and the colleague's console shows the
+// chat at once, without a reload, marked new, with a notice saying who
+// invited them (English and French) and none of the lead's actions, only
+// who leads. Then the lead hands the session over with a reason: the
+// customer sees who handed it to whom and why, the former lead's console
+// says so calmly with no error, and the new lead's console says who handed
+// them the chat, offers the lead's actions, and chats with the customer.
 func TestBrowserLeadInvitesAColleagueThenTransfersTheSessionFromTheConsole(t *testing.T) {
 	t.Parallel()
 	root := browserRepoRoot(t)
