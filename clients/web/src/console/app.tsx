@@ -10,12 +10,16 @@ import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, t } from "../shared/i18n";
 import { LangSwitch, MessageList, useLangRerender } from "../shared/ui";
 import { SessionCodes } from "./codes";
+import { Reports } from "./reports";
 import { ConsoleStore, type Arrival, type Panel } from "./store";
 
 interface Auth {
   token: string;
   advisorId: string;
   name: string;
+  // From the Advisor at login: who sees the Reports tab (the server decides).
+  reportAccess?: boolean;
+  admin?: boolean;
 }
 
 const authKey = "assist.console";
@@ -77,7 +81,7 @@ function Login({ onLoggedIn }: { onLoggedIn: (a: Auth) => void }) {
     try {
       const res = await authClient.login({ email: String(data.get("email")), password: String(data.get("password")) });
       const adv = res.advisor as Advisor;
-      onLoggedIn({ token: res.accessToken, advisorId: adv.id, name: adv.displayName });
+      onLoggedIn({ token: res.accessToken, advisorId: adv.id, name: adv.displayName, reportAccess: adv.reportAccess, admin: adv.admin });
     } catch (err) {
       const code = errorCode(err);
       setError(code === Code.Unauthenticated || code === Code.InvalidArgument ? t("login.failed") : t("login.error", { reason: errorText(err) }));
@@ -116,7 +120,7 @@ function isTyping(target: EventTarget | null): boolean {
 function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
   const [, bump] = useReducer((n: number) => n + 1, 0);
   const store = useMemo(() => new ConsoleStore(auth.token, auth.advisorId, () => bump(1), onSignedOut), [auth.token]);
-  const [view, setView] = useState<"chats" | "history">("chats");
+  const [view, setView] = useState<"chats" | "history" | "reports">("chats");
   const [notice, setNotice] = useState("");
 
   useEffect(() => {
@@ -190,6 +194,11 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
           <button type="button" class="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => setView("history")}>
             {t("nav.history")}
           </button>
+          {(auth.reportAccess || auth.admin) && (
+            <button type="button" class="tab" aria-current={view === "reports" ? "page" : undefined} onClick={() => setView("reports")}>
+              {t("nav.reports")}
+            </button>
+          )}
         </nav>
         <span class="spacer" />
         <span class="who">{auth.name}</span>
@@ -268,6 +277,8 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
                 ))}
               </div>
             )
+          ) : view === "reports" ? (
+            <Reports token={auth.token} advisorId={auth.advisorId} advisorName={auth.name} admin={auth.admin ?? false} />
           ) : (
             <History token={auth.token} store={store} />
           )}
