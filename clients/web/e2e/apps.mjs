@@ -8,7 +8,7 @@
 //   is loaded from (a cutting proxy), "control": URL of the test's control
 //   server, "artifacts": folder for screenshots and downloads, "email",
 //   "password", ...scenario fields}
-// Scenarios: journey, french-a11y, many, upgrade, transfer, codes, web. Exits 0 when every check
+// Scenarios: journey, french-a11y, many, upgrade, transfer, codes, web, reports. Exits 0 when every check
 // passed; prints "drive: FAIL ..." and exits 1 otherwise. Lines starting
 // with "result " carry values for the Go test.
 
@@ -677,7 +677,168 @@ async function web(browser) {
   log("the customer picked the advisor and chats with them");
 }
 
-const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer, codes, web };
+// reports: an admin reads, filters and exports session reports in the
+// console, through a proxy that /hold and /release hold back (cfg.total ended sessions: cfg.customers today, newest first,
+// then older ones, cfg.billing of them on cfg.portal; cfg.camille's has a
+// chat log; cfg.deleted's log was deleted by retention); an advisor
+// without report access (cfg.noAccess) sees no Reports tab.
+async function reports(browser) {
+  const adv = await newPage(browser, "admin", { viewport: { width: 1360, height: 900 }, locale: "en-US", bypassCSP: true });
+  const a = adv.page;
+  await signIn(a);
+  await a.getByRole("button", { name: "Reports", exact: true }).click();
+  const list = a.getByRole("region", { name: "Session reports" });
+  const table = list.getByRole("table", { name: "Ended sessions, newest first" });
+  const rows = table.locator("tbody tr");
+  const counted = (text) => list.locator(".report-count", { hasText: text }).waitFor();
+  await counted("Reports shown: 25. More are available below.");
+  check((await table.locator("thead th").allTextContents()).join("|") === "Customer|Advisors|Portal|Started|Waiting time|Handling time|Outcome", "the table's column headers");
+  const names = async () => table.locator("tbody th .open-report").allTextContents();
+  const first = await names();
+  check(JSON.stringify(first.slice(0, 3)) === JSON.stringify(cfg.customers), `newest first: ${JSON.stringify(first.slice(0, 4))}`);
+  await axeCheck(a, "reports list (en)");
+  await shot(a, "reports-1-list");
+  await list.getByRole("button", { name: "Load more" }).click();
+  await counted(`Reports shown: ${cfg.total}.`);
+  check((await rows.count()) === cfg.total, `every report once the last page is in: ${await rows.count()}`);
+  check((await list.getByRole("button", { name: "Load more" }).count()) === 0, "no Load more on the last page");
+  log("list: newest first, a page at a time");
+
+  // Filters: today's sessions; a text; an outcome; an advisor; a portal.
+  const today = new Date();
+  const day = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
+  await a.getByLabel("Ended from").fill(day);
+  await counted(`Reports shown: ${cfg.customers.length}.`);
+  await a.getByLabel("Customer name or e-mail").fill(cfg.camille.email.slice(0, 7).toUpperCase());
+  await counted("Reports shown: 1.");
+  check(JSON.stringify(await names()) === JSON.stringify([cfg.camille.name]), `the search finds Camille by e-mail: ${JSON.stringify(await names())}`);
+  await a.getByLabel("Customer name or e-mail").fill("");
+  await a.getByLabel("Outcome", { exact: true }).selectOption({ label: "Unresolved" });
+  await counted("Reports shown: 1.");
+  check((await rows.first().textContent()).includes("Unresolved"), "the unresolved session");
+  await a.getByLabel("Outcome", { exact: true }).selectOption({ label: "Any outcome" });
+  await a.getByLabel("Advisor", { exact: true }).selectOption({ label: cfg.sam });
+  await counted("Reports shown: 2.");
+  await shot(a, "reports-2-filtered");
+  await a.getByLabel("Customer name or e-mail").fill("no such customer");
+  await list.getByText("No session report matches these filters.").waitFor();
+  await axeCheck(a, "reports, nothing matches (en)");
+  await shot(a, "reports-3-empty");
+  await list.locator(".reports-empty").getByRole("button", { name: "Clear the filters" }).click();
+  await counted("Reports shown: 25. More are available below.");
+  await a.getByLabel("Portal", { exact: true }).selectOption({ label: cfg.portal });
+  await counted(`Reports shown: ${cfg.billing}.`);
+  await a.getByLabel("Ended to").fill("2000-01-01");
+  await a.getByLabel("Ended from").fill("2000-01-02");
+  await list.getByRole("alert").filter({ hasText: "must not be before" }).waitFor();
+  await list.getByRole("button", { name: "Clear the filters" }).first().click();
+  await counted("Reports shown: 25. More are available below.");
+  log("filters: dates, text, outcome, advisor, portal; an empty result said plainly");
+
+  // Camille's report, opened from the keyboard.
+  await a.getByLabel("Customer name or e-mail").fill("camille");
+  await counted("Reports shown: 1.");
+  await table.getByRole("button", { name: `Open the report of ${cfg.camille.name}` }).focus();
+  await a.keyboard.press("Enter");
+  const report = a.getByRole("region", { name: `Report: ${cfg.camille.name}` });
+  await report.waitFor();
+  check(await a.evaluate(() => document.activeElement?.id === "report-title"), "the focus moves to the report's title");
+  const rlog = report.getByRole("log", { name: `Chat log of ${cfg.camille.name}` });
+  for (const text of cfg.camille.said) {
+    await waitForMessage(rlog, text);
+  }
+  check(JSON.stringify(await messages(rlog)) === JSON.stringify(cfg.camille.said), `the chat log in order: ${JSON.stringify(await messages(rlog))}`);
+  await report.getByText(cfg.camille.email).waitFor();
+  await report.getByText("Desktop, Windows").waitFor();
+  await report.locator(".advisor-list li", { hasText: cfg.alex }).getByText("Lead").waitFor();
+  for (const step of ["Queued", "Picked up", "Ended"]) {
+    await report.locator(".timeline li", { hasText: step }).waitFor();
+  }
+  await report.locator(".notes", { hasText: cfg.camille.notes }).waitFor();
+  await axeCheck(a, "a report (en)");
+  await shot(a, "reports-4-report");
+  const [txt] = await Promise.all([a.waitForEvent("download"), report.getByRole("button", { name: "Save the chat log (.txt)" }).click()]);
+  const txtFile = join(cfg.artifacts, "chat-log.txt");
+  await txt.saveAs(txtFile);
+  check(/^chat-log-\d{8}-\d{4}-[0-9a-f]{8}\.txt$/.test(txt.suggestedFilename()), `file name: ${txt.suggestedFilename()}`);
+  console.log(`result transcript ${txtFile}`);
+  await report.getByRole("button", { name: "Back to the reports" }).click();
+  await a.waitForFunction(() => document.activeElement?.classList.contains("open-report"));
+  log("a report: details, timeline, notes, the chat log, saved as .txt; Back returns to the row");
+
+  // A report whose chat log retention deleted.
+  await a.getByLabel("Customer name or e-mail").fill(cfg.deleted);
+  await counted("Reports shown: 1.");
+  await table.getByRole("button", { name: `Open the report of ${cfg.deleted}` }).click();
+  await a.locator("#log-deleted", { hasText: "This chat log was deleted by the account's retention on" }).waitFor();
+  check((await a.getByRole("button", { name: "Save the chat log (.txt)" }).count()) === 0, "nothing to save once the log is deleted");
+  await shot(a, "reports-5-log-deleted");
+  await a.getByRole("button", { name: "Back to the reports" }).click();
+
+  // Export today's sessions as CSV.
+  await list.getByRole("button", { name: "Clear the filters" }).first().click();
+  await a.getByLabel("Ended from").fill(day);
+  await counted(`Reports shown: ${cfg.customers.length}.`);
+  const [csv] = await Promise.all([a.waitForEvent("download"), list.getByRole("button", { name: "Export CSV" }).click()]);
+  const csvFile = join(cfg.artifacts, "reports.csv");
+  await csv.saveAs(csvFile);
+  check(/^session-reports-\d{8}-\d{4}\.csv$/.test(csv.suggestedFilename()), `file name: ${csv.suggestedFilename()}`);
+  await list.locator("#export-status", { hasText: `CSV file saved. Rows: ${cfg.customers.length}.` }).waitFor();
+  console.log(`result csv ${csvFile}`);
+  await shot(a, "reports-6-exported");
+  log("exported the filtered reports as CSV");
+  // While the server's answer is held back, the export shows its progress
+  // and can be cancelled from the keyboard.
+  await control("/hold");
+  await list.getByRole("button", { name: "Export CSV" }).click();
+  await list.locator("#export-status", { hasText: "Exporting… rows so far: 0" }).waitFor();
+  await shot(a, "reports-7-exporting");
+  check(await a.evaluate(() => document.activeElement?.id === "export-cancel"), "the focus stays on the export's button, now Cancel");
+  await a.keyboard.press("Enter");
+  await list.locator("#export-status", { hasText: "Export cancelled." }).waitFor();
+  await control("/release");
+  await list.getByRole("button", { name: "Export CSV" }).waitFor();
+  log("a slow export shows its progress and is cancelled");
+
+  // In French.
+  await a.getByLabel("Language").selectOption("fr");
+  await a.getByRole("button", { name: "Rapports", exact: true }).waitFor();
+  const fr = a.getByRole("region", { name: "Rapports de session" });
+  await fr.getByRole("table", { name: "Sessions terminées, les plus récentes d'abord" }).waitFor();
+  await fr.getByText(`Rapports affichés : ${cfg.customers.length}.`).waitFor();
+  check((await fr.locator("thead th").allTextContents()).join("|") === "Client|Conseillers|Portail|Début|Temps d'attente|Temps de traitement|Résultat", "the column headers in French");
+  await axeCheck(a, "reports list (fr)");
+  await shot(a, "reports-fr-1-list");
+  await fr.getByRole("button", { name: `Ouvrir le rapport de ${cfg.camille.name}` }).click();
+  const rfr = a.getByRole("region", { name: `Rapport : ${cfg.camille.name}` });
+  await rfr.getByRole("heading", { name: "Chronologie" }).waitFor();
+  await rfr.locator(".advisor-list li", { hasText: cfg.alex }).getByText("Responsable").waitFor();
+  await rfr.getByRole("button", { name: "Enregistrer l'historique (.txt)" }).waitFor();
+  await axeCheck(a, "a report (fr)");
+  await shot(a, "reports-fr-2-report");
+  log("reports in French");
+
+  // An advisor without report access sees no Reports tab; forced there,
+  // they are told plainly that the server refused.
+  const other = await newPage(browser, "advisor", { viewport: { width: 1280, height: 820 }, locale: "en-US", bypassCSP: true });
+  const b = other.page;
+  await signIn(b, cfg.api, cfg.noAccess);
+  await b.getByRole("button", { name: "History" }).waitFor();
+  check((await b.getByRole("button", { name: "Reports", exact: true }).count()) === 0, "no Reports tab without report access");
+  await shot(b, "no-access-1-no-tab");
+  await b.evaluate(() => {
+    const auth = JSON.parse(sessionStorage.getItem("assist.console"));
+    sessionStorage.setItem("assist.console", JSON.stringify({ ...auth, reportAccess: true }));
+  });
+  await b.reload();
+  await b.getByRole("button", { name: "Reports", exact: true }).click();
+  await b.getByRole("alert").filter({ hasText: "You do not have access to session reports." }).waitFor();
+  await b.getByText("The server said: this advisor has no access to session reports").waitFor();
+  await shot(b, "no-access-2-refused");
+  log("no tab without report access; the server's refusal said plainly");
+}
+
+const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer, codes, web, reports };
 const run = scenarios[scenario];
 if (!run) {
   console.error(`drive: unknown scenario ${scenario}`);
