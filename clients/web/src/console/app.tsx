@@ -9,6 +9,7 @@ import { authClient, bearer, chatClient, Code, errorCode, errorText, sessionClie
 import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, t } from "../shared/i18n";
 import { LangSwitch, MessageList, useLangRerender } from "../shared/ui";
+import { Administration } from "./admin";
 import { SessionCodes } from "./codes";
 import { Reports } from "./reports";
 import { ConsoleStore, type Arrival, type Panel } from "./store";
@@ -120,7 +121,7 @@ function isTyping(target: EventTarget | null): boolean {
 function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
   const [, bump] = useReducer((n: number) => n + 1, 0);
   const store = useMemo(() => new ConsoleStore(auth.token, auth.advisorId, () => bump(1), onSignedOut), [auth.token]);
-  const [view, setView] = useState<"chats" | "history" | "reports">("chats");
+  const [view, setView] = useState<"chats" | "history" | "reports" | "admin">("chats");
   const [notice, setNotice] = useState("");
 
   useEffect(() => {
@@ -197,6 +198,11 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
           {(auth.reportAccess || auth.admin) && (
             <button type="button" class="tab" aria-current={view === "reports" ? "page" : undefined} onClick={() => setView("reports")}>
               {t("nav.reports")}
+            </button>
+          )}
+          {auth.admin && (
+            <button type="button" class="tab" id="nav-admin" aria-current={view === "admin" ? "page" : undefined} onClick={() => setView("admin")}>
+              {t("nav.admin")}
             </button>
           )}
         </nav>
@@ -277,6 +283,8 @@ function Desk({ auth, onSignedOut }: { auth: Auth; onSignedOut: () => void }) {
                 ))}
               </div>
             )
+          ) : view === "admin" ? (
+            <Administration token={auth.token} selfId={auth.advisorId} />
           ) : view === "reports" ? (
             <Reports token={auth.token} advisorId={auth.advisorId} advisorName={auth.name} admin={auth.admin ?? false} />
           ) : (
