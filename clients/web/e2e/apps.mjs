@@ -838,7 +838,197 @@ async function reports(browser) {
   log("no tab without report access; the server's refusal said plainly");
 }
 
-const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer, codes, web, reports };
+// admin: the account's administration in the console. A plain advisor
+// (cfg.plain) sees no Administration tab, and reaching it anyway is said
+// plainly; the admin (cfg.email) adds an advisor (cfg.newAdvisor) after
+// the server's field messages, a code-mode portal they serve, changes a
+// setting, creates an API key (the secret shown once) and revokes it,
+// disables the advisor, and reads the audit log; then the same screens in
+// French. The test checks each effect through the API (cfg.control).
+async function admin(browser) {
+  const nina = cfg.newAdvisor;
+  const opts = { viewport: { width: 1280, height: 900 }, locale: "en-US", bypassCSP: true };
+
+  // A plain advisor: no tab; with the flag forged, the server says no.
+  const plain = (await newPage(browser, "plain advisor", opts)).page;
+  await signIn(plain, cfg.api, cfg.plain);
+  check((await plain.getByRole("button", { name: "Administration" }).count()) === 0, "a plain advisor sees no Administration tab");
+  await shot(plain, "plain-advisor-no-admin-tab");
+  await plain.evaluate(() => {
+    const auth = JSON.parse(sessionStorage.getItem("assist.console"));
+    sessionStorage.setItem("assist.console", JSON.stringify({ ...auth, admin: true }));
+  });
+  await plain.reload();
+  await plain.getByRole("button", { name: "Administration" }).click();
+  await plain.locator("#admin-denied", { hasText: "Only the account's administrators can manage it" }).waitFor();
+  await shot(plain, "plain-advisor-denied");
+  log("a plain advisor sees no Administration tab; reaching it anyway is refused plainly");
+
+  const a = (await newPage(browser, "admin", opts)).page;
+  await signIn(a);
+  await a.getByRole("button", { name: "Administration" }).click();
+  const advisors = a.locator("section", { has: a.getByRole("heading", { name: "Advisors" }) });
+  await advisors.getByRole("row", { name: /Alex \(advisor\)/ }).waitFor();
+  await axeCheck(a, "administration: advisors");
+  await shot(a, "admin-1-advisors");
+
+  // Add an advisor: the server's messages beside the fields they name.
+  await a.getByRole("button", { name: "Add an advisor" }).click();
+  check(await a.evaluate(() => document.activeElement?.id === "adv-n-display_name"), "the new advisor form takes the focus");
+  await a.getByLabel("Name", { exact: true }).fill(nina.name);
+  await a.getByLabel("E-mail", { exact: true }).fill("not an address");
+  await a.getByLabel("Initial password").fill("short");
+  await a.getByRole("button", { name: "Add the advisor" }).click();
+  await a.locator("#adv-n-email-error", { hasText: "Enter an e-mail address such as name@example.com." }).waitFor();
+  await a.locator("#adv-n-password-error", { hasText: /at least 10 characters/ }).waitFor();
+  check((await a.getByLabel("Initial password").getAttribute("aria-describedby")).includes("adv-n-password-error"), "the password's message is read with the field");
+  check(await a.evaluate(() => document.activeElement?.id === "adv-n-email"), "the focus goes to the first field refused");
+  await axeCheck(a, "administration: new advisor refused");
+  await shot(a, "admin-2-advisor-refused");
+  await a.getByLabel("E-mail", { exact: true }).fill(nina.email);
+  await a.getByLabel("Initial password").fill(nina.password);
+  await a.getByLabel("Report access").check();
+  await a.getByRole("button", { name: "Add the advisor" }).click();
+  await a.getByRole("status").filter({ hasText: `${nina.name} was added.` }).waitFor();
+  const row = advisors.getByRole("row", { name: new RegExp(nina.name) });
+  await row.waitFor();
+  check(await a.evaluate(() => document.activeElement?.id === "adv-create"), "the focus goes back to Add an advisor");
+  await control("/new-advisor-logs-in");
+  log("advisor added after the server's field messages; they can log in");
+
+  // Edit the name: only what changed is sent.
+  await a.getByRole("button", { name: `Edit ${nina.name}` }).click();
+  await a.locator("#adv-e-display_name").fill(nina.renamed);
+  await a.getByRole("button", { name: "Save" }).click();
+  await a.getByRole("status").filter({ hasText: `${nina.renamed} was saved.` }).waitFor();
+  const renamed = advisors.getByRole("row", { name: new RegExp(nina.renamed) });
+  await renamed.waitFor();
+
+  // A code-mode portal served by the new advisor.
+  await a.getByRole("button", { name: "Portals" }).click();
+  await a.getByRole("button", { name: "Add a portal" }).click();
+  await a.locator("#portal-n-display_name").fill(cfg.portal.name);
+  await a.getByLabel("Link name").fill(cfg.portal.slug);
+  await a.getByText(`Customers open /p/${cfg.portal.slug}.`).waitFor();
+  await a.getByRole("radio", { name: "Session code" }).check();
+  await a.getByRole("checkbox", { name: new RegExp(nina.renamed) }).check();
+  await axeCheck(a, "administration: new portal form");
+  await shot(a, "admin-3-portal-form");
+  await a.getByRole("button", { name: "Add the portal" }).click();
+  await a.getByRole("status").filter({ hasText: `The portal ${cfg.portal.name} was added.` }).waitFor();
+  const portalRow = a.getByRole("row", { name: new RegExp(cfg.portal.name) });
+  await portalRow.getByRole("link", { name: `/p/${cfg.portal.slug}` }).waitFor();
+  check((await portalRow.textContent()).includes("Session code") && (await portalRow.textContent()).includes(nina.renamed), `the portal's row: ${await portalRow.textContent()}`);
+  await shot(a, "admin-4-portals");
+  log("code-mode portal added, served by the new advisor");
+
+  // A setting: the live codes per advisor.
+  await a.getByRole("button", { name: "Account settings" }).click();
+  const maxCodes = a.getByLabel("Live codes per advisor");
+  await maxCodes.waitFor();
+  const maxCodesError = a.locator("#set-max_live_session_codes_per_advisor-error");
+  await maxCodes.fill("");
+  await a.getByRole("button", { name: "Save changes (1)" }).click();
+  await maxCodesError.filter({ hasText: "Enter a whole number." }).waitFor();
+  await maxCodes.fill("500");
+  await a.getByRole("button", { name: "Save changes (1)" }).click();
+  await maxCodesError.filter({ hasText: /100/ }).waitFor();
+  check(await a.evaluate(() => document.activeElement?.id === "set-max_live_session_codes_per_advisor"), "the focus goes to the setting refused");
+  await maxCodes.fill(String(cfg.maxCodes));
+  await a.getByRole("button", { name: "Save changes (1)" }).click();
+  await a.getByRole("status").filter({ hasText: "Settings saved (1 changed)." }).waitFor();
+  await axeCheck(a, "administration: account settings");
+  await shot(a, "admin-5-settings");
+  log("a setting changed");
+
+  // An API key: the secret once, then revoked.
+  await a.getByRole("button", { name: "API keys" }).click();
+  await a.getByRole("button", { name: "Create an API key" }).click();
+  await a.getByLabel("Name", { exact: true }).fill(cfg.keyName);
+  await a.getByRole("button", { name: "Create the key" }).click();
+  await a.locator("#key-scopes-error", { hasText: "Choose at least one thing the key allows." }).waitFor();
+  await a.getByRole("checkbox", { name: "Read reports" }).check();
+  await a.getByRole("button", { name: "Create the key" }).click();
+  const secretField = a.locator("#key-secret");
+  await secretField.waitFor();
+  await a.getByText("this is the only time it is shown").waitFor();
+  check(await a.evaluate(() => document.activeElement?.id === "key-secret"), "the secret's field takes the focus");
+  const secret = await secretField.inputValue();
+  check(secret.startsWith("ast_key_"), `a secret: ${secret.slice(0, 8)}…`);
+  await a.getByRole("button", { name: "Copy the secret" }).click();
+  await a.getByRole("status").filter({ hasText: /Secret copied|Could not copy/ }).waitFor();
+  await axeCheck(a, "administration: the new key's secret");
+  await shot(a, "admin-6-key-secret");
+  await control("/key-works", secret);
+  await a.getByRole("button", { name: "I have stored it" }).click();
+  await secretField.waitFor({ state: "detached" });
+  check(!(await a.content()).includes(secret), "the secret is gone from the page");
+  const keyRow = a.getByRole("row", { name: new RegExp(cfg.keyName) });
+  await keyRow.getByText("Active").waitFor();
+  check((await keyRow.textContent()).includes(secret.slice(0, 12)), `the key's row shows its prefix: ${await keyRow.textContent()}`);
+  await a.getByRole("button", { name: `Revoke ${cfg.keyName}` }).click();
+  await a.getByRole("alertdialog").getByText("refused from their next call").waitFor();
+  check(await a.evaluate(() => document.activeElement?.id?.startsWith("key-confirm-")), "the confirmation takes the focus");
+  await shot(a, "admin-7-key-revoke-confirm");
+  await a.getByRole("alertdialog").getByRole("button", { name: "Revoke" }).click();
+  await a.getByRole("status").filter({ hasText: `${cfg.keyName} is revoked.` }).waitFor();
+  await keyRow.getByText(/^Revoked /).waitFor();
+  await control("/key-refused", secret);
+  log("API key created, secret shown once, used, revoked");
+
+  // Disable the advisor: a confirmation that says what stops, Cancel
+  // gives the focus back.
+  await a.getByRole("button", { name: "Advisors" }).click();
+  await a.getByRole("button", { name: `Disable ${nina.renamed}` }).click();
+  const dialog = a.getByRole("alertdialog");
+  await dialog.getByText("their open sessions and streams stop now").waitFor();
+  await shot(a, "admin-8-disable-confirm");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  check(await a.evaluate(() => document.activeElement?.getAttribute("aria-label")?.startsWith("Disable ")), "Cancel gives the focus back to Disable");
+  await a.getByRole("button", { name: `Disable ${nina.renamed}` }).click();
+  await dialog.getByRole("button", { name: "Disable" }).click();
+  await a.getByRole("status").filter({ hasText: `${nina.renamed} is disabled` }).waitFor();
+  await advisors.getByRole("row", { name: new RegExp(nina.renamed) }).getByText("Disabled").waitFor();
+  await control("/new-advisor-refused");
+  log("advisor disabled; they can no longer log in");
+
+  // The audit log: who did what, when.
+  await a.getByRole("button", { name: "Audit log" }).click();
+  for (const what of ["Added an advisor", "Changed an advisor", "Added a portal", "Created an API key", "Revoked an API key"]) {
+    await a.getByRole("row", { name: new RegExp(what) }).first().waitFor();
+  }
+  check((await a.getByRole("row", { name: /Demo Admin/ }).count()) >= 5, "the audit log names who made each change");
+  await axeCheck(a, "administration: audit log");
+  await shot(a, "admin-9-audit");
+  log("the audit log lists the changes");
+
+  // French.
+  await a.locator(".topbar .lang select").selectOption("fr");
+  await a.getByRole("heading", { name: "Journal d'audit" }).waitFor();
+  await a.getByRole("row", { name: /A révoqué une clé d'API/ }).first().waitFor();
+  await shot(a, "admin-fr-5-audit");
+  await a.getByRole("button", { name: "Conseillers" }).click();
+  await a.getByRole("columnheader", { name: "Accès aux rapports" }).waitFor();
+  await a.getByRole("button", { name: "Ajouter un conseiller" }).click();
+  await a.getByLabel("Mot de passe initial").waitFor();
+  await a.getByText("De 10 à 256 caractères.").waitFor();
+  await axeCheck(a, "administration: advisors (fr)");
+  await shot(a, "admin-fr-1-advisors");
+  await a.getByRole("button", { name: "Annuler" }).click();
+  await a.getByRole("button", { name: "Portails" }).click();
+  await a.getByRole("row", { name: new RegExp(cfg.portal.name) }).getByText("Code de session").waitFor();
+  await shot(a, "admin-fr-2-portals");
+  await a.getByRole("button", { name: "Paramètres du compte" }).click();
+  await a.getByLabel("Codes en cours par conseiller").waitFor();
+  await axeCheck(a, "administration: account settings (fr)");
+  await shot(a, "admin-fr-3-settings");
+  await a.getByRole("button", { name: "Clés d'API" }).click();
+  await a.getByRole("row", { name: new RegExp(cfg.keyName) }).getByText(/^Révoquée le /).waitFor();
+  await shot(a, "admin-fr-4-keys");
+  log("the administration in French");
+}
+
+const scenarios = { journey, "french-a11y": frenchA11y, many, upgrade, transfer, codes, web, reports, admin };
 const run = scenarios[scenario];
 if (!run) {
   console.error(`drive: unknown scenario ${scenario}`);
