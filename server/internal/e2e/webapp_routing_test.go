@@ -41,7 +41,7 @@ func TestBrowserAdvisorSharesASessionCodeAndTheCustomerLandsInTheirQueue(t *test
 	res := webappDrive(t, root, "codes", map[string]any{
 		"api": c.env.URL, "customer": c.env.URL, "customerName": "Mrs Martin", "maxCodes": maxCodes,
 		"advisorName": webappAdvisorName(ctx, t, c.env, assisttest.AdvisorEmail, assisttest.AdvisorPassword),
-		"codePortal": map[string]string{"slug": c.codePortal.GetSlug(), "name": c.codePortal.GetDisplayName()},
+		"codePortal":  map[string]string{"slug": c.codePortal.GetSlug(), "name": c.codePortal.GetDisplayName()},
 	})
 	if res["code"] == "" {
 		t.Fatalf("the driver reported no code")
