@@ -71,6 +71,14 @@ func (h reportHandler) ListSessionReports(ctx context.Context, req *assistv1.Lis
 	return &assistv1.ListSessionReportsResponse{Reports: list, NextPageToken: next}, nil
 }
 
+func (h reportHandler) ListReportFilterOptions(ctx context.Context, _ *assistv1.ListReportFilterOptionsRequest) (*assistv1.ListReportFilterOptionsResponse, error) {
+	portals, advisors, err := h.Reports.FilterOptions(ctx, auth.FromContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &assistv1.ListReportFilterOptionsResponse{Portals: portals, Advisors: advisors}, nil
+}
+
 func (h reportHandler) GetSessionReport(ctx context.Context, req *assistv1.GetSessionReportRequest) (*assistv1.GetSessionReportResponse, error) {
 	sid, err := parseID("session_id", req.GetSessionId())
 	if err != nil {

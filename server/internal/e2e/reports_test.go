@@ -164,6 +164,58 @@ var reportCalls = []authzCall{
 		_, _, err := reportsExportAll(ctx, c, &assistv1.ExportSessionReportsRequest{SessionId: sid})
 		return err
 	}},
+	{"ReportService.ListReportFilterOptions", func(ctx context.Context, c *assisttest.Clients, _ string) error {
+		_, err := c.Report.ListReportFilterOptions(ctx, &assistv1.ListReportFilterOptionsRequest{})
+		return err
+	}},
+}
+
+// A report reader who is not an admin can name, in the filters, every
+// portal and every advisor of the account, disabled ones included, and
+// nothing of another account.
+func TestReportFilterOptionsNameTheAccountsPortalsAndAdvisors(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	env := assisttest.Start(t)
+	adminToken := env.Login(t, assisttest.AdminEmail, assisttest.AdminPassword)
+	admin := env.Services(assisttest.Connect, adminToken).Admin
+	advisors, err := admin.ListAdvisors(ctx, &assistv1.ListAdvisorsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEmail := map[string]*assistv1.Advisor{}
+	for _, a := range advisors.GetAdvisors() {
+		byEmail[a.GetEmail()] = a
+	}
+	// advisor gets report access without being an admin; advisor2 leaves.
+	reader, gone := byEmail[assisttest.AdvisorEmail], byEmail[assisttest.Advisor2Email]
+	if _, err := admin.UpdateAdvisor(ctx, &assistv1.UpdateAdvisorRequest{AdvisorId: reader.GetId(), ReportAccess: true, UpdateMask: reportsMask("report_access")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UpdateAdvisor(ctx, &assistv1.UpdateAdvisorRequest{AdvisorId: gone.GetId(), Disabled: true, UpdateMask: reportsMask("disabled")}); err != nil {
+		t.Fatal(err)
+	}
+	token := env.Login(t, assisttest.AdvisorEmail, assisttest.AdvisorPassword)
+	res, err := env.Services(assisttest.GRPCWeb, token).Report.ListReportFilterOptions(ctx, &assistv1.ListReportFilterOptionsRequest{})
+	if err != nil {
+		t.Fatalf("a report reader who is not an admin: %v", err)
+	}
+	var slugs []string
+	for _, p := range res.GetPortals() {
+		slugs = append(slugs, p.GetSlug())
+	}
+	slices.Sort(slugs)
+	if want := []string{"demo", "demo-code", "demo-web"}; !slices.Equal(slugs, want) {
+		t.Errorf("portals %v, want %v", slugs, want)
+	}
+	disabled := map[string]bool{}
+	for _, a := range res.GetAdvisors() {
+		disabled[a.GetAdvisorId()] = a.GetDisabled()
+	}
+	if len(disabled) != 3 || !disabled[gone.GetId()] || disabled[reader.GetId()] {
+		t.Errorf("advisors %v, want the account's three, %s disabled", res.GetAdvisors(), gone.GetId())
+	}
 }
 
 // Reports are for advisors with report access, admins and API keys with

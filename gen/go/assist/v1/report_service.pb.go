@@ -81,6 +81,226 @@ func (SessionAdvisorRole) EnumDescriptor() ([]byte, []int) {
 	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{0}
 }
 
+// ListReportFilterOptionsRequest asks for the account's filter options.
+type ListReportFilterOptionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportFilterOptionsRequest) Reset() {
+	*x = ListReportFilterOptionsRequest{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportFilterOptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportFilterOptionsRequest) ProtoMessage() {}
+
+func (x *ListReportFilterOptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportFilterOptionsRequest.ProtoReflect.Descriptor instead.
+func (*ListReportFilterOptionsRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{0}
+}
+
+// ListReportFilterOptionsResponse carries them.
+type ListReportFilterOptionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's portals, by display name.
+	Portals []*ReportPortal `protobuf:"bytes,1,rep,name=portals,proto3" json:"portals,omitempty"`
+	// The account's advisors, by display name, disabled ones included.
+	Advisors      []*ReportAdvisor `protobuf:"bytes,2,rep,name=advisors,proto3" json:"advisors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportFilterOptionsResponse) Reset() {
+	*x = ListReportFilterOptionsResponse{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportFilterOptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportFilterOptionsResponse) ProtoMessage() {}
+
+func (x *ListReportFilterOptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportFilterOptionsResponse.ProtoReflect.Descriptor instead.
+func (*ListReportFilterOptionsResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListReportFilterOptionsResponse) GetPortals() []*ReportPortal {
+	if x != nil {
+		return x.Portals
+	}
+	return nil
+}
+
+func (x *ListReportFilterOptionsResponse) GetAdvisors() []*ReportAdvisor {
+	if x != nil {
+		return x.Advisors
+	}
+	return nil
+}
+
+// ReportPortal is a portal as report readers see it.
+type ReportPortal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The portal's id.
+	PortalId string `protobuf:"bytes,1,opt,name=portal_id,json=portalId,proto3" json:"portal_id,omitempty"`
+	// The portal's slug.
+	Slug string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
+	// The portal's name.
+	DisplayName   string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportPortal) Reset() {
+	*x = ReportPortal{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportPortal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportPortal) ProtoMessage() {}
+
+func (x *ReportPortal) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportPortal.ProtoReflect.Descriptor instead.
+func (*ReportPortal) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReportPortal) GetPortalId() string {
+	if x != nil {
+		return x.PortalId
+	}
+	return ""
+}
+
+func (x *ReportPortal) GetSlug() string {
+	if x != nil {
+		return x.Slug
+	}
+	return ""
+}
+
+func (x *ReportPortal) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+// ReportAdvisor is an advisor as report readers see them.
+type ReportAdvisor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The advisor's id.
+	AdvisorId string `protobuf:"bytes,1,opt,name=advisor_id,json=advisorId,proto3" json:"advisor_id,omitempty"`
+	// The advisor's name.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Whether the advisor is disabled (their sessions stay in the reports).
+	Disabled      bool `protobuf:"varint,3,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAdvisor) Reset() {
+	*x = ReportAdvisor{}
+	mi := &file_assist_v1_report_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAdvisor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAdvisor) ProtoMessage() {}
+
+func (x *ReportAdvisor) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_report_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAdvisor.ProtoReflect.Descriptor instead.
+func (*ReportAdvisor) Descriptor() ([]byte, []int) {
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReportAdvisor) GetAdvisorId() string {
+	if x != nil {
+		return x.AdvisorId
+	}
+	return ""
+}
+
+func (x *ReportAdvisor) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *ReportAdvisor) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
 // SessionReportAdvisor is one advisor of a session and how they took part.
 type SessionReportAdvisor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -94,7 +314,7 @@ type SessionReportAdvisor struct {
 
 func (x *SessionReportAdvisor) Reset() {
 	*x = SessionReportAdvisor{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	mi := &file_assist_v1_report_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +326,7 @@ func (x *SessionReportAdvisor) String() string {
 func (*SessionReportAdvisor) ProtoMessage() {}
 
 func (x *SessionReportAdvisor) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[0]
+	mi := &file_assist_v1_report_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +339,7 @@ func (x *SessionReportAdvisor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionReportAdvisor.ProtoReflect.Descriptor instead.
 func (*SessionReportAdvisor) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{0}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SessionReportAdvisor) GetAdvisor() *Advisor {
@@ -180,7 +400,7 @@ type SessionReport struct {
 
 func (x *SessionReport) Reset() {
 	*x = SessionReport{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[1]
+	mi := &file_assist_v1_report_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -192,7 +412,7 @@ func (x *SessionReport) String() string {
 func (*SessionReport) ProtoMessage() {}
 
 func (x *SessionReport) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[1]
+	mi := &file_assist_v1_report_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -205,7 +425,7 @@ func (x *SessionReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionReport.ProtoReflect.Descriptor instead.
 func (*SessionReport) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{1}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SessionReport) GetSession() *Session {
@@ -344,7 +564,7 @@ type ListSessionReportsRequest struct {
 
 func (x *ListSessionReportsRequest) Reset() {
 	*x = ListSessionReportsRequest{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[2]
+	mi := &file_assist_v1_report_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +576,7 @@ func (x *ListSessionReportsRequest) String() string {
 func (*ListSessionReportsRequest) ProtoMessage() {}
 
 func (x *ListSessionReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[2]
+	mi := &file_assist_v1_report_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +589,7 @@ func (x *ListSessionReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionReportsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionReportsRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{2}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListSessionReportsRequest) GetPageSize() int32 {
@@ -455,7 +675,7 @@ type ListSessionReportsResponse struct {
 
 func (x *ListSessionReportsResponse) Reset() {
 	*x = ListSessionReportsResponse{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[3]
+	mi := &file_assist_v1_report_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +687,7 @@ func (x *ListSessionReportsResponse) String() string {
 func (*ListSessionReportsResponse) ProtoMessage() {}
 
 func (x *ListSessionReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[3]
+	mi := &file_assist_v1_report_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +700,7 @@ func (x *ListSessionReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionReportsResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{3}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListSessionReportsResponse) GetReports() []*SessionReport {
@@ -523,7 +743,7 @@ type ExportSessionReportsRequest struct {
 
 func (x *ExportSessionReportsRequest) Reset() {
 	*x = ExportSessionReportsRequest{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[4]
+	mi := &file_assist_v1_report_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +755,7 @@ func (x *ExportSessionReportsRequest) String() string {
 func (*ExportSessionReportsRequest) ProtoMessage() {}
 
 func (x *ExportSessionReportsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[4]
+	mi := &file_assist_v1_report_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +768,7 @@ func (x *ExportSessionReportsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportSessionReportsRequest.ProtoReflect.Descriptor instead.
 func (*ExportSessionReportsRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{4}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExportSessionReportsRequest) GetEndTimeFrom() *timestamppb.Timestamp {
@@ -621,7 +841,7 @@ type ExportSessionReportsResponse struct {
 
 func (x *ExportSessionReportsResponse) Reset() {
 	*x = ExportSessionReportsResponse{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[5]
+	mi := &file_assist_v1_report_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +853,7 @@ func (x *ExportSessionReportsResponse) String() string {
 func (*ExportSessionReportsResponse) ProtoMessage() {}
 
 func (x *ExportSessionReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[5]
+	mi := &file_assist_v1_report_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +866,7 @@ func (x *ExportSessionReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportSessionReportsResponse.ProtoReflect.Descriptor instead.
 func (*ExportSessionReportsResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{5}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExportSessionReportsResponse) GetCsv() []byte {
@@ -674,7 +894,7 @@ type GetSessionReportRequest struct {
 
 func (x *GetSessionReportRequest) Reset() {
 	*x = GetSessionReportRequest{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[6]
+	mi := &file_assist_v1_report_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +906,7 @@ func (x *GetSessionReportRequest) String() string {
 func (*GetSessionReportRequest) ProtoMessage() {}
 
 func (x *GetSessionReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[6]
+	mi := &file_assist_v1_report_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +919,7 @@ func (x *GetSessionReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionReportRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionReportRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{6}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetSessionReportRequest) GetSessionId() string {
@@ -720,7 +940,7 @@ type GetSessionReportResponse struct {
 
 func (x *GetSessionReportResponse) Reset() {
 	*x = GetSessionReportResponse{}
-	mi := &file_assist_v1_report_service_proto_msgTypes[7]
+	mi := &file_assist_v1_report_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +952,7 @@ func (x *GetSessionReportResponse) String() string {
 func (*GetSessionReportResponse) ProtoMessage() {}
 
 func (x *GetSessionReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_report_service_proto_msgTypes[7]
+	mi := &file_assist_v1_report_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +965,7 @@ func (x *GetSessionReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionReportResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionReportResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{7}
+	return file_assist_v1_report_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSessionReportResponse) GetReport() *SessionReport {
@@ -759,7 +979,20 @@ var File_assist_v1_report_service_proto protoreflect.FileDescriptor
 
 const file_assist_v1_report_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1eassist/v1/report_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"w\n" +
+	"\x1eassist/v1/report_service.proto\x12\tassist.v1\x1a\x17assist/v1/account.proto\x1a\x15assist/v1/event.proto\x1a\x17assist/v1/session.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\" \n" +
+	"\x1eListReportFilterOptionsRequest\"\x8a\x01\n" +
+	"\x1fListReportFilterOptionsResponse\x121\n" +
+	"\aportals\x18\x01 \x03(\v2\x17.assist.v1.ReportPortalR\aportals\x124\n" +
+	"\badvisors\x18\x02 \x03(\v2\x18.assist.v1.ReportAdvisorR\badvisors\"b\n" +
+	"\fReportPortal\x12\x1b\n" +
+	"\tportal_id\x18\x01 \x01(\tR\bportalId\x12\x12\n" +
+	"\x04slug\x18\x02 \x01(\tR\x04slug\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\"m\n" +
+	"\rReportAdvisor\x12\x1d\n" +
+	"\n" +
+	"advisor_id\x18\x01 \x01(\tR\tadvisorId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x1a\n" +
+	"\bdisabled\x18\x03 \x01(\bR\bdisabled\"w\n" +
 	"\x14SessionReportAdvisor\x12,\n" +
 	"\aadvisor\x18\x01 \x01(\v2\x12.assist.v1.AdvisorR\aadvisor\x121\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1d.assist.v1.SessionAdvisorRoleR\x04role\"\xee\x06\n" +
@@ -824,11 +1057,12 @@ const file_assist_v1_report_service_proto_rawDesc = "" +
 	" SESSION_ADVISOR_ROLE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SESSION_ADVISOR_ROLE_LEAD\x10\x01\x12 \n" +
 	"\x1cSESSION_ADVISOR_ROLE_INVITED\x10\x02\x12%\n" +
-	"!SESSION_ADVISOR_ROLE_EARLIER_LEAD\x10\x032\xc9\x02\n" +
+	"!SESSION_ADVISOR_ROLE_EARLIER_LEAD\x10\x032\xc0\x03\n" +
 	"\rReportService\x12f\n" +
 	"\x12ListSessionReports\x12$.assist.v1.ListSessionReportsRequest\x1a%.assist.v1.ListSessionReportsResponse\"\x03\x90\x02\x01\x12`\n" +
 	"\x10GetSessionReport\x12\".assist.v1.GetSessionReportRequest\x1a#.assist.v1.GetSessionReportResponse\"\x03\x90\x02\x01\x12n\n" +
-	"\x14ExportSessionReports\x12&.assist.v1.ExportSessionReportsRequest\x1a'.assist.v1.ExportSessionReportsResponse\"\x03\x90\x02\x010\x01B\xa1\x01\n" +
+	"\x14ExportSessionReports\x12&.assist.v1.ExportSessionReportsRequest\x1a'.assist.v1.ExportSessionReportsResponse\"\x03\x90\x02\x010\x01\x12u\n" +
+	"\x17ListReportFilterOptions\x12).assist.v1.ListReportFilterOptionsRequest\x1a*.assist.v1.ListReportFilterOptionsResponse\"\x03\x90\x02\x01B\xa1\x01\n" +
 	"\rcom.assist.v1B\x12ReportServiceProtoP\x01Z7github.com/assist-chat/assist/gen/go/assist/v1;assistv1\xa2\x02\x03AXX\xaa\x02\tAssist.V1\xca\x02\tAssist\\V1\xe2\x02\x15Assist\\V1\\GPBMetadata\xea\x02\n" +
 	"Assist::V1b\x06proto3"
 
@@ -845,61 +1079,69 @@ func file_assist_v1_report_service_proto_rawDescGZIP() []byte {
 }
 
 var file_assist_v1_report_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_assist_v1_report_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_assist_v1_report_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_assist_v1_report_service_proto_goTypes = []any{
-	(SessionAdvisorRole)(0),              // 0: assist.v1.SessionAdvisorRole
-	(*SessionReportAdvisor)(nil),         // 1: assist.v1.SessionReportAdvisor
-	(*SessionReport)(nil),                // 2: assist.v1.SessionReport
-	(*ListSessionReportsRequest)(nil),    // 3: assist.v1.ListSessionReportsRequest
-	(*ListSessionReportsResponse)(nil),   // 4: assist.v1.ListSessionReportsResponse
-	(*ExportSessionReportsRequest)(nil),  // 5: assist.v1.ExportSessionReportsRequest
-	(*ExportSessionReportsResponse)(nil), // 6: assist.v1.ExportSessionReportsResponse
-	(*GetSessionReportRequest)(nil),      // 7: assist.v1.GetSessionReportRequest
-	(*GetSessionReportResponse)(nil),     // 8: assist.v1.GetSessionReportResponse
-	(*Advisor)(nil),                      // 9: assist.v1.Advisor
-	(*Session)(nil),                      // 10: assist.v1.Session
-	(*durationpb.Duration)(nil),          // 11: google.protobuf.Duration
-	(*SessionEvent)(nil),                 // 12: assist.v1.SessionEvent
-	(*timestamppb.Timestamp)(nil),        // 13: google.protobuf.Timestamp
-	(SessionOutcome)(0),                  // 14: assist.v1.SessionOutcome
-	(SessionKind)(0),                     // 15: assist.v1.SessionKind
+	(SessionAdvisorRole)(0),                 // 0: assist.v1.SessionAdvisorRole
+	(*ListReportFilterOptionsRequest)(nil),  // 1: assist.v1.ListReportFilterOptionsRequest
+	(*ListReportFilterOptionsResponse)(nil), // 2: assist.v1.ListReportFilterOptionsResponse
+	(*ReportPortal)(nil),                    // 3: assist.v1.ReportPortal
+	(*ReportAdvisor)(nil),                   // 4: assist.v1.ReportAdvisor
+	(*SessionReportAdvisor)(nil),            // 5: assist.v1.SessionReportAdvisor
+	(*SessionReport)(nil),                   // 6: assist.v1.SessionReport
+	(*ListSessionReportsRequest)(nil),       // 7: assist.v1.ListSessionReportsRequest
+	(*ListSessionReportsResponse)(nil),      // 8: assist.v1.ListSessionReportsResponse
+	(*ExportSessionReportsRequest)(nil),     // 9: assist.v1.ExportSessionReportsRequest
+	(*ExportSessionReportsResponse)(nil),    // 10: assist.v1.ExportSessionReportsResponse
+	(*GetSessionReportRequest)(nil),         // 11: assist.v1.GetSessionReportRequest
+	(*GetSessionReportResponse)(nil),        // 12: assist.v1.GetSessionReportResponse
+	(*Advisor)(nil),                         // 13: assist.v1.Advisor
+	(*Session)(nil),                         // 14: assist.v1.Session
+	(*durationpb.Duration)(nil),             // 15: google.protobuf.Duration
+	(*SessionEvent)(nil),                    // 16: assist.v1.SessionEvent
+	(*timestamppb.Timestamp)(nil),           // 17: google.protobuf.Timestamp
+	(SessionOutcome)(0),                     // 18: assist.v1.SessionOutcome
+	(SessionKind)(0),                        // 19: assist.v1.SessionKind
 }
 var file_assist_v1_report_service_proto_depIdxs = []int32{
-	9,  // 0: assist.v1.SessionReportAdvisor.advisor:type_name -> assist.v1.Advisor
-	0,  // 1: assist.v1.SessionReportAdvisor.role:type_name -> assist.v1.SessionAdvisorRole
-	10, // 2: assist.v1.SessionReport.session:type_name -> assist.v1.Session
-	9,  // 3: assist.v1.SessionReport.advisors:type_name -> assist.v1.Advisor
-	11, // 4: assist.v1.SessionReport.wait_duration:type_name -> google.protobuf.Duration
-	11, // 5: assist.v1.SessionReport.handle_duration:type_name -> google.protobuf.Duration
-	12, // 6: assist.v1.SessionReport.chat_log:type_name -> assist.v1.SessionEvent
-	1,  // 7: assist.v1.SessionReport.participants:type_name -> assist.v1.SessionReportAdvisor
-	13, // 8: assist.v1.SessionReport.queue_time:type_name -> google.protobuf.Timestamp
-	13, // 9: assist.v1.SessionReport.pick_up_time:type_name -> google.protobuf.Timestamp
-	13, // 10: assist.v1.SessionReport.upgrade_offer_time:type_name -> google.protobuf.Timestamp
-	13, // 11: assist.v1.SessionReport.opener_redeem_time:type_name -> google.protobuf.Timestamp
-	13, // 12: assist.v1.SessionReport.screen_share_answer_time:type_name -> google.protobuf.Timestamp
-	13, // 13: assist.v1.SessionReport.end_time:type_name -> google.protobuf.Timestamp
-	13, // 14: assist.v1.ListSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
-	13, // 15: assist.v1.ListSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
-	14, // 16: assist.v1.ListSessionReportsRequest.outcome:type_name -> assist.v1.SessionOutcome
-	15, // 17: assist.v1.ListSessionReportsRequest.kind:type_name -> assist.v1.SessionKind
-	2,  // 18: assist.v1.ListSessionReportsResponse.reports:type_name -> assist.v1.SessionReport
-	13, // 19: assist.v1.ExportSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
-	13, // 20: assist.v1.ExportSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
-	14, // 21: assist.v1.ExportSessionReportsRequest.outcome:type_name -> assist.v1.SessionOutcome
-	15, // 22: assist.v1.ExportSessionReportsRequest.kind:type_name -> assist.v1.SessionKind
-	2,  // 23: assist.v1.GetSessionReportResponse.report:type_name -> assist.v1.SessionReport
-	3,  // 24: assist.v1.ReportService.ListSessionReports:input_type -> assist.v1.ListSessionReportsRequest
-	7,  // 25: assist.v1.ReportService.GetSessionReport:input_type -> assist.v1.GetSessionReportRequest
-	5,  // 26: assist.v1.ReportService.ExportSessionReports:input_type -> assist.v1.ExportSessionReportsRequest
-	4,  // 27: assist.v1.ReportService.ListSessionReports:output_type -> assist.v1.ListSessionReportsResponse
-	8,  // 28: assist.v1.ReportService.GetSessionReport:output_type -> assist.v1.GetSessionReportResponse
-	6,  // 29: assist.v1.ReportService.ExportSessionReports:output_type -> assist.v1.ExportSessionReportsResponse
-	27, // [27:30] is the sub-list for method output_type
-	24, // [24:27] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	3,  // 0: assist.v1.ListReportFilterOptionsResponse.portals:type_name -> assist.v1.ReportPortal
+	4,  // 1: assist.v1.ListReportFilterOptionsResponse.advisors:type_name -> assist.v1.ReportAdvisor
+	13, // 2: assist.v1.SessionReportAdvisor.advisor:type_name -> assist.v1.Advisor
+	0,  // 3: assist.v1.SessionReportAdvisor.role:type_name -> assist.v1.SessionAdvisorRole
+	14, // 4: assist.v1.SessionReport.session:type_name -> assist.v1.Session
+	13, // 5: assist.v1.SessionReport.advisors:type_name -> assist.v1.Advisor
+	15, // 6: assist.v1.SessionReport.wait_duration:type_name -> google.protobuf.Duration
+	15, // 7: assist.v1.SessionReport.handle_duration:type_name -> google.protobuf.Duration
+	16, // 8: assist.v1.SessionReport.chat_log:type_name -> assist.v1.SessionEvent
+	5,  // 9: assist.v1.SessionReport.participants:type_name -> assist.v1.SessionReportAdvisor
+	17, // 10: assist.v1.SessionReport.queue_time:type_name -> google.protobuf.Timestamp
+	17, // 11: assist.v1.SessionReport.pick_up_time:type_name -> google.protobuf.Timestamp
+	17, // 12: assist.v1.SessionReport.upgrade_offer_time:type_name -> google.protobuf.Timestamp
+	17, // 13: assist.v1.SessionReport.opener_redeem_time:type_name -> google.protobuf.Timestamp
+	17, // 14: assist.v1.SessionReport.screen_share_answer_time:type_name -> google.protobuf.Timestamp
+	17, // 15: assist.v1.SessionReport.end_time:type_name -> google.protobuf.Timestamp
+	17, // 16: assist.v1.ListSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
+	17, // 17: assist.v1.ListSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
+	18, // 18: assist.v1.ListSessionReportsRequest.outcome:type_name -> assist.v1.SessionOutcome
+	19, // 19: assist.v1.ListSessionReportsRequest.kind:type_name -> assist.v1.SessionKind
+	6,  // 20: assist.v1.ListSessionReportsResponse.reports:type_name -> assist.v1.SessionReport
+	17, // 21: assist.v1.ExportSessionReportsRequest.end_time_from:type_name -> google.protobuf.Timestamp
+	17, // 22: assist.v1.ExportSessionReportsRequest.end_time_to:type_name -> google.protobuf.Timestamp
+	18, // 23: assist.v1.ExportSessionReportsRequest.outcome:type_name -> assist.v1.SessionOutcome
+	19, // 24: assist.v1.ExportSessionReportsRequest.kind:type_name -> assist.v1.SessionKind
+	6,  // 25: assist.v1.GetSessionReportResponse.report:type_name -> assist.v1.SessionReport
+	7,  // 26: assist.v1.ReportService.ListSessionReports:input_type -> assist.v1.ListSessionReportsRequest
+	11, // 27: assist.v1.ReportService.GetSessionReport:input_type -> assist.v1.GetSessionReportRequest
+	9,  // 28: assist.v1.ReportService.ExportSessionReports:input_type -> assist.v1.ExportSessionReportsRequest
+	1,  // 29: assist.v1.ReportService.ListReportFilterOptions:input_type -> assist.v1.ListReportFilterOptionsRequest
+	8,  // 30: assist.v1.ReportService.ListSessionReports:output_type -> assist.v1.ListSessionReportsResponse
+	12, // 31: assist.v1.ReportService.GetSessionReport:output_type -> assist.v1.GetSessionReportResponse
+	10, // 32: assist.v1.ReportService.ExportSessionReports:output_type -> assist.v1.ExportSessionReportsResponse
+	2,  // 33: assist.v1.ReportService.ListReportFilterOptions:output_type -> assist.v1.ListReportFilterOptionsResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_assist_v1_report_service_proto_init() }
@@ -916,7 +1158,7 @@ func file_assist_v1_report_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_report_service_proto_rawDesc), len(file_assist_v1_report_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

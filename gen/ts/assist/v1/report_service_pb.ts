@@ -19,7 +19,120 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/report_service.proto.
  */
 export const file_assist_v1_report_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hc3Npc3QvdjEvcmVwb3J0X3NlcnZpY2UucHJvdG8SCWFzc2lzdC52MSJoChRTZXNzaW9uUmVwb3J0QWR2aXNvchIjCgdhZHZpc29yGAEgASgLMhIuYXNzaXN0LnYxLkFkdmlzb3ISKwoEcm9sZRgCIAEoDjIdLmFzc2lzdC52MS5TZXNzaW9uQWR2aXNvclJvbGUiowUKDVNlc3Npb25SZXBvcnQSIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEiQKCGFkdmlzb3JzGAIgAygLMhIuYXNzaXN0LnYxLkFkdmlzb3ISMAoNd2FpdF9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9oYW5kbGVfZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFbm90ZXMYBSABKAkSKQoIY2hhdF9sb2cYBiADKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50EjUKDHBhcnRpY2lwYW50cxgHIAMoCzIfLmFzc2lzdC52MS5TZXNzaW9uUmVwb3J0QWR2aXNvchITCgtwb3J0YWxfc2x1ZxgIIAEoCRIuCgpxdWV1ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwaWNrX3VwX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEnVwZ3JhZGVfb2ZmZXJfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSb3BlbmVyX3JlZGVlbV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8ChhzY3JlZW5fc2hhcmVfYW5zd2VyX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFXNjcmVlbl9zaGFyZV9hY2NlcHRlZBgOIAEoCBIsCghlbmRfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinAMKGUxpc3RTZXNzaW9uUmVwb3J0c1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMQoNZW5kX3RpbWVfZnJvbRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZW5kX3RpbWVfdG8YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KCXBvcnRhbF9pZBgFIAEoCUILukgI2AEBcgOwAQESHwoKYWR2aXNvcl9pZBgGIAEoCUILukgI2AEBcgOwAQESNAoHb3V0Y29tZRgHIAEoDjIZLmFzc2lzdC52MS5TZXNzaW9uT3V0Y29tZUIIukgFggECEAESLgoEa2luZBgIIAEoDjIWLmFzc2lzdC52MS5TZXNzaW9uS2luZEIIukgFggECEAESFwoFcXVlcnkYCSABKAlCCLpIBXIDGMgBEh8KCnNlc3Npb25faWQYCiABKAlCC7pICNgBAXIDsAEBImAKGkxpc3RTZXNzaW9uUmVwb3J0c1Jlc3BvbnNlEikKB3JlcG9ydHMYASADKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki4gIKG0V4cG9ydFNlc3Npb25SZXBvcnRzUmVxdWVzdBIxCg1lbmRfdGltZV9mcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtlbmRfdGltZV90bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoJcG9ydGFsX2lkGAMgASgJQgu6SAjYAQFyA7ABARIfCgphZHZpc29yX2lkGAQgASgJQgu6SAjYAQFyA7ABARI0CgdvdXRjb21lGAUgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgi6SAWCAQIQARIuCgRraW5kGAYgASgOMhYuYXNzaXN0LnYxLlNlc3Npb25LaW5kQgi6SAWCAQIQARIXCgVxdWVyeRgHIAEoCUIIukgFcgMYyAESHwoKc2Vzc2lvbl9pZBgIIAEoCUILukgI2AEBcgOwAQEiPgocRXhwb3J0U2Vzc2lvblJlcG9ydHNSZXNwb25zZRILCgNjc3YYASABKAwSEQoJcm93X2NvdW50GAIgASgFIjcKF0dldFNlc3Npb25SZXBvcnRSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIkQKGEdldFNlc3Npb25SZXBvcnRSZXNwb25zZRIoCgZyZXBvcnQYASABKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydCqiAQoSU2Vzc2lvbkFkdmlzb3JSb2xlEiQKIFNFU1NJT05fQURWSVNPUl9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZU0VTU0lPTl9BRFZJU09SX1JPTEVfTEVBRBABEiAKHFNFU1NJT05fQURWSVNPUl9ST0xFX0lOVklURUQQAhIlCiFTRVNTSU9OX0FEVklTT1JfUk9MRV9FQVJMSUVSX0xFQUQQAzLJAgoNUmVwb3J0U2VydmljZRJmChJMaXN0U2Vzc2lvblJlcG9ydHMSJC5hc3Npc3QudjEuTGlzdFNlc3Npb25SZXBvcnRzUmVxdWVzdBolLmFzc2lzdC52MS5MaXN0U2Vzc2lvblJlcG9ydHNSZXNwb25zZSIDkAIBEmAKEEdldFNlc3Npb25SZXBvcnQSIi5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcG9ydFJlcXVlc3QaIy5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcG9ydFJlc3BvbnNlIgOQAgESbgoURXhwb3J0U2Vzc2lvblJlcG9ydHMSJi5hc3Npc3QudjEuRXhwb3J0U2Vzc2lvblJlcG9ydHNSZXF1ZXN0GicuYXNzaXN0LnYxLkV4cG9ydFNlc3Npb25SZXBvcnRzUmVzcG9uc2UiA5ACATABQqEBCg1jb20uYXNzaXN0LnYxQhJSZXBvcnRTZXJ2aWNlUHJvdG9QAVo3Z2l0aHViLmNvbS9hc3Npc3QtY2hhdC9hc3Npc3QvZ2VuL2dvL2Fzc2lzdC92MTthc3Npc3R2MaICA0FYWKoCCUFzc2lzdC5WMcoCCUFzc2lzdFxWMeICFUFzc2lzdFxWMVxHUEJNZXRhZGF0YeoCCkFzc2lzdDo6VjFiBnByb3RvMw", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch5hc3Npc3QvdjEvcmVwb3J0X3NlcnZpY2UucHJvdG8SCWFzc2lzdC52MSIgCh5MaXN0UmVwb3J0RmlsdGVyT3B0aW9uc1JlcXVlc3QidwofTGlzdFJlcG9ydEZpbHRlck9wdGlvbnNSZXNwb25zZRIoCgdwb3J0YWxzGAEgAygLMhcuYXNzaXN0LnYxLlJlcG9ydFBvcnRhbBIqCghhZHZpc29ycxgCIAMoCzIYLmFzc2lzdC52MS5SZXBvcnRBZHZpc29yIkUKDFJlcG9ydFBvcnRhbBIRCglwb3J0YWxfaWQYASABKAkSDAoEc2x1ZxgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiSwoNUmVwb3J0QWR2aXNvchISCgphZHZpc29yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIQCghkaXNhYmxlZBgDIAEoCCJoChRTZXNzaW9uUmVwb3J0QWR2aXNvchIjCgdhZHZpc29yGAEgASgLMhIuYXNzaXN0LnYxLkFkdmlzb3ISKwoEcm9sZRgCIAEoDjIdLmFzc2lzdC52MS5TZXNzaW9uQWR2aXNvclJvbGUiowUKDVNlc3Npb25SZXBvcnQSIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEiQKCGFkdmlzb3JzGAIgAygLMhIuYXNzaXN0LnYxLkFkdmlzb3ISMAoNd2FpdF9kdXJhdGlvbhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9oYW5kbGVfZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFbm90ZXMYBSABKAkSKQoIY2hhdF9sb2cYBiADKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50EjUKDHBhcnRpY2lwYW50cxgHIAMoCzIfLmFzc2lzdC52MS5TZXNzaW9uUmVwb3J0QWR2aXNvchITCgtwb3J0YWxfc2x1ZxgIIAEoCRIuCgpxdWV1ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwaWNrX3VwX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEnVwZ3JhZGVfb2ZmZXJfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSb3BlbmVyX3JlZGVlbV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8ChhzY3JlZW5fc2hhcmVfYW5zd2VyX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFXNjcmVlbl9zaGFyZV9hY2NlcHRlZBgOIAEoCBIsCghlbmRfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinAMKGUxpc3RTZXNzaW9uUmVwb3J0c1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMQoNZW5kX3RpbWVfZnJvbRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZW5kX3RpbWVfdG8YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh4KCXBvcnRhbF9pZBgFIAEoCUILukgI2AEBcgOwAQESHwoKYWR2aXNvcl9pZBgGIAEoCUILukgI2AEBcgOwAQESNAoHb3V0Y29tZRgHIAEoDjIZLmFzc2lzdC52MS5TZXNzaW9uT3V0Y29tZUIIukgFggECEAESLgoEa2luZBgIIAEoDjIWLmFzc2lzdC52MS5TZXNzaW9uS2luZEIIukgFggECEAESFwoFcXVlcnkYCSABKAlCCLpIBXIDGMgBEh8KCnNlc3Npb25faWQYCiABKAlCC7pICNgBAXIDsAEBImAKGkxpc3RTZXNzaW9uUmVwb3J0c1Jlc3BvbnNlEikKB3JlcG9ydHMYASADKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki4gIKG0V4cG9ydFNlc3Npb25SZXBvcnRzUmVxdWVzdBIxCg1lbmRfdGltZV9mcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtlbmRfdGltZV90bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHgoJcG9ydGFsX2lkGAMgASgJQgu6SAjYAQFyA7ABARIfCgphZHZpc29yX2lkGAQgASgJQgu6SAjYAQFyA7ABARI0CgdvdXRjb21lGAUgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgi6SAWCAQIQARIuCgRraW5kGAYgASgOMhYuYXNzaXN0LnYxLlNlc3Npb25LaW5kQgi6SAWCAQIQARIXCgVxdWVyeRgHIAEoCUIIukgFcgMYyAESHwoKc2Vzc2lvbl9pZBgIIAEoCUILukgI2AEBcgOwAQEiPgocRXhwb3J0U2Vzc2lvblJlcG9ydHNSZXNwb25zZRILCgNjc3YYASABKAwSEQoJcm93X2NvdW50GAIgASgFIjcKF0dldFNlc3Npb25SZXBvcnRSZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIkQKGEdldFNlc3Npb25SZXBvcnRSZXNwb25zZRIoCgZyZXBvcnQYASABKAsyGC5hc3Npc3QudjEuU2Vzc2lvblJlcG9ydCqiAQoSU2Vzc2lvbkFkdmlzb3JSb2xlEiQKIFNFU1NJT05fQURWSVNPUl9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZU0VTU0lPTl9BRFZJU09SX1JPTEVfTEVBRBABEiAKHFNFU1NJT05fQURWSVNPUl9ST0xFX0lOVklURUQQAhIlCiFTRVNTSU9OX0FEVklTT1JfUk9MRV9FQVJMSUVSX0xFQUQQAzLAAwoNUmVwb3J0U2VydmljZRJmChJMaXN0U2Vzc2lvblJlcG9ydHMSJC5hc3Npc3QudjEuTGlzdFNlc3Npb25SZXBvcnRzUmVxdWVzdBolLmFzc2lzdC52MS5MaXN0U2Vzc2lvblJlcG9ydHNSZXNwb25zZSIDkAIBEmAKEEdldFNlc3Npb25SZXBvcnQSIi5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcG9ydFJlcXVlc3QaIy5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcG9ydFJlc3BvbnNlIgOQAgESbgoURXhwb3J0U2Vzc2lvblJlcG9ydHMSJi5hc3Npc3QudjEuRXhwb3J0U2Vzc2lvblJlcG9ydHNSZXF1ZXN0GicuYXNzaXN0LnYxLkV4cG9ydFNlc3Npb25SZXBvcnRzUmVzcG9uc2UiA5ACATABEnUKF0xpc3RSZXBvcnRGaWx0ZXJPcHRpb25zEikuYXNzaXN0LnYxLkxpc3RSZXBvcnRGaWx0ZXJPcHRpb25zUmVxdWVzdBoqLmFzc2lzdC52MS5MaXN0UmVwb3J0RmlsdGVyT3B0aW9uc1Jlc3BvbnNlIgOQAgFCoQEKDWNvbS5hc3Npc3QudjFCElJlcG9ydFNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+
+/**
+ * ListReportFilterOptionsRequest asks for the account's filter options.
+ *
+ * @generated from message assist.v1.ListReportFilterOptionsRequest
+ */
+export type ListReportFilterOptionsRequest = Message<"assist.v1.ListReportFilterOptionsRequest"> & {
+};
+
+/**
+ * Describes the message assist.v1.ListReportFilterOptionsRequest.
+ * Use `create(ListReportFilterOptionsRequestSchema)` to create a new message.
+ */
+export const ListReportFilterOptionsRequestSchema: GenMessage<ListReportFilterOptionsRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 0);
+
+/**
+ * ListReportFilterOptionsResponse carries them.
+ *
+ * @generated from message assist.v1.ListReportFilterOptionsResponse
+ */
+export type ListReportFilterOptionsResponse = Message<"assist.v1.ListReportFilterOptionsResponse"> & {
+  /**
+   * The account's portals, by display name.
+   *
+   * @generated from field: repeated assist.v1.ReportPortal portals = 1;
+   */
+  portals: ReportPortal[];
+
+  /**
+   * The account's advisors, by display name, disabled ones included.
+   *
+   * @generated from field: repeated assist.v1.ReportAdvisor advisors = 2;
+   */
+  advisors: ReportAdvisor[];
+};
+
+/**
+ * Describes the message assist.v1.ListReportFilterOptionsResponse.
+ * Use `create(ListReportFilterOptionsResponseSchema)` to create a new message.
+ */
+export const ListReportFilterOptionsResponseSchema: GenMessage<ListReportFilterOptionsResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 1);
+
+/**
+ * ReportPortal is a portal as report readers see it.
+ *
+ * @generated from message assist.v1.ReportPortal
+ */
+export type ReportPortal = Message<"assist.v1.ReportPortal"> & {
+  /**
+   * The portal's id.
+   *
+   * @generated from field: string portal_id = 1;
+   */
+  portalId: string;
+
+  /**
+   * The portal's slug.
+   *
+   * @generated from field: string slug = 2;
+   */
+  slug: string;
+
+  /**
+   * The portal's name.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+};
+
+/**
+ * Describes the message assist.v1.ReportPortal.
+ * Use `create(ReportPortalSchema)` to create a new message.
+ */
+export const ReportPortalSchema: GenMessage<ReportPortal> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 2);
+
+/**
+ * ReportAdvisor is an advisor as report readers see them.
+ *
+ * @generated from message assist.v1.ReportAdvisor
+ */
+export type ReportAdvisor = Message<"assist.v1.ReportAdvisor"> & {
+  /**
+   * The advisor's id.
+   *
+   * @generated from field: string advisor_id = 1;
+   */
+  advisorId: string;
+
+  /**
+   * The advisor's name.
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * Whether the advisor is disabled (their sessions stay in the reports).
+   *
+   * @generated from field: bool disabled = 3;
+   */
+  disabled: boolean;
+};
+
+/**
+ * Describes the message assist.v1.ReportAdvisor.
+ * Use `create(ReportAdvisorSchema)` to create a new message.
+ */
+export const ReportAdvisorSchema: GenMessage<ReportAdvisor> = /*@__PURE__*/
+  messageDesc(file_assist_v1_report_service, 3);
 
 /**
  * SessionReportAdvisor is one advisor of a session and how they took part.
@@ -47,7 +160,7 @@ export type SessionReportAdvisor = Message<"assist.v1.SessionReportAdvisor"> & {
  * Use `create(SessionReportAdvisorSchema)` to create a new message.
  */
 export const SessionReportAdvisorSchema: GenMessage<SessionReportAdvisor> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 0);
+  messageDesc(file_assist_v1_report_service, 4);
 
 /**
  * SessionReport is what an authorised advisor reads about a session.
@@ -171,7 +284,7 @@ export type SessionReport = Message<"assist.v1.SessionReport"> & {
  * Use `create(SessionReportSchema)` to create a new message.
  */
 export const SessionReportSchema: GenMessage<SessionReport> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 1);
+  messageDesc(file_assist_v1_report_service, 5);
 
 /**
  * ListSessionReportsRequest is a page request.
@@ -257,7 +370,7 @@ export type ListSessionReportsRequest = Message<"assist.v1.ListSessionReportsReq
  * Use `create(ListSessionReportsRequestSchema)` to create a new message.
  */
 export const ListSessionReportsRequestSchema: GenMessage<ListSessionReportsRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 2);
+  messageDesc(file_assist_v1_report_service, 6);
 
 /**
  * ListSessionReportsResponse is one page of reports, without chat logs.
@@ -285,7 +398,7 @@ export type ListSessionReportsResponse = Message<"assist.v1.ListSessionReportsRe
  * Use `create(ListSessionReportsResponseSchema)` to create a new message.
  */
 export const ListSessionReportsResponseSchema: GenMessage<ListSessionReportsResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 3);
+  messageDesc(file_assist_v1_report_service, 7);
 
 /**
  * ExportSessionReportsRequest is the filter of the reports to export; the
@@ -356,7 +469,7 @@ export type ExportSessionReportsRequest = Message<"assist.v1.ExportSessionReport
  * Use `create(ExportSessionReportsRequestSchema)` to create a new message.
  */
 export const ExportSessionReportsRequestSchema: GenMessage<ExportSessionReportsRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 4);
+  messageDesc(file_assist_v1_report_service, 8);
 
 /**
  * ExportSessionReportsResponse is one chunk of the CSV file.
@@ -385,7 +498,7 @@ export type ExportSessionReportsResponse = Message<"assist.v1.ExportSessionRepor
  * Use `create(ExportSessionReportsResponseSchema)` to create a new message.
  */
 export const ExportSessionReportsResponseSchema: GenMessage<ExportSessionReportsResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 5);
+  messageDesc(file_assist_v1_report_service, 9);
 
 /**
  * GetSessionReportRequest names the session.
@@ -406,7 +519,7 @@ export type GetSessionReportRequest = Message<"assist.v1.GetSessionReportRequest
  * Use `create(GetSessionReportRequestSchema)` to create a new message.
  */
 export const GetSessionReportRequestSchema: GenMessage<GetSessionReportRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 6);
+  messageDesc(file_assist_v1_report_service, 10);
 
 /**
  * GetSessionReportResponse carries the report.
@@ -427,7 +540,7 @@ export type GetSessionReportResponse = Message<"assist.v1.GetSessionReportRespon
  * Use `create(GetSessionReportResponseSchema)` to create a new message.
  */
 export const GetSessionReportResponseSchema: GenMessage<GetSessionReportResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_report_service, 7);
+  messageDesc(file_assist_v1_report_service, 11);
 
 /**
  * SessionAdvisorRole is how an advisor took part in a session.
@@ -527,6 +640,20 @@ export const ReportService: GenService<{
     methodKind: "server_streaming";
     input: typeof ExportSessionReportsRequestSchema;
     output: typeof ExportSessionReportsResponseSchema;
+  },
+  /**
+   * ListReportFilterOptions lists what the report filters can name: every
+   * portal and every advisor of the account, disabled ones included (their
+   * sessions stay in the reports), by display name.
+   *
+   * Errors: `Unauthenticated`, `PermissionDenied`.
+   *
+   * @generated from rpc assist.v1.ReportService.ListReportFilterOptions
+   */
+  listReportFilterOptions: {
+    methodKind: "unary";
+    input: typeof ListReportFilterOptionsRequestSchema;
+    output: typeof ListReportFilterOptionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_assist_v1_report_service, 0);

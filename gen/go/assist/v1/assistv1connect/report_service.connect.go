@@ -33,6 +33,9 @@ const (
 	// ReportServiceExportSessionReportsProcedure is the procedure name of the ReportService's
 	// ExportSessionReports RPC.
 	ReportServiceExportSessionReportsProcedure = "/assist.v1.ReportService/ExportSessionReports"
+	// ReportServiceListReportFilterOptionsProcedure is the procedure name of the ReportService's
+	// ListReportFilterOptions RPC.
+	ReportServiceListReportFilterOptionsProcedure = "/assist.v1.ReportService/ListReportFilterOptions"
 )
 
 var (
@@ -57,6 +60,14 @@ var (
 			StreamType:       connect.StreamTypeServer,
 			Schema:           v1.File_assist_v1_report_service_proto.Services().ByName("ReportService").Methods().ByName("ExportSessionReports"),
 			Procedure:        ReportServiceExportSessionReportsProcedure,
+			IdempotencyLevel: connect.IdempotencyNoSideEffects,
+		}
+	})
+	reportServiceListReportFilterOptionsSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_report_service_proto.Services().ByName("ReportService").Methods().ByName("ListReportFilterOptions"),
+			Procedure:        ReportServiceListReportFilterOptionsProcedure,
 			IdempotencyLevel: connect.IdempotencyNoSideEffects,
 		}
 	})
@@ -85,6 +96,12 @@ type ReportServiceClient interface {
 	//
 	// Errors: as ListSessionReports; checked before the first chunk.
 	ExportSessionReports(context.Context, *v1.ExportSessionReportsRequest) (ReportServiceExportSessionReportsClientStream, error)
+	// ListReportFilterOptions lists what the report filters can name: every
+	// portal and every advisor of the account, disabled ones included (their
+	// sessions stay in the reports), by display name.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied`.
+	ListReportFilterOptions(context.Context, *v1.ListReportFilterOptionsRequest) (*v1.ListReportFilterOptionsResponse, error)
 }
 
 // NewReportServiceClient constructs a client for the assist.v1.ReportService service. Multiple
@@ -137,6 +154,12 @@ type ReportServiceHandler interface {
 	//
 	// Errors: as ListSessionReports; checked before the first chunk.
 	ExportSessionReports(context.Context, *v1.ExportSessionReportsRequest, ReportServiceExportSessionReportsServerStream) error
+	// ListReportFilterOptions lists what the report filters can name: every
+	// portal and every advisor of the account, disabled ones included (their
+	// sessions stay in the reports), by display name.
+	//
+	// Errors: `Unauthenticated`, `PermissionDenied`.
+	ListReportFilterOptions(context.Context, *v1.ListReportFilterOptionsRequest) (*v1.ListReportFilterOptionsResponse, error)
 }
 
 // RegisterReportServiceHandler registers svc as the assist.v1.ReportService implementation on
@@ -147,6 +170,7 @@ func RegisterReportServiceHandler(server *connect.Server, svc ReportServiceHandl
 		connect.Method{Spec: reportServiceListSessionReportsSpec(), Handler: adapter.listSessionReports},
 		connect.Method{Spec: reportServiceGetSessionReportSpec(), Handler: adapter.getSessionReport},
 		connect.Method{Spec: reportServiceExportSessionReportsSpec(), Handler: adapter.exportSessionReports},
+		connect.Method{Spec: reportServiceListReportFilterOptionsSpec(), Handler: adapter.listReportFilterOptions},
 	)
 }
 
@@ -181,6 +205,10 @@ func (UnimplementedReportServiceHandler) ExportSessionReports(context.Context, *
 	return connect.NewError(connect.CodeUnimplemented, "assist.v1.ReportService.ExportSessionReports is not implemented")
 }
 
+func (UnimplementedReportServiceHandler) ListReportFilterOptions(context.Context, *v1.ListReportFilterOptionsRequest) (*v1.ListReportFilterOptionsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.ReportService.ListReportFilterOptions is not implemented")
+}
+
 type reportServiceClient struct {
 	client *connect.Client
 }
@@ -207,6 +235,14 @@ func (c *reportServiceClient) ExportSessionReports(ctx context.Context, req *v1.
 		return ReportServiceExportSessionReportsClientStream{}, err
 	}
 	return ReportServiceExportSessionReportsClientStream{stream: stream}, nil
+}
+
+func (c *reportServiceClient) ListReportFilterOptions(ctx context.Context, req *v1.ListReportFilterOptionsRequest) (*v1.ListReportFilterOptionsResponse, error) {
+	var res v1.ListReportFilterOptionsResponse
+	if err := c.client.CallUnary(ctx, reportServiceListReportFilterOptionsSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 type reportServiceHandler struct{ svc ReportServiceHandler }
@@ -241,4 +277,16 @@ func (h reportServiceHandler) exportSessionReports(ctx context.Context, _ connec
 		return err
 	}
 	return h.svc.ExportSessionReports(ctx, &req, ReportServiceExportSessionReportsServerStream{stream: stream})
+}
+
+func (h reportServiceHandler) listReportFilterOptions(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.ListReportFilterOptionsRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.ListReportFilterOptions(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
 }
