@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
@@ -112,11 +114,56 @@ func (s *Service) UpdateSettings(ctx context.Context, p *auth.Principal, in *ass
 			return nil, failure.InvalidArgument("update_mask", "unknown path %q", path)
 		}
 	}
-	a, err = s.store.Q.AccountSettingsUpdate(ctx, s.store.Pool, u)
+	// The change and its audit entry commit together, as AdminService's
+	// other changes do.
+	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+		a, err = s.store.Q.AccountSettingsUpdate(ctx, tx, u)
+		if err != nil {
+			return fmt.Errorf("update account: %w", err)
+		}
+		actor := p.AdvisorID
+		_, err = s.store.Q.AuditInsert(ctx, tx, dbq.AuditInsertParams{
+			AccountID: p.AccountID, ActorAdvisorID: &actor, ActorDisplayName: p.DisplayName,
+			Action: "account.settings.update", TargetType: "account", TargetID: p.AccountID.String(),
+			Details: settingsDetails(toProto(a), paths),
+		})
+		if err != nil {
+			return fmt.Errorf("record audit event: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("update account: %w", err)
+		return nil, err
 	}
 	return toProto(a), nil
+}
+
+// settingsDetails says which settings changed, with their new values.
+func settingsDetails(now *assistv1.AccountSettings, paths []string) string {
+	var out []string
+	for _, path := range paths {
+		var v any
+		switch path {
+		case "web_chat_enabled":
+			v = now.GetWebChatEnabled()
+		case "upgrade_handoff":
+			v = now.GetUpgradeHandoff()
+		case "opener_lifetime":
+			v = now.GetOpenerLifetime().AsDuration()
+		case "session_code_lifetime":
+			v = now.GetSessionCodeLifetime().AsDuration()
+		case "max_live_session_codes_per_advisor":
+			v = now.GetMaxLiveSessionCodesPerAdvisor()
+		case "fast_chat_enabled":
+			v = now.GetFastChatEnabled()
+		case "language":
+			v = now.GetLanguage()
+		case "chat_log_retention_days":
+			v = now.GetChatLogRetentionDays()
+		}
+		out = append(out, fmt.Sprintf("%s=%v", path, v))
+	}
+	return strings.Join(out, " ")
 }
 
 func seconds(field string, d *durationpb.Duration, lo, hi time.Duration) (int32, error) {

@@ -336,8 +336,20 @@ func TestAdminManagesTheAccountAndEveryChangeIsAudited(t *testing.T) {
 	_, err = c.UpdateAdvisor(ctx, &assistv1.UpdateAdvisorRequest{AdvisorId: adminID, Disabled: true, UpdateMask: reportsMask("disabled")})
 	e2eWantCode(t, err, connect.CodeFailedPrecondition, "disabling the last admin")
 
+	// A settings change is audited too, with its new value; a refused one
+	// is not.
+	_, err = c.UpdateAccountSettings(ctx, &assistv1.UpdateAccountSettingsRequest{
+		Settings: &assistv1.AccountSettings{MaxLiveSessionCodesPerAdvisor: 500}, UpdateMask: reportsMask("max_live_session_codes_per_advisor"),
+	})
+	e2eWantField(t, err, "max_live_session_codes_per_advisor", "a bound on live codes out of range")
+	if _, err := c.UpdateAccountSettings(ctx, &assistv1.UpdateAccountSettingsRequest{
+		Settings: &assistv1.AccountSettings{FastChatEnabled: false}, UpdateMask: reportsMask("fast_chat_enabled"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	// The audit log: every change, newest first, who did it, page by page.
-	var actions []string
+	var actions, settingsDetails []string
 	req := &assistv1.ListAuditEventsRequest{PageSize: 2}
 	for {
 		res, err := c.ListAuditEvents(ctx, req)
@@ -346,6 +358,9 @@ func TestAdminManagesTheAccountAndEveryChangeIsAudited(t *testing.T) {
 		}
 		for _, e := range res.GetEvents() {
 			actions = append(actions, e.GetAction())
+			if e.GetAction() == "account.settings.update" {
+				settingsDetails = append(settingsDetails, e.GetDetails())
+			}
 			if e.GetActor().GetId() != adminID || e.GetCreateTime() == nil || e.GetTargetId() == "" {
 				t.Errorf("audit event %v: want the admin as actor, a time and a target", e)
 			}
@@ -358,9 +373,12 @@ func TestAdminManagesTheAccountAndEveryChangeIsAudited(t *testing.T) {
 		}
 		req.PageToken = res.GetNextPageToken()
 	}
-	want := []string{"advisor.update", "api_key.revoke", "api_key.create", "portal.update", "portal.create", "advisor.update", "advisor.create"}
+	want := []string{"account.settings.update", "advisor.update", "api_key.revoke", "api_key.create", "portal.update", "portal.create", "advisor.update", "advisor.create"}
 	if strings.Join(actions, ",") != strings.Join(want, ",") {
 		t.Errorf("audit log %v, want %v", actions, want)
+	}
+	if len(settingsDetails) != 1 || settingsDetails[0] != "fast_chat_enabled=false" {
+		t.Errorf("the settings change is audited as %q, want fast_chat_enabled=false", settingsDetails)
 	}
 }
 

@@ -1236,6 +1236,7 @@ const actionKey: Record<string, Key> = {
   "portal.update": "admin.audit.portal.update",
   "api_key.create": "admin.audit.api_key.create",
   "api_key.revoke": "admin.audit.api_key.revoke",
+  "account.settings.update": "admin.audit.account.settings.update",
 };
 
 function AuditLog({ token, guard }: SectionProps) {

@@ -229,7 +229,7 @@ export const en = {
   "admin.keys.revokeConfirm": "Revoke {name}? Integrations using it are refused from their next call. This cannot be undone.",
   "admin.keys.revoked": "{name} is revoked.",
   "admin.audit.heading": "Audit log",
-  "admin.audit.intro": "Every change to advisors, portals and API keys: who made it and when, newest first.",
+  "admin.audit.intro": "Every change to advisors, portals, API keys and the account's settings: who made it and when, newest first.",
   "admin.audit.refresh": "Refresh",
   "admin.audit.more": "Show older changes",
   "admin.audit.none": "No change yet.",
@@ -243,6 +243,7 @@ export const en = {
   "admin.audit.portal.update": "Changed a portal",
   "admin.audit.api_key.create": "Created an API key",
   "admin.audit.api_key.revoke": "Revoked an API key",
+  "admin.audit.account.settings.update": "Changed the account's settings",
 
   // Console: layout
   "nav.chats": "Chats",

@@ -227,7 +227,7 @@ export const fr: Catalogue = {
   "admin.keys.revokeConfirm": "Révoquer {name} ? Les intégrations qui l'utilisent sont refusées dès leur prochain appel. C'est définitif.",
   "admin.keys.revoked": "{name} est révoquée.",
   "admin.audit.heading": "Journal d'audit",
-  "admin.audit.intro": "Chaque modification des conseillers, portails et clés d'API : qui l'a faite et quand, la plus récente d'abord.",
+  "admin.audit.intro": "Chaque modification des conseillers, portails, clés d'API et réglages du compte : qui l'a faite et quand, la plus récente d'abord.",
   "admin.audit.refresh": "Actualiser",
   "admin.audit.more": "Afficher les modifications plus anciennes",
   "admin.audit.none": "Aucune modification pour l'instant.",
@@ -241,6 +241,7 @@ export const fr: Catalogue = {
   "admin.audit.portal.update": "A modifié un portail",
   "admin.audit.api_key.create": "A créé une clé d'API",
   "admin.audit.api_key.revoke": "A révoqué une clé d'API",
+  "admin.audit.account.settings.update": "A modifié les réglages du compte",
 
   "nav.chats": "Discussions",
   "nav.history": "Historique",

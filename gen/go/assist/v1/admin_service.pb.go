@@ -1190,9 +1190,11 @@ type AuditEvent struct {
 	// The admin who made the change.
 	Actor *Participant `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	// What was done, e.g. "advisor.create", "advisor.update",
-	// "portal.create", "portal.update", "api_key.create", "api_key.revoke".
+	// "portal.create", "portal.update", "api_key.create", "api_key.revoke",
+	// "account.settings.update".
 	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
-	// The kind of thing changed: "advisor", "portal" or "api_key".
+	// The kind of thing changed: "advisor", "portal", "api_key" or
+	// "account".
 	TargetType string `protobuf:"bytes,5,opt,name=target_type,json=targetType,proto3" json:"target_type,omitempty"`
 	// The id of the thing changed.
 	TargetId string `protobuf:"bytes,6,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`

@@ -626,14 +626,16 @@ export type AuditEvent = Message<"assist.v1.AuditEvent"> & {
 
   /**
    * What was done, e.g. "advisor.create", "advisor.update",
-   * "portal.create", "portal.update", "api_key.create", "api_key.revoke".
+   * "portal.create", "portal.update", "api_key.create", "api_key.revoke",
+   * "account.settings.update".
    *
    * @generated from field: string action = 4;
    */
   action: string;
 
   /**
-   * The kind of thing changed: "advisor", "portal" or "api_key".
+   * The kind of thing changed: "advisor", "portal", "api_key" or
+   * "account".
    *
    * @generated from field: string target_type = 5;
    */
@@ -746,9 +748,10 @@ export const AdminService: GenService<{
    * UpdateAccountSettings changes the fields named in update_mask (paths:
    * web_chat_enabled, upgrade_handoff, opener_lifetime,
    * session_code_lifetime, max_live_session_codes_per_advisor,
-   * fast_chat_enabled, language); the others keep their values. A change
-   * applies to sessions started (web_chat_enabled) or upgraded
-   * (upgrade_handoff, opener_lifetime) after it.
+   * fast_chat_enabled, language, chat_log_retention_days); the others keep
+   * their values. A change applies to sessions started (web_chat_enabled)
+   * or upgraded (upgrade_handoff, opener_lifetime) after it. The change is
+   * recorded in the audit log.
    *
    * Errors: `InvalidArgument` (bad value, a named field left unset, empty
    * or unknown path; nothing changes), `Unauthenticated`,

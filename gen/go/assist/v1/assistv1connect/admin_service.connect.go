@@ -155,9 +155,10 @@ type AdminServiceClient interface {
 	// UpdateAccountSettings changes the fields named in update_mask (paths:
 	// web_chat_enabled, upgrade_handoff, opener_lifetime,
 	// session_code_lifetime, max_live_session_codes_per_advisor,
-	// fast_chat_enabled, language); the others keep their values. A change
-	// applies to sessions started (web_chat_enabled) or upgraded
-	// (upgrade_handoff, opener_lifetime) after it.
+	// fast_chat_enabled, language, chat_log_retention_days); the others keep
+	// their values. A change applies to sessions started (web_chat_enabled)
+	// or upgraded (upgrade_handoff, opener_lifetime) after it. The change is
+	// recorded in the audit log.
 	//
 	// Errors: `InvalidArgument` (bad value, a named field left unset, empty
 	// or unknown path; nothing changes), `Unauthenticated`,
@@ -229,9 +230,10 @@ type AdminServiceHandler interface {
 	// UpdateAccountSettings changes the fields named in update_mask (paths:
 	// web_chat_enabled, upgrade_handoff, opener_lifetime,
 	// session_code_lifetime, max_live_session_codes_per_advisor,
-	// fast_chat_enabled, language); the others keep their values. A change
-	// applies to sessions started (web_chat_enabled) or upgraded
-	// (upgrade_handoff, opener_lifetime) after it.
+	// fast_chat_enabled, language, chat_log_retention_days); the others keep
+	// their values. A change applies to sessions started (web_chat_enabled)
+	// or upgraded (upgrade_handoff, opener_lifetime) after it. The change is
+	// recorded in the audit log.
 	//
 	// Errors: `InvalidArgument` (bad value, a named field left unset, empty
 	// or unknown path; nothing changes), `Unauthenticated`,
