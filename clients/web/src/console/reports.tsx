@@ -8,7 +8,6 @@ import { timestampDate, timestampFromDate, type Duration, type Timestamp } from 
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { AdminService } from "../../../../gen/ts/assist/v1/admin_service_pb.js";
 import {
   ExportSessionReportsRequestSchema,
   ListSessionReportsRequestSchema,
@@ -17,14 +16,13 @@ import {
   type SessionReport,
 } from "../../../../gen/ts/assist/v1/report_service_pb.js";
 import { ParticipantRole, DeviceType, OperatingSystem, SessionKind, SessionOutcome } from "../../../../gen/ts/assist/v1/session_pb.js";
-import { bearer, Code, errorCode, errorText, sessionClient } from "../shared/api";
+import { bearer, Code, errorCode, errorText } from "../shared/api";
 import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, lang, t, type Key } from "../shared/i18n";
 import { MessageList } from "../shared/ui";
 
 const transport = createConnectTransport({ baseUrl: location.origin });
 const reportClient: Client<typeof ReportService> = createClient(ReportService, transport);
-const adminClient: Client<typeof AdminService> = createClient(AdminService, transport);
 
 const pageSize = 25;
 // How long the search box waits for the typing to pause before it asks.
@@ -236,8 +234,8 @@ export function Reports(props: ReportsProps) {
     return () => clearTimeout(queryTimer.current);
   }, [token]);
 
-  // A portal the options do not list yet (an advisor who is not an admin
-  // cannot list the account's portals) is learnt from the rows.
+  // A portal the options do not list (they failed to load, or it was
+  // created since) is learnt from the rows.
   const portalNames = new Map(portals.map((p) => [p.id, p.name]));
   const portalOptions = [...portals];
   for (const r of reports) {
@@ -444,27 +442,18 @@ export function Reports(props: ReportsProps) {
   );
 }
 
-// loadOptions lists the portals and advisors to filter by: an admin reads
-// the account's; an advisor with report access only knows their colleagues
-// (and the portals of the rows they load).
-async function loadOptions({ token, admin, advisorId, advisorName }: ReportsProps): Promise<[Option[], Option[]]> {
-  const byName = (a: Option, b: Option) => a.name.localeCompare(b.name, lang());
-  if (admin) {
-    try {
-      const [p, a] = await Promise.all([adminClient.listPortals({}, bearer(token)), adminClient.listAdvisors({}, bearer(token))]);
-      return [
-        p.portals.map((x) => ({ id: x.id, name: x.displayName || x.slug })).sort(byName),
-        a.advisors.map((x) => ({ id: x.id, name: x.disabled ? t("reports.disabled", { name: x.displayName }) : x.displayName })).sort(byName),
-      ];
-    } catch {
-      // fall back to what any advisor may read
-    }
-  }
+// loadOptions lists the portals and advisors to filter by: every one of
+// the account, disabled advisors included (their sessions stay in the
+// reports), which any report reader may list.
+async function loadOptions({ token, advisorId, advisorName }: ReportsProps): Promise<[Option[], Option[]]> {
   try {
-    const res = await sessionClient.listColleagues({}, bearer(token));
-    const list = [{ id: advisorId, name: advisorName }, ...res.colleagues.map((c) => ({ id: c.advisorId, name: c.displayName }))];
-    return [[], list.sort(byName)];
+    const res = await reportClient.listReportFilterOptions({}, bearer(token));
+    return [
+      res.portals.map((x) => ({ id: x.portalId, name: x.displayName || x.slug })),
+      res.advisors.map((x) => ({ id: x.advisorId, name: x.disabled ? t("reports.disabled", { name: x.displayName }) : x.displayName })),
+    ];
   } catch {
+    // The list still works; the filters then offer only oneself.
     return [[], [{ id: advisorId, name: advisorName }]];
   }
 }
