@@ -10,6 +10,7 @@ import (
 	"connectrpc.com/connect/v2"
 	"connectrpc.com/connect/v2/connectproto"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/assist-chat/assist/server/internal/failure"
 )
@@ -54,6 +55,11 @@ func toConnect(ctx context.Context, logger *slog.Logger, procedure string, err e
 			logger.WarnContext(ctx, "transient failure", "procedure", procedure, "error", err)
 		}
 		cerr := connect.NewError(kindCodes[fe.Kind], fe.Error()).WithCause(err)
+		if fe.RetryAfter > 0 {
+			if detail, err := connectproto.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(fe.RetryAfter)}); err == nil {
+				cerr = cerr.WithDetail(detail)
+			}
+		}
 		if fe.Field != "" {
 			// The field at fault, for programs: the message is for people.
 			if detail, err := connectproto.NewErrorDetail(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{

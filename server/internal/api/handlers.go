@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 
 	"buf.build/go/protovalidate"
@@ -100,11 +101,25 @@ func (h portalHandler) StartSession(ctx context.Context, req *assistv1.StartSess
 		FastChat:              req.GetFastChat(),
 		RequestID:             req.GetRequestId(),
 		Caller:                auth.FromContext(ctx),
+		ClientAddress:         peerHost(ctx),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &assistv1.StartSessionResponse{Session: sess, CustomerToken: token}, nil
+}
+
+// peerHost is the calling client's IP address (proxies are not trusted),
+// or "" for an in-process call.
+func peerHost(ctx context.Context) string {
+	info, ok := connect.CallInfoForServerContext(ctx)
+	if !ok {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(info.PeerAddr); err == nil {
+		return host
+	}
+	return info.PeerAddr
 }
 
 // chatHandler serves ChatService.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -263,14 +264,17 @@ func TestCodeMode(t *testing.T) {
 		}
 	})
 
+	// Every loser of a race is a wrong code from this address, which may
+	// get ten wrong in ten minutes (TestWrongSessionCodesAreLimited): the
+	// subtests stay below that together.
 	t.Run("TwoCustomersTypingTheSameCodeStartOneSession", func(t *testing.T) {
-		for round := range 3 {
+		for round := range 2 {
 			code, err := c.createCode(ctx, c.advisor.token, c.codePortal.GetId(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			var wg sync.WaitGroup
-			errs := make([]error, 4)
+			errs := make([]error, 3)
 			for i := range errs {
 				wg.Go(func() {
 					_, errs[i] = c.start(ctx, slug, "Twin", "", withCode(code.GetCode()))
@@ -508,4 +512,63 @@ func badRequestOf(err error) *errdetails.BadRequest {
 		}
 	}
 	return nil
+}
+
+// A caller who types ten wrong codes in ten minutes waits before trying
+// another, told how long; an integrator's key is counted apart from the
+// addresses of customers.
+func TestWrongSessionCodesAreLimited(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := routingSetup(ctx, t)
+	slug := c.codePortal.GetSlug()
+	code, err := c.createCode(ctx, c.advisor.token, c.codePortal.GetId(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := "000000"
+	if code.GetCode() == wrong {
+		wrong = "000001"
+	}
+	for i := range 10 {
+		_, err := c.start(ctx, slug, "Guesser", "", withCode(wrong))
+		e2eWantCode(t, err, connect.CodeNotFound, fmt.Sprintf("wrong code %d", i+1))
+	}
+	// Now even the right code waits, with a delay to retry after.
+	_, err = c.start(ctx, slug, "Guesser", "", withCode(code.GetCode()))
+	e2eWantCode(t, err, connect.CodeResourceExhausted, "a code after ten wrong ones")
+	if d := retryDelayOf(err); d < 9*time.Minute || d > 10*time.Minute {
+		t.Errorf("retry after %v, want about the ten-minute window", d)
+	}
+	// The code was not spent: an integrator's key, counted apart, uses it.
+	key, err := c.as(c.admin.token).Admin.CreateApiKey(ctx, &assistv1.CreateApiKeyRequest{
+		Name: "CRM", Scopes: []assistv1.ApiKeyScope{assistv1.ApiKeyScope_API_KEY_SCOPE_SESSIONS_WRITE},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.as(key.GetSecret()).Portal.StartSession(ctx, &assistv1.StartSessionRequest{
+		PortalSlug: slug, Customer: &assistv1.CustomerInfo{DisplayName: "Via CRM"},
+		Routing: &assistv1.StartSessionRequest_SessionCode{SessionCode: code.GetCode()},
+	})
+	if err != nil || res.GetSession().GetWaitingForAdvisorId() != c.advisor.id {
+		t.Errorf("the integrator's start with the code: %v, %v", res.GetSession(), err)
+	}
+}
+
+// retryDelayOf returns the RetryInfo delay of err, or 0.
+func retryDelayOf(err error) time.Duration {
+	var cerr *connect.Error
+	if !errors.As(err, &cerr) {
+		return 0
+	}
+	for _, d := range cerr.Details() {
+		if msg, err := connectproto.UnmarshalErrorDetail(d); err == nil {
+			if ri, ok := msg.(*errdetails.RetryInfo); ok {
+				return ri.GetRetryDelay().AsDuration()
+			}
+		}
+	}
+	return 0
 }

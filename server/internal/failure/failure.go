@@ -7,6 +7,7 @@ package failure
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies a deliberate failure.
@@ -41,7 +42,10 @@ type Error struct {
 	Kind    Kind
 	Field   string // for KindInvalidArgument: the request field at fault
 	Message string
-	cause   error
+	// RetryAfter, for KindResourceExhausted: when a retry can succeed
+	// (sent as a RetryInfo detail); 0 when unknown.
+	RetryAfter time.Duration
+	cause      error
 }
 
 func (e *Error) Error() string {
@@ -74,6 +78,13 @@ func InvalidArgument(field, format string, args ...any) *Error {
 
 // NotFound reports that what (e.g. "session") does not exist for the caller.
 func NotFound(what string) *Error { return newf(KindNotFound, "%s not found", what) }
+
+// TooManyTries reports a limit on attempts that lifts after wait.
+func TooManyTries(wait time.Duration, format string, args ...any) *Error {
+	e := newf(KindResourceExhausted, format, args...)
+	e.RetryAfter = wait
+	return e
+}
 
 // NotFoundWhy is NotFound with a hint at what to do next, for callers who
 // are people (a customer typing a code).

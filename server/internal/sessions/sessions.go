@@ -33,11 +33,13 @@ type Service struct {
 	access *accessCache
 	// presence marks advisors online while they watch the queue.
 	presence *Presence
+	// guesses counts wrong session codes per caller.
+	guesses *codeGuesses
 }
 
 // NewService returns the session rules over the store and the log.
 func NewService(s *store.Store, l *sessionlog.Log, a *auth.Service, logger *slog.Logger) *Service {
-	svc := &Service{store: s, log: l, auth: a, logger: logger, access: newAccessCache(), presence: NewPresence(s)}
+	svc := &Service{store: s, log: l, auth: a, logger: logger, access: newAccessCache(), presence: NewPresence(s), guesses: newCodeGuesses()}
 	// Cached rights are forgotten on every replica as soon as they change.
 	l.Hub().OnAccessChanged(svc.access.forgetSession)
 	l.Hub().OnRevoked(svc.access.forgetCredential)
@@ -61,6 +63,9 @@ type Start struct {
 	// Caller is the integrator starting the session for a customer, or nil
 	// for a customer starting it anonymously.
 	Caller *auth.Principal
+	// ClientAddress is the caller's network address, for the limit on
+	// wrong session codes.
+	ClientAddress string
 }
 
 // StartSession starts a session for a customer and mints the customer's
@@ -98,6 +103,12 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 	if err := checkRouting(mode, req); err != nil {
 		return dbq.Session{}, "", err
 	}
+	guesser := req.guesser()
+	if mode == assistv1.PortalMode_PORTAL_MODE_CODE {
+		if wait := s.guesses.wait(guesser); wait > 0 {
+			return dbq.Session{}, "", failure.TooManyTries(wait, "too many wrong session codes from here; try again in %s, or ask your advisor to check the code", wait.Round(time.Second))
+		}
+	}
 	account, err := s.store.Q.AccountGet(ctx, s.store.Pool, portal.AccountID)
 	if err != nil {
 		return dbq.Session{}, "", fmt.Errorf("load account: %w", err)
@@ -122,6 +133,7 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 
 	var sess dbq.Session
 	var token string
+	var wrongCode bool
 	_, err = s.log.Write(ctx, func(tx *sessionlog.Tx) error {
 		// started finds the session a retry's first attempt started.
 		started := func() bool {
@@ -144,7 +156,9 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 				// A concurrent twin of this retry may have used it first.
 				if failure.IsKind(err, failure.KindNotFound) && started() {
 					sess, token, err = s.retriedStart(ctx, tx, portal.ID, *requestID, req)
+					return err
 				}
+				wrongCode = failure.IsKind(err, failure.KindNotFound)
 				return err
 			}
 		case assistv1.PortalMode_PORTAL_MODE_WEB:
@@ -207,6 +221,9 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 		tx.QueueChanged(portal.ID, sess.ID)
 		return nil
 	})
+	if wrongCode {
+		s.guesses.missed(guesser)
+	}
 	if err != nil {
 		return dbq.Session{}, "", err
 	}
@@ -216,6 +233,16 @@ func (s *Service) startSession(ctx context.Context, req Start) (dbq.Session, str
 	}
 	s.logger.Info("session started", "session", sess.ID, "portal", portal.Slug, "kind", kind)
 	return sess, token, nil
+}
+
+// guesser is who a wrong session code is counted against: the API key of
+// an integrator (whose server's address many customers share), else the
+// client's address.
+func (req Start) guesser() string {
+	if req.Caller != nil {
+		return "credential:" + req.Caller.CredentialKey()
+	}
+	return "address:" + req.ClientAddress
 }
 
 // retriedStart answers a StartSession whose request_id already started a

@@ -87,7 +87,8 @@ type PortalServiceClient interface {
 	// not enabled, or the session a reused request_id started has ended),
 	// `AlreadyExists` (request_id already used with other details),
 	// `ResourceExhausted` (too many sessions started from this address or
-	// API key: retry after the delay in the error's RetryInfo detail). With an
+	// API key, or too many wrong session codes from it: ten in ten minutes;
+	// retry after the delay in the error's RetryInfo detail). With an
 	// API key (`Authorization: Bearer ast_key_…`): `Unauthenticated` (invalid
 	// or revoked key), `PermissionDenied` (the key lacks
 	// API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
@@ -137,7 +138,8 @@ type PortalServiceHandler interface {
 	// not enabled, or the session a reused request_id started has ended),
 	// `AlreadyExists` (request_id already used with other details),
 	// `ResourceExhausted` (too many sessions started from this address or
-	// API key: retry after the delay in the error's RetryInfo detail). With an
+	// API key, or too many wrong session codes from it: ten in ten minutes;
+	// retry after the delay in the error's RetryInfo detail). With an
 	// API key (`Authorization: Bearer ast_key_…`): `Unauthenticated` (invalid
 	// or revoked key), `PermissionDenied` (the key lacks
 	// API_KEY_SCOPE_SESSIONS_WRITE, or the portal belongs to another account).
