@@ -608,6 +608,21 @@ async function codes(browser) {
   await fr.getByRole("button", { name: "Créer un code de session" }).waitFor();
   check(await a.evaluate(() => document.activeElement?.id === "create-code"), "Cancel gives the focus back to the button that opened the form");
   log("the bound on live codes said plainly, in French");
+
+  // Withdrawing a code frees a place under the bound: a new code can be
+  // created at once.
+  const first = fr.locator(".code-item").first();
+  const digits = (await first.locator(".code-small [aria-hidden=true]").textContent()).trim();
+  await first.getByRole("button", { name: `Retirer le code ${digits}` }).click();
+  await fr.getByRole("status").filter({ hasText: `Code ${digits} retiré : il ne fonctionne plus.` }).waitFor();
+  check((await fr.locator(".code-item").count()) === cfg.maxCodes - 2, "the withdrawn code leaves the list");
+  check(await a.evaluate(() => document.activeElement?.id === "create-code"), "after a withdrawal the focus goes back to creating");
+  await shot(a, "console-fr-code-withdrawn");
+  await fr.getByRole("button", { name: "Créer un code de session" }).click();
+  await fr.getByRole("form", { name: "Créer un code de session" }).getByRole("button", { name: "Créer", exact: true }).click();
+  await fr.locator("#new-code", { hasText: "Nouveau code" }).waitFor();
+  console.log(`result withdrawn ${digits.replace(" ", "")}`);
+  log("a withdrawn code frees its place under the bound");
 }
 
 // web: web mode (cfg.webPortal: {slug, name}). Nobody online, said

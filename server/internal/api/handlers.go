@@ -393,6 +393,17 @@ func (h sessionHandler) CreateSessionCode(ctx context.Context, req *assistv1.Cre
 	return &assistv1.CreateSessionCodeResponse{SessionCode: code}, nil
 }
 
+func (h sessionHandler) RevokeSessionCode(ctx context.Context, req *assistv1.RevokeSessionCodeRequest) (*assistv1.RevokeSessionCodeResponse, error) {
+	pid, err := parseID("portal_id", req.GetPortalId())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Sessions.RevokeSessionCode(ctx, auth.FromContext(ctx), pid, req.GetCode()); err != nil {
+		return nil, err
+	}
+	return &assistv1.RevokeSessionCodeResponse{}, nil
+}
+
 func (h sessionHandler) ListServedPortals(ctx context.Context, _ *assistv1.ListServedPortalsRequest) (*assistv1.ListServedPortalsResponse, error) {
 	portals, err := h.Sessions.ServedPortals(ctx, auth.FromContext(ctx))
 	if err != nil {

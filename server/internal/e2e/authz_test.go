@@ -108,6 +108,10 @@ var authzAccountCalls = []authzCall{
 		_, err := c.Session.ListServedPortals(ctx, &assistv1.ListServedPortalsRequest{})
 		return err
 	}},
+	{"SessionService.RevokeSessionCode", func(ctx context.Context, c *assisttest.Clients, _ string) error {
+		_, err := c.Session.RevokeSessionCode(ctx, &assistv1.RevokeSessionCodeRequest{PortalId: uuid.NewString(), Code: "123456"})
+		return err
+	}},
 	{"SessionService.ListSessionCodes", func(ctx context.Context, c *assisttest.Clients, _ string) error {
 		_, err := c.Session.ListSessionCodes(ctx, &assistv1.ListSessionCodesRequest{})
 		return err
@@ -480,6 +484,7 @@ var authzImplemented = map[string]bool{
 	"/assist.v1.SessionService/CreateSessionCode": true,
 	"/assist.v1.SessionService/ListSessionCodes":  true,
 	"/assist.v1.SessionService/ListServedPortals": true,
+	"/assist.v1.SessionService/RevokeSessionCode": true,
 	// Reports and administration (reports_test.go, admin_test.go).
 	"/assist.v1.ReportService/ListSessionReports":      true,
 	"/assist.v1.ReportService/GetSessionReport":        true,

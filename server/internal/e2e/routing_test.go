@@ -330,6 +330,27 @@ func TestCodeMode(t *testing.T) {
 		e2eWantField(t, err, "customer_display_name", "a NUL in the customer's name")
 	})
 
+	t.Run("ARevokedCodeNoLongerWorksAndOnlyItsAdvisorRevokesIt", func(t *testing.T) {
+		code, err := c.createCode(ctx, c.advisor2.token, c.codePortal.GetId(), "Wrong person")
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoke := func(token string) error {
+			_, err := c.as(token).Session.RevokeSessionCode(ctx, &assistv1.RevokeSessionCodeRequest{PortalId: c.codePortal.GetId(), Code: code.GetCode()})
+			return err
+		}
+		e2eWantCode(t, revoke(c.advisor.token), connect.CodeNotFound, "another advisor revoking the code")
+		if err := revoke(c.advisor2.token); err != nil {
+			t.Fatalf("its advisor revokes the code: %v", err)
+		}
+		e2eWantCode(t, revoke(c.advisor2.token), connect.CodeNotFound, "revoking it again")
+		if got := c.liveCodes(ctx, t, c.advisor2.token); len(got) != 0 {
+			t.Errorf("a revoked code is still listed: %v", got)
+		}
+		_, err = c.start(ctx, slug, "Wrong person", "", withCode(code.GetCode()))
+		e2eWantCode(t, err, connect.CodeNotFound, "a revoked code")
+	})
+
 	t.Run("AnExpiredCodeNoLongerWorks", func(t *testing.T) {
 		code, err := c.createCode(ctx, c.advisor2.token, c.codePortal.GetId(), "")
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect/v2"
+
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
@@ -49,6 +51,12 @@ func TestBrowserAdvisorSharesASessionCodeAndTheCustomerLandsInTheirQueue(t *test
 	if live := c.liveCodes(ctx, t, c.advisor.token); slices.Contains(live, res["code"]) {
 		t.Fatalf("the code %s the customer used is still live: %v", res["code"], live)
 	}
+	// The code withdrawn in the console no longer works.
+	if res["withdrawn"] == "" {
+		t.Fatalf("the driver reported no withdrawn code")
+	}
+	_, err := c.start(ctx, c.codePortal.GetSlug(), "Late", "", withCode(res["withdrawn"]))
+	e2eWantCode(t, err, connect.CodeNotFound, "a code withdrawn in the console")
 }
 
 // On a web-mode portal with nobody online, the customer's page says so

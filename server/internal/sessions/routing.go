@@ -93,6 +93,22 @@ func (s *Service) CreateSessionCode(ctx context.Context, p *auth.Principal, port
 	return sessionCodeProto(code), nil
 }
 
+// RevokeSessionCode withdraws one of the calling advisor's live codes.
+func (s *Service) RevokeSessionCode(ctx context.Context, p *auth.Principal, portalID uuid.UUID, code string) error {
+	if err := RequireAdvisor(p); err != nil {
+		return err
+	}
+	n, err := s.store.Q.SessionCodeRevoke(ctx, s.store.Pool, dbq.SessionCodeRevokeParams{PortalID: portalID, Code: code, AdvisorID: p.AdvisorID})
+	if err != nil {
+		return fmt.Errorf("revoke code: %w", err)
+	}
+	if n == 0 {
+		return failure.NotFound("live session code")
+	}
+	s.logger.Info("session code revoked", "portal", portalID, "advisor", p.AdvisorID)
+	return nil
+}
+
 // ServedPortals lists the portals the calling advisor serves.
 func (s *Service) ServedPortals(ctx context.Context, p *auth.Principal) ([]*assistv1.Portal, error) {
 	if err := RequireAdvisor(p); err != nil {

@@ -124,6 +124,23 @@ export function SessionCodes({ store }: { store: ConsoleStore }) {
     const name = c.customerDisplayName ? `&name=${encodeURIComponent(c.customerDisplayName)}` : "";
     return `${location.origin}/p/${encodeURIComponent(slugOf(c.portalId))}?code=${c.code}${name}`;
   };
+  // withdraw revokes a live code (given to the wrong person, or no longer
+  // needed), so that it no longer works nor counts against the bound.
+  const [withdrawn, setWithdrawn] = useState("");
+  const withdraw = async (c: SessionCode) => {
+    setCopied(null);
+    try {
+      await sessionClient.revokeSessionCode({ portalId: c.portalId, code: c.code }, bearer(store.token));
+      setWithdrawn(t("codes.revoked", { code: spaced(c.code) }));
+    } catch (err) {
+      // Already used or expired: the list below says what is live.
+      setWithdrawn(errorCode(err) === Code.NotFound ? t("codes.revokedAlready", { code: spaced(c.code) }) : t("codes.revokeFailed", { reason: errorText(err) }));
+    }
+    await store.loadCodes();
+    // The withdrawn code's buttons are gone: focus goes back to creating.
+    createButton.current?.focus();
+  };
+
   const copy = async (c: SessionCode) => {
     setCopied({ code: c.code, ok: await copyText(link(c)) });
   };
@@ -240,11 +257,14 @@ export function SessionCodes({ store }: { store: ConsoleStore }) {
             <button type="button" class="secondary" ref={latestCopy} onClick={() => copy(shown)}>
               {t("codes.copy")}
             </button>
+            <button type="button" class="secondary" aria-label={t("codes.revokeFor", { code: spaced(shown.code) })} onClick={() => withdraw(shown)}>
+              {t("codes.revoke")}
+            </button>
           </div>
         </div>
       )}
       <p class="copied small" role="status">
-        {copied ? (copied.ok ? t("codes.copied") : t("codes.copyFailed")) : ""}
+        {copied ? (copied.ok ? t("codes.copied") : t("codes.copyFailed")) : withdrawn}
       </p>
       {others.length > 0 && (
         <>
@@ -262,9 +282,14 @@ export function SessionCodes({ store }: { store: ConsoleStore }) {
                     <span class="expiry">{t("codes.expiresIn", { time: timeLeft(expiresAt(c) - now) })}</span>
                   </p>
                 </div>
-                <button type="button" class="secondary small" aria-label={t("codes.copyFor", { code: spaced(c.code) })} onClick={() => copy(c)}>
-                  {t("codes.copy")}
-                </button>
+                <div class="code-actions">
+                  <button type="button" class="secondary small" aria-label={t("codes.copyFor", { code: spaced(c.code) })} onClick={() => copy(c)}>
+                    {t("codes.copy")}
+                  </button>
+                  <button type="button" class="secondary small" aria-label={t("codes.revokeFor", { code: spaced(c.code) })} onClick={() => withdraw(c)}>
+                    {t("codes.revoke")}
+                  </button>
+                </div>
               </li>
             ))}
           </ul>

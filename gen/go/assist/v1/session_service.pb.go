@@ -590,6 +590,98 @@ func (x *CreateSessionCodeResponse) GetSessionCode() *SessionCode {
 	return nil
 }
 
+// RevokeSessionCodeRequest names the code to withdraw.
+type RevokeSessionCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The portal the code is valid on.
+	PortalId string `protobuf:"bytes,1,opt,name=portal_id,json=portalId,proto3" json:"portal_id,omitempty"`
+	// The six digits.
+	Code          string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSessionCodeRequest) Reset() {
+	*x = RevokeSessionCodeRequest{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSessionCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSessionCodeRequest) ProtoMessage() {}
+
+func (x *RevokeSessionCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSessionCodeRequest.ProtoReflect.Descriptor instead.
+func (*RevokeSessionCodeRequest) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RevokeSessionCodeRequest) GetPortalId() string {
+	if x != nil {
+		return x.PortalId
+	}
+	return ""
+}
+
+func (x *RevokeSessionCodeRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// RevokeSessionCodeResponse is empty: the code no longer works.
+type RevokeSessionCodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSessionCodeResponse) Reset() {
+	*x = RevokeSessionCodeResponse{}
+	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSessionCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSessionCodeResponse) ProtoMessage() {}
+
+func (x *RevokeSessionCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSessionCodeResponse.ProtoReflect.Descriptor instead.
+func (*RevokeSessionCodeResponse) Descriptor() ([]byte, []int) {
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{10}
+}
+
 // ListServedPortalsRequest asks for the caller's portals.
 type ListServedPortalsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -599,7 +691,7 @@ type ListServedPortalsRequest struct {
 
 func (x *ListServedPortalsRequest) Reset() {
 	*x = ListServedPortalsRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	mi := &file_assist_v1_session_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +703,7 @@ func (x *ListServedPortalsRequest) String() string {
 func (*ListServedPortalsRequest) ProtoMessage() {}
 
 func (x *ListServedPortalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[9]
+	mi := &file_assist_v1_session_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +716,7 @@ func (x *ListServedPortalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServedPortalsRequest.ProtoReflect.Descriptor instead.
 func (*ListServedPortalsRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{9}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{11}
 }
 
 // ListServedPortalsResponse carries the portals.
@@ -638,7 +730,7 @@ type ListServedPortalsResponse struct {
 
 func (x *ListServedPortalsResponse) Reset() {
 	*x = ListServedPortalsResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	mi := &file_assist_v1_session_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +742,7 @@ func (x *ListServedPortalsResponse) String() string {
 func (*ListServedPortalsResponse) ProtoMessage() {}
 
 func (x *ListServedPortalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[10]
+	mi := &file_assist_v1_session_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +755,7 @@ func (x *ListServedPortalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServedPortalsResponse.ProtoReflect.Descriptor instead.
 func (*ListServedPortalsResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{10}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListServedPortalsResponse) GetPortals() []*Portal {
@@ -682,7 +774,7 @@ type ListSessionCodesRequest struct {
 
 func (x *ListSessionCodesRequest) Reset() {
 	*x = ListSessionCodesRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[11]
+	mi := &file_assist_v1_session_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +786,7 @@ func (x *ListSessionCodesRequest) String() string {
 func (*ListSessionCodesRequest) ProtoMessage() {}
 
 func (x *ListSessionCodesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[11]
+	mi := &file_assist_v1_session_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +799,7 @@ func (x *ListSessionCodesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionCodesRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionCodesRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{11}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{13}
 }
 
 // ListSessionCodesResponse carries the live codes.
@@ -721,7 +813,7 @@ type ListSessionCodesResponse struct {
 
 func (x *ListSessionCodesResponse) Reset() {
 	*x = ListSessionCodesResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[12]
+	mi := &file_assist_v1_session_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +825,7 @@ func (x *ListSessionCodesResponse) String() string {
 func (*ListSessionCodesResponse) ProtoMessage() {}
 
 func (x *ListSessionCodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[12]
+	mi := &file_assist_v1_session_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +838,7 @@ func (x *ListSessionCodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionCodesResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionCodesResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{12}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListSessionCodesResponse) GetSessionCodes() []*SessionCode {
@@ -767,7 +859,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[13]
+	mi := &file_assist_v1_session_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +871,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[13]
+	mi := &file_assist_v1_session_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +884,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{13}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetSessionRequest) GetSessionId() string {
@@ -813,7 +905,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[14]
+	mi := &file_assist_v1_session_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +917,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[14]
+	mi := &file_assist_v1_session_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +930,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{14}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetSessionResponse) GetSession() *Session {
@@ -863,7 +955,7 @@ type ListSessionsRequest struct {
 
 func (x *ListSessionsRequest) Reset() {
 	*x = ListSessionsRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[15]
+	mi := &file_assist_v1_session_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +967,7 @@ func (x *ListSessionsRequest) String() string {
 func (*ListSessionsRequest) ProtoMessage() {}
 
 func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[15]
+	mi := &file_assist_v1_session_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +980,7 @@ func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{15}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListSessionsRequest) GetPageSize() int32 {
@@ -925,7 +1017,7 @@ type ListSessionsResponse struct {
 
 func (x *ListSessionsResponse) Reset() {
 	*x = ListSessionsResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[16]
+	mi := &file_assist_v1_session_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1029,7 @@ func (x *ListSessionsResponse) String() string {
 func (*ListSessionsResponse) ProtoMessage() {}
 
 func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[16]
+	mi := &file_assist_v1_session_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1042,7 @@ func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{16}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListSessionsResponse) GetSessions() []*Session {
@@ -978,7 +1070,7 @@ type UpgradeSessionRequest struct {
 
 func (x *UpgradeSessionRequest) Reset() {
 	*x = UpgradeSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	mi := &file_assist_v1_session_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1082,7 @@ func (x *UpgradeSessionRequest) String() string {
 func (*UpgradeSessionRequest) ProtoMessage() {}
 
 func (x *UpgradeSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[17]
+	mi := &file_assist_v1_session_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1095,7 @@ func (x *UpgradeSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeSessionRequest.ProtoReflect.Descriptor instead.
 func (*UpgradeSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{17}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpgradeSessionRequest) GetSessionId() string {
@@ -1026,7 +1118,7 @@ type UpgradeSessionResponse struct {
 
 func (x *UpgradeSessionResponse) Reset() {
 	*x = UpgradeSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	mi := &file_assist_v1_session_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1130,7 @@ func (x *UpgradeSessionResponse) String() string {
 func (*UpgradeSessionResponse) ProtoMessage() {}
 
 func (x *UpgradeSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[18]
+	mi := &file_assist_v1_session_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1143,7 @@ func (x *UpgradeSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpgradeSessionResponse.ProtoReflect.Descriptor instead.
 func (*UpgradeSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{18}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpgradeSessionResponse) GetSession() *Session {
@@ -1083,7 +1175,7 @@ type TransferSessionRequest struct {
 
 func (x *TransferSessionRequest) Reset() {
 	*x = TransferSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1187,7 @@ func (x *TransferSessionRequest) String() string {
 func (*TransferSessionRequest) ProtoMessage() {}
 
 func (x *TransferSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[19]
+	mi := &file_assist_v1_session_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1200,7 @@ func (x *TransferSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSessionRequest.ProtoReflect.Descriptor instead.
 func (*TransferSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{19}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TransferSessionRequest) GetSessionId() string {
@@ -1143,7 +1235,7 @@ type TransferSessionResponse struct {
 
 func (x *TransferSessionResponse) Reset() {
 	*x = TransferSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[20]
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1247,7 @@ func (x *TransferSessionResponse) String() string {
 func (*TransferSessionResponse) ProtoMessage() {}
 
 func (x *TransferSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[20]
+	mi := &file_assist_v1_session_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1260,7 @@ func (x *TransferSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferSessionResponse.ProtoReflect.Descriptor instead.
 func (*TransferSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{20}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TransferSessionResponse) GetSession() *Session {
@@ -1187,7 +1279,7 @@ type ListColleaguesRequest struct {
 
 func (x *ListColleaguesRequest) Reset() {
 	*x = ListColleaguesRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1291,7 @@ func (x *ListColleaguesRequest) String() string {
 func (*ListColleaguesRequest) ProtoMessage() {}
 
 func (x *ListColleaguesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[21]
+	mi := &file_assist_v1_session_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1304,7 @@ func (x *ListColleaguesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListColleaguesRequest.ProtoReflect.Descriptor instead.
 func (*ListColleaguesRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{21}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
 }
 
 // ListColleaguesResponse carries the colleagues.
@@ -1227,7 +1319,7 @@ type ListColleaguesResponse struct {
 
 func (x *ListColleaguesResponse) Reset() {
 	*x = ListColleaguesResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1331,7 @@ func (x *ListColleaguesResponse) String() string {
 func (*ListColleaguesResponse) ProtoMessage() {}
 
 func (x *ListColleaguesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[22]
+	mi := &file_assist_v1_session_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1344,7 @@ func (x *ListColleaguesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListColleaguesResponse.ProtoReflect.Descriptor instead.
 func (*ListColleaguesResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{22}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListColleaguesResponse) GetColleagues() []*Colleague {
@@ -1275,7 +1367,7 @@ type Colleague struct {
 
 func (x *Colleague) Reset() {
 	*x = Colleague{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	mi := &file_assist_v1_session_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1379,7 @@ func (x *Colleague) String() string {
 func (*Colleague) ProtoMessage() {}
 
 func (x *Colleague) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[23]
+	mi := &file_assist_v1_session_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1392,7 @@ func (x *Colleague) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Colleague.ProtoReflect.Descriptor instead.
 func (*Colleague) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{23}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Colleague) GetAdvisorId() string {
@@ -1330,7 +1422,7 @@ type InviteAdvisorRequest struct {
 
 func (x *InviteAdvisorRequest) Reset() {
 	*x = InviteAdvisorRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	mi := &file_assist_v1_session_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1434,7 @@ func (x *InviteAdvisorRequest) String() string {
 func (*InviteAdvisorRequest) ProtoMessage() {}
 
 func (x *InviteAdvisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[24]
+	mi := &file_assist_v1_session_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1447,7 @@ func (x *InviteAdvisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteAdvisorRequest.ProtoReflect.Descriptor instead.
 func (*InviteAdvisorRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{24}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *InviteAdvisorRequest) GetSessionId() string {
@@ -1383,7 +1475,7 @@ type InviteAdvisorResponse struct {
 
 func (x *InviteAdvisorResponse) Reset() {
 	*x = InviteAdvisorResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[25]
+	mi := &file_assist_v1_session_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1487,7 @@ func (x *InviteAdvisorResponse) String() string {
 func (*InviteAdvisorResponse) ProtoMessage() {}
 
 func (x *InviteAdvisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[25]
+	mi := &file_assist_v1_session_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1500,7 @@ func (x *InviteAdvisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InviteAdvisorResponse.ProtoReflect.Descriptor instead.
 func (*InviteAdvisorResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{25}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *InviteAdvisorResponse) GetSession() *Session {
@@ -1433,7 +1525,7 @@ type EndSessionRequest struct {
 
 func (x *EndSessionRequest) Reset() {
 	*x = EndSessionRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[26]
+	mi := &file_assist_v1_session_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1537,7 @@ func (x *EndSessionRequest) String() string {
 func (*EndSessionRequest) ProtoMessage() {}
 
 func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[26]
+	mi := &file_assist_v1_session_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1550,7 @@ func (x *EndSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionRequest.ProtoReflect.Descriptor instead.
 func (*EndSessionRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{26}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EndSessionRequest) GetSessionId() string {
@@ -1493,7 +1585,7 @@ type EndSessionResponse struct {
 
 func (x *EndSessionResponse) Reset() {
 	*x = EndSessionResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[27]
+	mi := &file_assist_v1_session_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1597,7 @@ func (x *EndSessionResponse) String() string {
 func (*EndSessionResponse) ProtoMessage() {}
 
 func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[27]
+	mi := &file_assist_v1_session_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1610,7 @@ func (x *EndSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSessionResponse.ProtoReflect.Descriptor instead.
 func (*EndSessionResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{27}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EndSessionResponse) GetSession() *Session {
@@ -1544,7 +1636,7 @@ type WatchAdvisorRequest struct {
 
 func (x *WatchAdvisorRequest) Reset() {
 	*x = WatchAdvisorRequest{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[28]
+	mi := &file_assist_v1_session_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +1648,7 @@ func (x *WatchAdvisorRequest) String() string {
 func (*WatchAdvisorRequest) ProtoMessage() {}
 
 func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[28]
+	mi := &file_assist_v1_session_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +1661,7 @@ func (x *WatchAdvisorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorRequest.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorRequest) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{28}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WatchAdvisorRequest) GetWatchQueue() bool {
@@ -1606,7 +1698,7 @@ type SessionCursor struct {
 
 func (x *SessionCursor) Reset() {
 	*x = SessionCursor{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[29]
+	mi := &file_assist_v1_session_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1710,7 @@ func (x *SessionCursor) String() string {
 func (*SessionCursor) ProtoMessage() {}
 
 func (x *SessionCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[29]
+	mi := &file_assist_v1_session_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1723,7 @@ func (x *SessionCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionCursor.ProtoReflect.Descriptor instead.
 func (*SessionCursor) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{29}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SessionCursor) GetSessionId() string {
@@ -1665,7 +1757,7 @@ type WatchAdvisorResponse struct {
 
 func (x *WatchAdvisorResponse) Reset() {
 	*x = WatchAdvisorResponse{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[30]
+	mi := &file_assist_v1_session_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1769,7 @@ func (x *WatchAdvisorResponse) String() string {
 func (*WatchAdvisorResponse) ProtoMessage() {}
 
 func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[30]
+	mi := &file_assist_v1_session_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1782,7 @@ func (x *WatchAdvisorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorResponse.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorResponse) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{30}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *WatchAdvisorResponse) GetKind() isWatchAdvisorResponse_Kind {
@@ -1764,7 +1856,7 @@ type WatchAdvisorOpened struct {
 
 func (x *WatchAdvisorOpened) Reset() {
 	*x = WatchAdvisorOpened{}
-	mi := &file_assist_v1_session_service_proto_msgTypes[31]
+	mi := &file_assist_v1_session_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1868,7 @@ func (x *WatchAdvisorOpened) String() string {
 func (*WatchAdvisorOpened) ProtoMessage() {}
 
 func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_assist_v1_session_service_proto_msgTypes[31]
+	mi := &file_assist_v1_session_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +1881,7 @@ func (x *WatchAdvisorOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchAdvisorOpened.ProtoReflect.Descriptor instead.
 func (*WatchAdvisorOpened) Descriptor() ([]byte, []int) {
-	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{31}
+	return file_assist_v1_session_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *WatchAdvisorOpened) GetSessionIds() []string {
@@ -1839,7 +1931,12 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"expireTime\x122\n" +
 	"\x15customer_display_name\x18\x05 \x01(\tR\x13customerDisplayName\"V\n" +
 	"\x19CreateSessionCodeResponse\x129\n" +
-	"\fsession_code\x18\x01 \x01(\v2\x16.assist.v1.SessionCodeR\vsessionCode\"\x1a\n" +
+	"\fsession_code\x18\x01 \x01(\v2\x16.assist.v1.SessionCodeR\vsessionCode\"h\n" +
+	"\x18RevokeSessionCodeRequest\x12%\n" +
+	"\tportal_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bportalId\x12%\n" +
+	"\x04code\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[0-9]{6}$R\x04code\"\x1b\n" +
+	"\x19RevokeSessionCodeResponse\"\x1a\n" +
 	"\x18ListServedPortalsRequest\"H\n" +
 	"\x19ListServedPortalsResponse\x12+\n" +
 	"\aportals\x18\x01 \x03(\v2\x11.assist.v1.PortalR\aportals\"\x19\n" +
@@ -1913,12 +2010,13 @@ const file_assist_v1_session_service_proto_rawDesc = "" +
 	"\x04kind\"5\n" +
 	"\x12WatchAdvisorOpened\x12\x1f\n" +
 	"\vsession_ids\x18\x01 \x03(\tR\n" +
-	"sessionIds2\x8c\t\n" +
+	"sessionIds2\xf1\t\n" +
 	"\x0eSessionService\x12P\n" +
 	"\n" +
 	"WatchQueue\x12\x1c.assist.v1.WatchQueueRequest\x1a\x1d.assist.v1.WatchQueueResponse\"\x03\x90\x02\x010\x01\x12R\n" +
 	"\rPickUpSession\x12\x1f.assist.v1.PickUpSessionRequest\x1a .assist.v1.PickUpSessionResponse\x12^\n" +
 	"\x11CreateSessionCode\x12#.assist.v1.CreateSessionCodeRequest\x1a$.assist.v1.CreateSessionCodeResponse\x12c\n" +
+	"\x11RevokeSessionCode\x12#.assist.v1.RevokeSessionCodeRequest\x1a$.assist.v1.RevokeSessionCodeResponse\"\x03\x90\x02\x02\x12c\n" +
 	"\x11ListServedPortals\x12#.assist.v1.ListServedPortalsRequest\x1a$.assist.v1.ListServedPortalsResponse\"\x03\x90\x02\x01\x12`\n" +
 	"\x10ListSessionCodes\x12\".assist.v1.ListSessionCodesRequest\x1a#.assist.v1.ListSessionCodesResponse\"\x03\x90\x02\x01\x12N\n" +
 	"\n" +
@@ -1946,7 +2044,7 @@ func file_assist_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_assist_v1_session_service_proto_rawDescData
 }
 
-var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_assist_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_assist_v1_session_service_proto_goTypes = []any{
 	(*WatchQueueRequest)(nil),         // 0: assist.v1.WatchQueueRequest
 	(*WatchQueueResponse)(nil),        // 1: assist.v1.WatchQueueResponse
@@ -1957,90 +2055,94 @@ var file_assist_v1_session_service_proto_goTypes = []any{
 	(*CreateSessionCodeRequest)(nil),  // 6: assist.v1.CreateSessionCodeRequest
 	(*SessionCode)(nil),               // 7: assist.v1.SessionCode
 	(*CreateSessionCodeResponse)(nil), // 8: assist.v1.CreateSessionCodeResponse
-	(*ListServedPortalsRequest)(nil),  // 9: assist.v1.ListServedPortalsRequest
-	(*ListServedPortalsResponse)(nil), // 10: assist.v1.ListServedPortalsResponse
-	(*ListSessionCodesRequest)(nil),   // 11: assist.v1.ListSessionCodesRequest
-	(*ListSessionCodesResponse)(nil),  // 12: assist.v1.ListSessionCodesResponse
-	(*GetSessionRequest)(nil),         // 13: assist.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),        // 14: assist.v1.GetSessionResponse
-	(*ListSessionsRequest)(nil),       // 15: assist.v1.ListSessionsRequest
-	(*ListSessionsResponse)(nil),      // 16: assist.v1.ListSessionsResponse
-	(*UpgradeSessionRequest)(nil),     // 17: assist.v1.UpgradeSessionRequest
-	(*UpgradeSessionResponse)(nil),    // 18: assist.v1.UpgradeSessionResponse
-	(*TransferSessionRequest)(nil),    // 19: assist.v1.TransferSessionRequest
-	(*TransferSessionResponse)(nil),   // 20: assist.v1.TransferSessionResponse
-	(*ListColleaguesRequest)(nil),     // 21: assist.v1.ListColleaguesRequest
-	(*ListColleaguesResponse)(nil),    // 22: assist.v1.ListColleaguesResponse
-	(*Colleague)(nil),                 // 23: assist.v1.Colleague
-	(*InviteAdvisorRequest)(nil),      // 24: assist.v1.InviteAdvisorRequest
-	(*InviteAdvisorResponse)(nil),     // 25: assist.v1.InviteAdvisorResponse
-	(*EndSessionRequest)(nil),         // 26: assist.v1.EndSessionRequest
-	(*EndSessionResponse)(nil),        // 27: assist.v1.EndSessionResponse
-	(*WatchAdvisorRequest)(nil),       // 28: assist.v1.WatchAdvisorRequest
-	(*SessionCursor)(nil),             // 29: assist.v1.SessionCursor
-	(*WatchAdvisorResponse)(nil),      // 30: assist.v1.WatchAdvisorResponse
-	(*WatchAdvisorOpened)(nil),        // 31: assist.v1.WatchAdvisorOpened
-	(*Session)(nil),                   // 32: assist.v1.Session
-	(SessionState)(0),                 // 33: assist.v1.SessionState
-	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
-	(*Portal)(nil),                    // 35: assist.v1.Portal
-	(*SessionEvent)(nil),              // 36: assist.v1.SessionEvent
-	(SessionOutcome)(0),               // 37: assist.v1.SessionOutcome
+	(*RevokeSessionCodeRequest)(nil),  // 9: assist.v1.RevokeSessionCodeRequest
+	(*RevokeSessionCodeResponse)(nil), // 10: assist.v1.RevokeSessionCodeResponse
+	(*ListServedPortalsRequest)(nil),  // 11: assist.v1.ListServedPortalsRequest
+	(*ListServedPortalsResponse)(nil), // 12: assist.v1.ListServedPortalsResponse
+	(*ListSessionCodesRequest)(nil),   // 13: assist.v1.ListSessionCodesRequest
+	(*ListSessionCodesResponse)(nil),  // 14: assist.v1.ListSessionCodesResponse
+	(*GetSessionRequest)(nil),         // 15: assist.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),        // 16: assist.v1.GetSessionResponse
+	(*ListSessionsRequest)(nil),       // 17: assist.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),      // 18: assist.v1.ListSessionsResponse
+	(*UpgradeSessionRequest)(nil),     // 19: assist.v1.UpgradeSessionRequest
+	(*UpgradeSessionResponse)(nil),    // 20: assist.v1.UpgradeSessionResponse
+	(*TransferSessionRequest)(nil),    // 21: assist.v1.TransferSessionRequest
+	(*TransferSessionResponse)(nil),   // 22: assist.v1.TransferSessionResponse
+	(*ListColleaguesRequest)(nil),     // 23: assist.v1.ListColleaguesRequest
+	(*ListColleaguesResponse)(nil),    // 24: assist.v1.ListColleaguesResponse
+	(*Colleague)(nil),                 // 25: assist.v1.Colleague
+	(*InviteAdvisorRequest)(nil),      // 26: assist.v1.InviteAdvisorRequest
+	(*InviteAdvisorResponse)(nil),     // 27: assist.v1.InviteAdvisorResponse
+	(*EndSessionRequest)(nil),         // 28: assist.v1.EndSessionRequest
+	(*EndSessionResponse)(nil),        // 29: assist.v1.EndSessionResponse
+	(*WatchAdvisorRequest)(nil),       // 30: assist.v1.WatchAdvisorRequest
+	(*SessionCursor)(nil),             // 31: assist.v1.SessionCursor
+	(*WatchAdvisorResponse)(nil),      // 32: assist.v1.WatchAdvisorResponse
+	(*WatchAdvisorOpened)(nil),        // 33: assist.v1.WatchAdvisorOpened
+	(*Session)(nil),                   // 34: assist.v1.Session
+	(SessionState)(0),                 // 35: assist.v1.SessionState
+	(*timestamppb.Timestamp)(nil),     // 36: google.protobuf.Timestamp
+	(*Portal)(nil),                    // 37: assist.v1.Portal
+	(*SessionEvent)(nil),              // 38: assist.v1.SessionEvent
+	(SessionOutcome)(0),               // 39: assist.v1.SessionOutcome
 }
 var file_assist_v1_session_service_proto_depIdxs = []int32{
 	2,  // 0: assist.v1.WatchQueueResponse.snapshot:type_name -> assist.v1.QueueSnapshot
-	32, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
+	34, // 1: assist.v1.WatchQueueResponse.added:type_name -> assist.v1.Session
 	3,  // 2: assist.v1.WatchQueueResponse.removed:type_name -> assist.v1.QueueRemoval
-	32, // 3: assist.v1.WatchQueueResponse.joined:type_name -> assist.v1.Session
-	32, // 4: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
-	33, // 5: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
-	32, // 6: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
-	34, // 7: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
+	34, // 3: assist.v1.WatchQueueResponse.joined:type_name -> assist.v1.Session
+	34, // 4: assist.v1.QueueSnapshot.sessions:type_name -> assist.v1.Session
+	35, // 5: assist.v1.QueueRemoval.state:type_name -> assist.v1.SessionState
+	34, // 6: assist.v1.PickUpSessionResponse.session:type_name -> assist.v1.Session
+	36, // 7: assist.v1.SessionCode.expire_time:type_name -> google.protobuf.Timestamp
 	7,  // 8: assist.v1.CreateSessionCodeResponse.session_code:type_name -> assist.v1.SessionCode
-	35, // 9: assist.v1.ListServedPortalsResponse.portals:type_name -> assist.v1.Portal
+	37, // 9: assist.v1.ListServedPortalsResponse.portals:type_name -> assist.v1.Portal
 	7,  // 10: assist.v1.ListSessionCodesResponse.session_codes:type_name -> assist.v1.SessionCode
-	32, // 11: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
-	33, // 12: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
-	32, // 13: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
-	32, // 14: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
-	36, // 15: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
-	32, // 16: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
-	23, // 17: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
-	32, // 18: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
-	37, // 19: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
-	32, // 20: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
-	29, // 21: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
-	31, // 22: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
+	34, // 11: assist.v1.GetSessionResponse.session:type_name -> assist.v1.Session
+	35, // 12: assist.v1.ListSessionsRequest.state:type_name -> assist.v1.SessionState
+	34, // 13: assist.v1.ListSessionsResponse.sessions:type_name -> assist.v1.Session
+	34, // 14: assist.v1.UpgradeSessionResponse.session:type_name -> assist.v1.Session
+	38, // 15: assist.v1.UpgradeSessionResponse.upgrade_offered:type_name -> assist.v1.SessionEvent
+	34, // 16: assist.v1.TransferSessionResponse.session:type_name -> assist.v1.Session
+	25, // 17: assist.v1.ListColleaguesResponse.colleagues:type_name -> assist.v1.Colleague
+	34, // 18: assist.v1.InviteAdvisorResponse.session:type_name -> assist.v1.Session
+	39, // 19: assist.v1.EndSessionRequest.outcome:type_name -> assist.v1.SessionOutcome
+	34, // 20: assist.v1.EndSessionResponse.session:type_name -> assist.v1.Session
+	31, // 21: assist.v1.WatchAdvisorRequest.sessions:type_name -> assist.v1.SessionCursor
+	33, // 22: assist.v1.WatchAdvisorResponse.opened:type_name -> assist.v1.WatchAdvisorOpened
 	1,  // 23: assist.v1.WatchAdvisorResponse.queue:type_name -> assist.v1.WatchQueueResponse
-	36, // 24: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
+	38, // 24: assist.v1.WatchAdvisorResponse.event:type_name -> assist.v1.SessionEvent
 	0,  // 25: assist.v1.SessionService.WatchQueue:input_type -> assist.v1.WatchQueueRequest
 	4,  // 26: assist.v1.SessionService.PickUpSession:input_type -> assist.v1.PickUpSessionRequest
 	6,  // 27: assist.v1.SessionService.CreateSessionCode:input_type -> assist.v1.CreateSessionCodeRequest
-	9,  // 28: assist.v1.SessionService.ListServedPortals:input_type -> assist.v1.ListServedPortalsRequest
-	11, // 29: assist.v1.SessionService.ListSessionCodes:input_type -> assist.v1.ListSessionCodesRequest
-	13, // 30: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
-	15, // 31: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
-	17, // 32: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
-	19, // 33: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
-	21, // 34: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
-	24, // 35: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
-	26, // 36: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
-	28, // 37: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
-	1,  // 38: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
-	5,  // 39: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
-	8,  // 40: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
-	10, // 41: assist.v1.SessionService.ListServedPortals:output_type -> assist.v1.ListServedPortalsResponse
-	12, // 42: assist.v1.SessionService.ListSessionCodes:output_type -> assist.v1.ListSessionCodesResponse
-	14, // 43: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
-	16, // 44: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
-	18, // 45: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
-	20, // 46: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
-	22, // 47: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
-	25, // 48: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
-	27, // 49: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
-	30, // 50: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
-	38, // [38:51] is the sub-list for method output_type
-	25, // [25:38] is the sub-list for method input_type
+	9,  // 28: assist.v1.SessionService.RevokeSessionCode:input_type -> assist.v1.RevokeSessionCodeRequest
+	11, // 29: assist.v1.SessionService.ListServedPortals:input_type -> assist.v1.ListServedPortalsRequest
+	13, // 30: assist.v1.SessionService.ListSessionCodes:input_type -> assist.v1.ListSessionCodesRequest
+	15, // 31: assist.v1.SessionService.GetSession:input_type -> assist.v1.GetSessionRequest
+	17, // 32: assist.v1.SessionService.ListSessions:input_type -> assist.v1.ListSessionsRequest
+	19, // 33: assist.v1.SessionService.UpgradeSession:input_type -> assist.v1.UpgradeSessionRequest
+	21, // 34: assist.v1.SessionService.TransferSession:input_type -> assist.v1.TransferSessionRequest
+	23, // 35: assist.v1.SessionService.ListColleagues:input_type -> assist.v1.ListColleaguesRequest
+	26, // 36: assist.v1.SessionService.InviteAdvisor:input_type -> assist.v1.InviteAdvisorRequest
+	28, // 37: assist.v1.SessionService.EndSession:input_type -> assist.v1.EndSessionRequest
+	30, // 38: assist.v1.SessionService.WatchAdvisor:input_type -> assist.v1.WatchAdvisorRequest
+	1,  // 39: assist.v1.SessionService.WatchQueue:output_type -> assist.v1.WatchQueueResponse
+	5,  // 40: assist.v1.SessionService.PickUpSession:output_type -> assist.v1.PickUpSessionResponse
+	8,  // 41: assist.v1.SessionService.CreateSessionCode:output_type -> assist.v1.CreateSessionCodeResponse
+	10, // 42: assist.v1.SessionService.RevokeSessionCode:output_type -> assist.v1.RevokeSessionCodeResponse
+	12, // 43: assist.v1.SessionService.ListServedPortals:output_type -> assist.v1.ListServedPortalsResponse
+	14, // 44: assist.v1.SessionService.ListSessionCodes:output_type -> assist.v1.ListSessionCodesResponse
+	16, // 45: assist.v1.SessionService.GetSession:output_type -> assist.v1.GetSessionResponse
+	18, // 46: assist.v1.SessionService.ListSessions:output_type -> assist.v1.ListSessionsResponse
+	20, // 47: assist.v1.SessionService.UpgradeSession:output_type -> assist.v1.UpgradeSessionResponse
+	22, // 48: assist.v1.SessionService.TransferSession:output_type -> assist.v1.TransferSessionResponse
+	24, // 49: assist.v1.SessionService.ListColleagues:output_type -> assist.v1.ListColleaguesResponse
+	27, // 50: assist.v1.SessionService.InviteAdvisor:output_type -> assist.v1.InviteAdvisorResponse
+	29, // 51: assist.v1.SessionService.EndSession:output_type -> assist.v1.EndSessionResponse
+	32, // 52: assist.v1.SessionService.WatchAdvisor:output_type -> assist.v1.WatchAdvisorResponse
+	39, // [39:53] is the sub-list for method output_type
+	25, // [25:39] is the sub-list for method input_type
 	25, // [25:25] is the sub-list for extension type_name
 	25, // [25:25] is the sub-list for extension extendee
 	0,  // [0:25] is the sub-list for field type_name
@@ -2060,7 +2162,7 @@ func file_assist_v1_session_service_proto_init() {
 		(*WatchQueueResponse_Removed)(nil),
 		(*WatchQueueResponse_Joined)(nil),
 	}
-	file_assist_v1_session_service_proto_msgTypes[30].OneofWrappers = []any{
+	file_assist_v1_session_service_proto_msgTypes[32].OneofWrappers = []any{
 		(*WatchAdvisorResponse_Opened)(nil),
 		(*WatchAdvisorResponse_Queue)(nil),
 		(*WatchAdvisorResponse_Event)(nil),
@@ -2071,7 +2173,7 @@ func file_assist_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_assist_v1_session_service_proto_rawDesc), len(file_assist_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

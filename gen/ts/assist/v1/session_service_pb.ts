@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file assist/v1/session_service.proto.
  */
 export const file_assist_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEiwwEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSAASJAoGam9pbmVkGAQgASgLMhIuYXNzaXN0LnYxLlNlc3Npb25IAEIICgZjaGFuZ2UiTAoNUXVldWVTbmFwc2hvdBIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhUKDXRvdGFsX3dhaXRpbmcYAiABKAUiXgoMUXVldWVSZW1vdmFsEhIKCnNlc3Npb25faWQYASABKAkSJgoFc3RhdGUYAiABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlEhIKCmFkdmlzb3JfaWQYAyABKAkiNAoUUGlja1VwU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEiPAoVUGlja1VwU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiJfChhDcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QSGwoJcG9ydGFsX2lkGAEgASgJQgi6SAVyA7ABARImChVjdXN0b21lcl9kaXNwbGF5X25hbWUYAiABKAlCB7pIBHICGGQikgEKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWN1c3RvbWVyX2Rpc3BsYXlfbmFtZRgFIAEoCSJJChlDcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEiwKDHNlc3Npb25fY29kZRgBIAEoCzIWLmFzc2lzdC52MS5TZXNzaW9uQ29kZSIaChhMaXN0U2VydmVkUG9ydGFsc1JlcXVlc3QiPwoZTGlzdFNlcnZlZFBvcnRhbHNSZXNwb25zZRIiCgdwb3J0YWxzGAEgAygLMhEuYXNzaXN0LnYxLlBvcnRhbCIZChdMaXN0U2Vzc2lvbkNvZGVzUmVxdWVzdCJJChhMaXN0U2Vzc2lvbkNvZGVzUmVzcG9uc2USLQoNc2Vzc2lvbl9jb2RlcxgBIAMoCzIWLmFzc2lzdC52MS5TZXNzaW9uQ29kZSIxChFHZXRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABASI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoMBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhwKCXBhZ2Vfc2l6ZRgBIAEoBUIJukgGGgQYZCgAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGMgBEjAKBXN0YXRlGAMgASgOMhcuYXNzaXN0LnYxLlNlc3Npb25TdGF0ZUIIukgFggECEAEiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi5hc3Npc3QudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoVVXBncmFkZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIm8KFlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uEjAKD3VwZ3JhZGVfb2ZmZXJlZBgCIAEoCzIXLmFzc2lzdC52MS5TZXNzaW9uRXZlbnQicQoWVHJhbnNmZXJTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIfCg10b19hZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABARIYCgZyZWFzb24YAyABKAlCCLpIBXIDGPQDIj4KF1RyYW5zZmVyU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiIXChVMaXN0Q29sbGVhZ3Vlc1JlcXVlc3QiQgoWTGlzdENvbGxlYWd1ZXNSZXNwb25zZRIoCgpjb2xsZWFndWVzGAEgAygLMhQuYXNzaXN0LnYxLkNvbGxlYWd1ZSI1CglDb2xsZWFndWUSEgoKYWR2aXNvcl9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiUgoUSW52aXRlQWR2aXNvclJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESHAoKYWR2aXNvcl9pZBgCIAEoCUIIukgFcgOwAQEiPAoVSW52aXRlQWR2aXNvclJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiKCAQoRRW5kU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESNgoHb3V0Y29tZRgCIAEoDjIZLmFzc2lzdC52MS5TZXNzaW9uT3V0Y29tZUIKukgHggEEEAEgABIXCgVub3RlcxgDIAEoCUIIukgFcgMYkE4iOQoSRW5kU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiKHAQoTV2F0Y2hBZHZpc29yUmVxdWVzdBITCgt3YXRjaF9xdWV1ZRgBIAEoCBIlCgpwb3J0YWxfaWRzGAIgAygJQhG6SA6SAQsQZBgBIgVyA7ABARI0CghzZXNzaW9ucxgDIAMoCzIYLmFzc2lzdC52MS5TZXNzaW9uQ3Vyc29yQgi6SAWSAQIQZCJJCg1TZXNzaW9uQ3Vyc29yEhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEhoKCWFmdGVyX3NlcRgCIAEoA0IHukgEIgIoACKpAQoUV2F0Y2hBZHZpc29yUmVzcG9uc2USLwoGb3BlbmVkGAEgASgLMh0uYXNzaXN0LnYxLldhdGNoQWR2aXNvck9wZW5lZEgAEi4KBXF1ZXVlGAIgASgLMh0uYXNzaXN0LnYxLldhdGNoUXVldWVSZXNwb25zZUgAEigKBWV2ZW50GAMgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudEgAQgYKBGtpbmQiKQoSV2F0Y2hBZHZpc29yT3BlbmVkEhMKC3Nlc3Npb25faWRzGAEgAygJMowJCg5TZXNzaW9uU2VydmljZRJQCgpXYXRjaFF1ZXVlEhwuYXNzaXN0LnYxLldhdGNoUXVldWVSZXF1ZXN0Gh0uYXNzaXN0LnYxLldhdGNoUXVldWVSZXNwb25zZSIDkAIBMAESUgoNUGlja1VwU2Vzc2lvbhIfLmFzc2lzdC52MS5QaWNrVXBTZXNzaW9uUmVxdWVzdBogLmFzc2lzdC52MS5QaWNrVXBTZXNzaW9uUmVzcG9uc2USXgoRQ3JlYXRlU2Vzc2lvbkNvZGUSIy5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXF1ZXN0GiQuYXNzaXN0LnYxLkNyZWF0ZVNlc3Npb25Db2RlUmVzcG9uc2USYwoRTGlzdFNlcnZlZFBvcnRhbHMSIy5hc3Npc3QudjEuTGlzdFNlcnZlZFBvcnRhbHNSZXF1ZXN0GiQuYXNzaXN0LnYxLkxpc3RTZXJ2ZWRQb3J0YWxzUmVzcG9uc2UiA5ACARJgChBMaXN0U2Vzc2lvbkNvZGVzEiIuYXNzaXN0LnYxLkxpc3RTZXNzaW9uQ29kZXNSZXF1ZXN0GiMuYXNzaXN0LnYxLkxpc3RTZXNzaW9uQ29kZXNSZXNwb25zZSIDkAIBEk4KCkdldFNlc3Npb24SHC5hc3Npc3QudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS5hc3Npc3QudjEuR2V0U2Vzc2lvblJlc3BvbnNlIgOQAgESVAoMTGlzdFNlc3Npb25zEh4uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy5hc3Npc3QudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJVCg5VcGdyYWRlU2Vzc2lvbhIgLmFzc2lzdC52MS5VcGdyYWRlU2Vzc2lvblJlcXVlc3QaIS5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXNwb25zZRJYCg9UcmFuc2ZlclNlc3Npb24SIS5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVxdWVzdBoiLmFzc2lzdC52MS5UcmFuc2ZlclNlc3Npb25SZXNwb25zZRJaCg5MaXN0Q29sbGVhZ3VlcxIgLmFzc2lzdC52MS5MaXN0Q29sbGVhZ3Vlc1JlcXVlc3QaIS5hc3Npc3QudjEuTGlzdENvbGxlYWd1ZXNSZXNwb25zZSIDkAIBElIKDUludml0ZUFkdmlzb3ISHy5hc3Npc3QudjEuSW52aXRlQWR2aXNvclJlcXVlc3QaIC5hc3Npc3QudjEuSW52aXRlQWR2aXNvclJlc3BvbnNlEk4KCkVuZFNlc3Npb24SHC5hc3Npc3QudjEuRW5kU2Vzc2lvblJlcXVlc3QaHS5hc3Npc3QudjEuRW5kU2Vzc2lvblJlc3BvbnNlIgOQAgISVgoMV2F0Y2hBZHZpc29yEh4uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlcXVlc3QaHy5hc3Npc3QudjEuV2F0Y2hBZHZpc29yUmVzcG9uc2UiA5ACATABQqIBCg1jb20uYXNzaXN0LnYxQhNTZXNzaW9uU2VydmljZVByb3RvUAFaN2dpdGh1Yi5jb20vYXNzaXN0LWNoYXQvYXNzaXN0L2dlbi9nby9hc3Npc3QvdjE7YXNzaXN0djGiAgNBWFiqAglBc3Npc3QuVjHKAglBc3Npc3RcVjHiAhVBc3Npc3RcVjFcR1BCTWV0YWRhdGHqAgpBc3Npc3Q6OlYxYgZwcm90bzM", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch9hc3Npc3QvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEglhc3Npc3QudjEiOgoRV2F0Y2hRdWV1ZVJlcXVlc3QSJQoKcG9ydGFsX2lkcxgBIAMoCUIRukgOkgELEGQYASIFcgOwAQEiwwEKEldhdGNoUXVldWVSZXNwb25zZRIsCghzbmFwc2hvdBgBIAEoCzIYLmFzc2lzdC52MS5RdWV1ZVNuYXBzaG90SAASIwoFYWRkZWQYAiABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbkgAEioKB3JlbW92ZWQYAyABKAsyFy5hc3Npc3QudjEuUXVldWVSZW1vdmFsSAASJAoGam9pbmVkGAQgASgLMhIuYXNzaXN0LnYxLlNlc3Npb25IAEIICgZjaGFuZ2UiTAoNUXVldWVTbmFwc2hvdBIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhUKDXRvdGFsX3dhaXRpbmcYAiABKAUiXgoMUXVldWVSZW1vdmFsEhIKCnNlc3Npb25faWQYASABKAkSJgoFc3RhdGUYAiABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlEhIKCmFkdmlzb3JfaWQYAyABKAkiNAoUUGlja1VwU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEiPAoVUGlja1VwU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi5hc3Npc3QudjEuU2Vzc2lvbiJfChhDcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QSGwoJcG9ydGFsX2lkGAEgASgJQgi6SAVyA7ABARImChVjdXN0b21lcl9kaXNwbGF5X25hbWUYAiABKAlCB7pIBHICGGQikgEKC1Nlc3Npb25Db2RlEgwKBGNvZGUYASABKAkSEQoJcG9ydGFsX2lkGAIgASgJEhIKCmFkdmlzb3JfaWQYAyABKAkSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFWN1c3RvbWVyX2Rpc3BsYXlfbmFtZRgFIAEoCSJJChlDcmVhdGVTZXNzaW9uQ29kZVJlc3BvbnNlEiwKDHNlc3Npb25fY29kZRgBIAEoCzIWLmFzc2lzdC52MS5TZXNzaW9uQ29kZSJYChhSZXZva2VTZXNzaW9uQ29kZVJlcXVlc3QSGwoJcG9ydGFsX2lkGAEgASgJQgi6SAVyA7ABARIfCgRjb2RlGAIgASgJQhG6SA5yDDIKXlswLTldezZ9JCIbChlSZXZva2VTZXNzaW9uQ29kZVJlc3BvbnNlIhoKGExpc3RTZXJ2ZWRQb3J0YWxzUmVxdWVzdCI/ChlMaXN0U2VydmVkUG9ydGFsc1Jlc3BvbnNlEiIKB3BvcnRhbHMYASADKAsyES5hc3Npc3QudjEuUG9ydGFsIhkKF0xpc3RTZXNzaW9uQ29kZXNSZXF1ZXN0IkkKGExpc3RTZXNzaW9uQ29kZXNSZXNwb25zZRItCg1zZXNzaW9uX2NvZGVzGAEgAygLMhYuYXNzaXN0LnYxLlNlc3Npb25Db2RlIjEKEUdldFNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24igwEKE0xpc3RTZXNzaW9uc1JlcXVlc3QSHAoJcGFnZV9zaXplGAEgASgFQgm6SAYaBBhkKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYyAESMAoFc3RhdGUYAyABKA4yFy5hc3Npc3QudjEuU2Vzc2lvblN0YXRlQgi6SAWCAQIQASJVChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIkCghzZXNzaW9ucxgBIAMoCzISLmFzc2lzdC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1ChVVcGdyYWRlU2Vzc2lvblJlcXVlc3QSHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQEibwoWVXBncmFkZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIuYXNzaXN0LnYxLlNlc3Npb24SMAoPdXBncmFkZV9vZmZlcmVkGAIgASgLMhcuYXNzaXN0LnYxLlNlc3Npb25FdmVudCJxChZUcmFuc2ZlclNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBEh8KDXRvX2Fkdmlzb3JfaWQYAiABKAlCCLpIBXIDsAEBEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiPgoXVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIhcKFUxpc3RDb2xsZWFndWVzUmVxdWVzdCJCChZMaXN0Q29sbGVhZ3Vlc1Jlc3BvbnNlEigKCmNvbGxlYWd1ZXMYASADKAsyFC5hc3Npc3QudjEuQ29sbGVhZ3VlIjUKCUNvbGxlYWd1ZRISCgphZHZpc29yX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCSJSChRJbnZpdGVBZHZpc29yUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARIcCgphZHZpc29yX2lkGAIgASgJQgi6SAVyA7ABASI8ChVJbnZpdGVBZHZpc29yUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIoIBChFFbmRTZXNzaW9uUmVxdWVzdBIcCgpzZXNzaW9uX2lkGAEgASgJQgi6SAVyA7ABARI2CgdvdXRjb21lGAIgASgOMhkuYXNzaXN0LnYxLlNlc3Npb25PdXRjb21lQgq6SAeCAQQQASAAEhcKBW5vdGVzGAMgASgJQgi6SAVyAxiQTiI5ChJFbmRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLmFzc2lzdC52MS5TZXNzaW9uIocBChNXYXRjaEFkdmlzb3JSZXF1ZXN0EhMKC3dhdGNoX3F1ZXVlGAEgASgIEiUKCnBvcnRhbF9pZHMYAiADKAlCEbpIDpIBCxBkGAEiBXIDsAEBEjQKCHNlc3Npb25zGAMgAygLMhguYXNzaXN0LnYxLlNlc3Npb25DdXJzb3JCCLpIBZIBAhBkIkkKDVNlc3Npb25DdXJzb3ISHAoKc2Vzc2lvbl9pZBgBIAEoCUIIukgFcgOwAQESGgoJYWZ0ZXJfc2VxGAIgASgDQge6SAQiAigAIqkBChRXYXRjaEFkdmlzb3JSZXNwb25zZRIvCgZvcGVuZWQYASABKAsyHS5hc3Npc3QudjEuV2F0Y2hBZHZpc29yT3BlbmVkSAASLgoFcXVldWUYAiABKAsyHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlSAASKAoFZXZlbnQYAyABKAsyFy5hc3Npc3QudjEuU2Vzc2lvbkV2ZW50SABCBgoEa2luZCIpChJXYXRjaEFkdmlzb3JPcGVuZWQSEwoLc2Vzc2lvbl9pZHMYASADKAky8QkKDlNlc3Npb25TZXJ2aWNlElAKCldhdGNoUXVldWUSHC5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlcXVlc3QaHS5hc3Npc3QudjEuV2F0Y2hRdWV1ZVJlc3BvbnNlIgOQAgEwARJSCg1QaWNrVXBTZXNzaW9uEh8uYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXF1ZXN0GiAuYXNzaXN0LnYxLlBpY2tVcFNlc3Npb25SZXNwb25zZRJeChFDcmVhdGVTZXNzaW9uQ29kZRIjLmFzc2lzdC52MS5DcmVhdGVTZXNzaW9uQ29kZVJlcXVlc3QaJC5hc3Npc3QudjEuQ3JlYXRlU2Vzc2lvbkNvZGVSZXNwb25zZRJjChFSZXZva2VTZXNzaW9uQ29kZRIjLmFzc2lzdC52MS5SZXZva2VTZXNzaW9uQ29kZVJlcXVlc3QaJC5hc3Npc3QudjEuUmV2b2tlU2Vzc2lvbkNvZGVSZXNwb25zZSIDkAICEmMKEUxpc3RTZXJ2ZWRQb3J0YWxzEiMuYXNzaXN0LnYxLkxpc3RTZXJ2ZWRQb3J0YWxzUmVxdWVzdBokLmFzc2lzdC52MS5MaXN0U2VydmVkUG9ydGFsc1Jlc3BvbnNlIgOQAgESYAoQTGlzdFNlc3Npb25Db2RlcxIiLmFzc2lzdC52MS5MaXN0U2Vzc2lvbkNvZGVzUmVxdWVzdBojLmFzc2lzdC52MS5MaXN0U2Vzc2lvbkNvZGVzUmVzcG9uc2UiA5ACARJOCgpHZXRTZXNzaW9uEhwuYXNzaXN0LnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBElQKDExpc3RTZXNzaW9ucxIeLmFzc2lzdC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8uYXNzaXN0LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESVQoOVXBncmFkZVNlc3Npb24SIC5hc3Npc3QudjEuVXBncmFkZVNlc3Npb25SZXF1ZXN0GiEuYXNzaXN0LnYxLlVwZ3JhZGVTZXNzaW9uUmVzcG9uc2USWAoPVHJhbnNmZXJTZXNzaW9uEiEuYXNzaXN0LnYxLlRyYW5zZmVyU2Vzc2lvblJlcXVlc3QaIi5hc3Npc3QudjEuVHJhbnNmZXJTZXNzaW9uUmVzcG9uc2USWgoOTGlzdENvbGxlYWd1ZXMSIC5hc3Npc3QudjEuTGlzdENvbGxlYWd1ZXNSZXF1ZXN0GiEuYXNzaXN0LnYxLkxpc3RDb2xsZWFndWVzUmVzcG9uc2UiA5ACARJSCg1JbnZpdGVBZHZpc29yEh8uYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXF1ZXN0GiAuYXNzaXN0LnYxLkludml0ZUFkdmlzb3JSZXNwb25zZRJOCgpFbmRTZXNzaW9uEhwuYXNzaXN0LnYxLkVuZFNlc3Npb25SZXF1ZXN0Gh0uYXNzaXN0LnYxLkVuZFNlc3Npb25SZXNwb25zZSIDkAICElYKDFdhdGNoQWR2aXNvchIeLmFzc2lzdC52MS5XYXRjaEFkdmlzb3JSZXF1ZXN0Gh8uYXNzaXN0LnYxLldhdGNoQWR2aXNvclJlc3BvbnNlIgOQAgEwAUKiAQoNY29tLmFzc2lzdC52MUITU2Vzc2lvblNlcnZpY2VQcm90b1ABWjdnaXRodWIuY29tL2Fzc2lzdC1jaGF0L2Fzc2lzdC9nZW4vZ28vYXNzaXN0L3YxO2Fzc2lzdHYxogIDQVhYqgIJQXNzaXN0LlYxygIJQXNzaXN0XFYx4gIVQXNzaXN0XFYxXEdQQk1ldGFkYXRh6gIKQXNzaXN0OjpWMWIGcHJvdG8z", [file_assist_v1_account, file_assist_v1_event, file_assist_v1_session, file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * WatchQueueRequest chooses the queues to watch.
@@ -305,6 +305,49 @@ export const CreateSessionCodeResponseSchema: GenMessage<CreateSessionCodeRespon
   messageDesc(file_assist_v1_session_service, 8);
 
 /**
+ * RevokeSessionCodeRequest names the code to withdraw.
+ *
+ * @generated from message assist.v1.RevokeSessionCodeRequest
+ */
+export type RevokeSessionCodeRequest = Message<"assist.v1.RevokeSessionCodeRequest"> & {
+  /**
+   * The portal the code is valid on.
+   *
+   * @generated from field: string portal_id = 1;
+   */
+  portalId: string;
+
+  /**
+   * The six digits.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message assist.v1.RevokeSessionCodeRequest.
+ * Use `create(RevokeSessionCodeRequestSchema)` to create a new message.
+ */
+export const RevokeSessionCodeRequestSchema: GenMessage<RevokeSessionCodeRequest> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 9);
+
+/**
+ * RevokeSessionCodeResponse is empty: the code no longer works.
+ *
+ * @generated from message assist.v1.RevokeSessionCodeResponse
+ */
+export type RevokeSessionCodeResponse = Message<"assist.v1.RevokeSessionCodeResponse"> & {
+};
+
+/**
+ * Describes the message assist.v1.RevokeSessionCodeResponse.
+ * Use `create(RevokeSessionCodeResponseSchema)` to create a new message.
+ */
+export const RevokeSessionCodeResponseSchema: GenMessage<RevokeSessionCodeResponse> = /*@__PURE__*/
+  messageDesc(file_assist_v1_session_service, 10);
+
+/**
  * ListServedPortalsRequest asks for the caller's portals.
  *
  * @generated from message assist.v1.ListServedPortalsRequest
@@ -317,7 +360,7 @@ export type ListServedPortalsRequest = Message<"assist.v1.ListServedPortalsReque
  * Use `create(ListServedPortalsRequestSchema)` to create a new message.
  */
 export const ListServedPortalsRequestSchema: GenMessage<ListServedPortalsRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 9);
+  messageDesc(file_assist_v1_session_service, 11);
 
 /**
  * ListServedPortalsResponse carries the portals.
@@ -338,7 +381,7 @@ export type ListServedPortalsResponse = Message<"assist.v1.ListServedPortalsResp
  * Use `create(ListServedPortalsResponseSchema)` to create a new message.
  */
 export const ListServedPortalsResponseSchema: GenMessage<ListServedPortalsResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 10);
+  messageDesc(file_assist_v1_session_service, 12);
 
 /**
  * ListSessionCodesRequest asks for the caller's live codes.
@@ -353,7 +396,7 @@ export type ListSessionCodesRequest = Message<"assist.v1.ListSessionCodesRequest
  * Use `create(ListSessionCodesRequestSchema)` to create a new message.
  */
 export const ListSessionCodesRequestSchema: GenMessage<ListSessionCodesRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 11);
+  messageDesc(file_assist_v1_session_service, 13);
 
 /**
  * ListSessionCodesResponse carries the live codes.
@@ -374,7 +417,7 @@ export type ListSessionCodesResponse = Message<"assist.v1.ListSessionCodesRespon
  * Use `create(ListSessionCodesResponseSchema)` to create a new message.
  */
 export const ListSessionCodesResponseSchema: GenMessage<ListSessionCodesResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 12);
+  messageDesc(file_assist_v1_session_service, 14);
 
 /**
  * GetSessionRequest names the session.
@@ -395,7 +438,7 @@ export type GetSessionRequest = Message<"assist.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 13);
+  messageDesc(file_assist_v1_session_service, 15);
 
 /**
  * GetSessionResponse carries the session.
@@ -416,7 +459,7 @@ export type GetSessionResponse = Message<"assist.v1.GetSessionResponse"> & {
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 14);
+  messageDesc(file_assist_v1_session_service, 16);
 
 /**
  * ListSessionsRequest is a page request.
@@ -451,7 +494,7 @@ export type ListSessionsRequest = Message<"assist.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 15);
+  messageDesc(file_assist_v1_session_service, 17);
 
 /**
  * ListSessionsResponse is one page of sessions.
@@ -479,7 +522,7 @@ export type ListSessionsResponse = Message<"assist.v1.ListSessionsResponse"> & {
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 16);
+  messageDesc(file_assist_v1_session_service, 18);
 
 /**
  * UpgradeSessionRequest confirms the upgrade ("Yes").
@@ -500,7 +543,7 @@ export type UpgradeSessionRequest = Message<"assist.v1.UpgradeSessionRequest"> &
  * Use `create(UpgradeSessionRequestSchema)` to create a new message.
  */
 export const UpgradeSessionRequestSchema: GenMessage<UpgradeSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 17);
+  messageDesc(file_assist_v1_session_service, 19);
 
 /**
  * UpgradeSessionResponse carries the session and the stored offer.
@@ -528,7 +571,7 @@ export type UpgradeSessionResponse = Message<"assist.v1.UpgradeSessionResponse">
  * Use `create(UpgradeSessionResponseSchema)` to create a new message.
  */
 export const UpgradeSessionResponseSchema: GenMessage<UpgradeSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 18);
+  messageDesc(file_assist_v1_session_service, 20);
 
 /**
  * TransferSessionRequest names the new lead advisor.
@@ -563,7 +606,7 @@ export type TransferSessionRequest = Message<"assist.v1.TransferSessionRequest">
  * Use `create(TransferSessionRequestSchema)` to create a new message.
  */
 export const TransferSessionRequestSchema: GenMessage<TransferSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 19);
+  messageDesc(file_assist_v1_session_service, 21);
 
 /**
  * TransferSessionResponse carries the session after the transfer.
@@ -584,7 +627,7 @@ export type TransferSessionResponse = Message<"assist.v1.TransferSessionResponse
  * Use `create(TransferSessionResponseSchema)` to create a new message.
  */
 export const TransferSessionResponseSchema: GenMessage<TransferSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 20);
+  messageDesc(file_assist_v1_session_service, 22);
 
 /**
  * ListColleaguesRequest asks for the caller's colleagues.
@@ -599,7 +642,7 @@ export type ListColleaguesRequest = Message<"assist.v1.ListColleaguesRequest"> &
  * Use `create(ListColleaguesRequestSchema)` to create a new message.
  */
 export const ListColleaguesRequestSchema: GenMessage<ListColleaguesRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 21);
+  messageDesc(file_assist_v1_session_service, 23);
 
 /**
  * ListColleaguesResponse carries the colleagues.
@@ -621,7 +664,7 @@ export type ListColleaguesResponse = Message<"assist.v1.ListColleaguesResponse">
  * Use `create(ListColleaguesResponseSchema)` to create a new message.
  */
 export const ListColleaguesResponseSchema: GenMessage<ListColleaguesResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 22);
+  messageDesc(file_assist_v1_session_service, 24);
 
 /**
  * Colleague is another advisor of the account, as advisors see them.
@@ -649,7 +692,7 @@ export type Colleague = Message<"assist.v1.Colleague"> & {
  * Use `create(ColleagueSchema)` to create a new message.
  */
 export const ColleagueSchema: GenMessage<Colleague> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 23);
+  messageDesc(file_assist_v1_session_service, 25);
 
 /**
  * InviteAdvisorRequest names the advisor to invite.
@@ -677,7 +720,7 @@ export type InviteAdvisorRequest = Message<"assist.v1.InviteAdvisorRequest"> & {
  * Use `create(InviteAdvisorRequestSchema)` to create a new message.
  */
 export const InviteAdvisorRequestSchema: GenMessage<InviteAdvisorRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 24);
+  messageDesc(file_assist_v1_session_service, 26);
 
 /**
  * InviteAdvisorResponse carries the session after the invitation.
@@ -698,7 +741,7 @@ export type InviteAdvisorResponse = Message<"assist.v1.InviteAdvisorResponse"> &
  * Use `create(InviteAdvisorResponseSchema)` to create a new message.
  */
 export const InviteAdvisorResponseSchema: GenMessage<InviteAdvisorResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 25);
+  messageDesc(file_assist_v1_session_service, 27);
 
 /**
  * EndSessionRequest closes a session.
@@ -733,7 +776,7 @@ export type EndSessionRequest = Message<"assist.v1.EndSessionRequest"> & {
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
 export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 26);
+  messageDesc(file_assist_v1_session_service, 28);
 
 /**
  * EndSessionResponse carries the ended session.
@@ -754,7 +797,7 @@ export type EndSessionResponse = Message<"assist.v1.EndSessionResponse"> & {
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 27);
+  messageDesc(file_assist_v1_session_service, 29);
 
 /**
  * WatchAdvisorRequest says what the console follows.
@@ -790,7 +833,7 @@ export type WatchAdvisorRequest = Message<"assist.v1.WatchAdvisorRequest"> & {
  * Use `create(WatchAdvisorRequestSchema)` to create a new message.
  */
 export const WatchAdvisorRequestSchema: GenMessage<WatchAdvisorRequest> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 28);
+  messageDesc(file_assist_v1_session_service, 30);
 
 /**
  * SessionCursor names a session and where to resume its log.
@@ -818,7 +861,7 @@ export type SessionCursor = Message<"assist.v1.SessionCursor"> & {
  * Use `create(SessionCursorSchema)` to create a new message.
  */
 export const SessionCursorSchema: GenMessage<SessionCursor> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 29);
+  messageDesc(file_assist_v1_session_service, 31);
 
 /**
  * WatchAdvisorResponse is one message of the console's stream.
@@ -864,7 +907,7 @@ export type WatchAdvisorResponse = Message<"assist.v1.WatchAdvisorResponse"> & {
  * Use `create(WatchAdvisorResponseSchema)` to create a new message.
  */
 export const WatchAdvisorResponseSchema: GenMessage<WatchAdvisorResponse> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 30);
+  messageDesc(file_assist_v1_session_service, 32);
 
 /**
  * WatchAdvisorOpened says the stream is open and following.
@@ -885,7 +928,7 @@ export type WatchAdvisorOpened = Message<"assist.v1.WatchAdvisorOpened"> & {
  * Use `create(WatchAdvisorOpenedSchema)` to create a new message.
  */
 export const WatchAdvisorOpenedSchema: GenMessage<WatchAdvisorOpened> = /*@__PURE__*/
-  messageDesc(file_assist_v1_session_service, 31);
+  messageDesc(file_assist_v1_session_service, 33);
 
 /**
  * SessionService is the advisor's side of sessions: the live queue, picking
@@ -950,6 +993,22 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof CreateSessionCodeRequestSchema;
     output: typeof CreateSessionCodeResponseSchema;
+  },
+  /**
+   * RevokeSessionCode withdraws one of the calling advisor's live codes
+   * before it is used or expires (given to the wrong person, or no longer
+   * needed); it no longer counts against the bound on live codes.
+   *
+   * Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied` (not
+   * an advisor), `NotFound` (no such live code of the caller on that
+   * portal: used, expired, revoked, or someone else's).
+   *
+   * @generated from rpc assist.v1.SessionService.RevokeSessionCode
+   */
+  revokeSessionCode: {
+    methodKind: "unary";
+    input: typeof RevokeSessionCodeRequestSchema;
+    output: typeof RevokeSessionCodeResponseSchema;
   },
   /**
    * ListServedPortals lists the portals the calling advisor serves, by

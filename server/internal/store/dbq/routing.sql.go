@@ -298,6 +298,26 @@ func (q *Queries) SessionCodeListByAdvisor(ctx context.Context, db DBTX, advisor
 	return items, nil
 }
 
+const sessionCodeRevoke = `-- name: SessionCodeRevoke :execrows
+DELETE FROM session_codes
+WHERE portal_id = $1 AND code = $2 AND advisor_id = $3 AND expire_time > now()
+`
+
+type SessionCodeRevokeParams struct {
+	PortalID  uuid.UUID
+	Code      string
+	AdvisorID uuid.UUID
+}
+
+// Withdraw one of an advisor's live codes; no row when there is none.
+func (q *Queries) SessionCodeRevoke(ctx context.Context, db DBTX, arg SessionCodeRevokeParams) (int64, error) {
+	result, err := db.Exec(ctx, sessionCodeRevoke, arg.PortalID, arg.Code, arg.AdvisorID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const sessionCodeUse = `-- name: SessionCodeUse :one
 DELETE FROM session_codes c
 WHERE c.portal_id = $1 AND c.code = $2 AND c.expire_time > now()

@@ -90,3 +90,8 @@ LIMIT 1;
 SELECT p.* FROM portals p
 JOIN portal_advisors pa ON pa.portal_id = p.id AND pa.advisor_id = $1
 ORDER BY p.display_name, p.id;
+
+-- Withdraw one of an advisor's live codes; no row when there is none.
+-- name: SessionCodeRevoke :execrows
+DELETE FROM session_codes
+WHERE portal_id = @portal_id AND code = @code AND advisor_id = @advisor_id AND expire_time > now();

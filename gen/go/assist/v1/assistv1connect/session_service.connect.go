@@ -32,6 +32,9 @@ const (
 	// SessionServiceCreateSessionCodeProcedure is the procedure name of the SessionService's
 	// CreateSessionCode RPC.
 	SessionServiceCreateSessionCodeProcedure = "/assist.v1.SessionService/CreateSessionCode"
+	// SessionServiceRevokeSessionCodeProcedure is the procedure name of the SessionService's
+	// RevokeSessionCode RPC.
+	SessionServiceRevokeSessionCodeProcedure = "/assist.v1.SessionService/RevokeSessionCode"
 	// SessionServiceListServedPortalsProcedure is the procedure name of the SessionService's
 	// ListServedPortals RPC.
 	SessionServiceListServedPortalsProcedure = "/assist.v1.SessionService/ListServedPortals"
@@ -83,6 +86,14 @@ var (
 			StreamType: connect.StreamTypeUnary,
 			Schema:     v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("CreateSessionCode"),
 			Procedure:  SessionServiceCreateSessionCodeProcedure,
+		}
+	})
+	sessionServiceRevokeSessionCodeSpec = sync.OnceValue(func() connect.Spec {
+		return connect.Spec{
+			StreamType:       connect.StreamTypeUnary,
+			Schema:           v1.File_assist_v1_session_service_proto.Services().ByName("SessionService").Methods().ByName("RevokeSessionCode"),
+			Procedure:        SessionServiceRevokeSessionCodeProcedure,
+			IdempotencyLevel: connect.IdempotencyIdempotent,
 		}
 	})
 	sessionServiceListServedPortalsSpec = sync.OnceValue(func() connect.Spec {
@@ -195,6 +206,14 @@ type SessionServiceClient interface {
 	// `ResourceExhausted` (the advisor already holds the maximum number of
 	// live codes).
 	CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error)
+	// RevokeSessionCode withdraws one of the calling advisor's live codes
+	// before it is used or expires (given to the wrong person, or no longer
+	// needed); it no longer counts against the bound on live codes.
+	//
+	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied` (not
+	// an advisor), `NotFound` (no such live code of the caller on that
+	// portal: used, expired, revoked, or someone else's).
+	RevokeSessionCode(context.Context, *v1.RevokeSessionCodeRequest) (*v1.RevokeSessionCodeResponse, error)
 	// ListServedPortals lists the portals the calling advisor serves, by
 	// name, with their modes (a console offers session codes on code-mode
 	// portals). Portal.advisor_ids is left empty.
@@ -359,6 +378,14 @@ type SessionServiceHandler interface {
 	// `ResourceExhausted` (the advisor already holds the maximum number of
 	// live codes).
 	CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error)
+	// RevokeSessionCode withdraws one of the calling advisor's live codes
+	// before it is used or expires (given to the wrong person, or no longer
+	// needed); it no longer counts against the bound on live codes.
+	//
+	// Errors: `InvalidArgument`, `Unauthenticated`, `PermissionDenied` (not
+	// an advisor), `NotFound` (no such live code of the caller on that
+	// portal: used, expired, revoked, or someone else's).
+	RevokeSessionCode(context.Context, *v1.RevokeSessionCodeRequest) (*v1.RevokeSessionCodeResponse, error)
 	// ListServedPortals lists the portals the calling advisor serves, by
 	// name, with their modes (a console offers session codes on code-mode
 	// portals). Portal.advisor_ids is left empty.
@@ -452,6 +479,7 @@ func RegisterSessionServiceHandler(server *connect.Server, svc SessionServiceHan
 		connect.Method{Spec: sessionServiceWatchQueueSpec(), Handler: adapter.watchQueue},
 		connect.Method{Spec: sessionServicePickUpSessionSpec(), Handler: adapter.pickUpSession},
 		connect.Method{Spec: sessionServiceCreateSessionCodeSpec(), Handler: adapter.createSessionCode},
+		connect.Method{Spec: sessionServiceRevokeSessionCodeSpec(), Handler: adapter.revokeSessionCode},
 		connect.Method{Spec: sessionServiceListServedPortalsSpec(), Handler: adapter.listServedPortals},
 		connect.Method{Spec: sessionServiceListSessionCodesSpec(), Handler: adapter.listSessionCodes},
 		connect.Method{Spec: sessionServiceGetSessionSpec(), Handler: adapter.getSession},
@@ -510,6 +538,10 @@ func (UnimplementedSessionServiceHandler) PickUpSession(context.Context, *v1.Pic
 
 func (UnimplementedSessionServiceHandler) CreateSessionCode(context.Context, *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.CreateSessionCode is not implemented")
+}
+
+func (UnimplementedSessionServiceHandler) RevokeSessionCode(context.Context, *v1.RevokeSessionCodeRequest) (*v1.RevokeSessionCodeResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, "assist.v1.SessionService.RevokeSessionCode is not implemented")
 }
 
 func (UnimplementedSessionServiceHandler) ListServedPortals(context.Context, *v1.ListServedPortalsRequest) (*v1.ListServedPortalsResponse, error) {
@@ -575,6 +607,14 @@ func (c *sessionServiceClient) PickUpSession(ctx context.Context, req *v1.PickUp
 func (c *sessionServiceClient) CreateSessionCode(ctx context.Context, req *v1.CreateSessionCodeRequest) (*v1.CreateSessionCodeResponse, error) {
 	var res v1.CreateSessionCodeResponse
 	if err := c.client.CallUnary(ctx, sessionServiceCreateSessionCodeSpec(), req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (c *sessionServiceClient) RevokeSessionCode(ctx context.Context, req *v1.RevokeSessionCodeRequest) (*v1.RevokeSessionCodeResponse, error) {
+	var res v1.RevokeSessionCodeResponse
+	if err := c.client.CallUnary(ctx, sessionServiceRevokeSessionCodeSpec(), req, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -688,6 +728,18 @@ func (h sessionServiceHandler) createSessionCode(ctx context.Context, _ connect.
 		return err
 	}
 	res, err := h.svc.CreateSessionCode(ctx, &req)
+	if err != nil {
+		return err
+	}
+	return stream.Send(res)
+}
+
+func (h sessionServiceHandler) revokeSessionCode(ctx context.Context, _ connect.Spec, stream connect.ServerStream) error {
+	var req v1.RevokeSessionCodeRequest
+	if err := stream.Receive(&req); err != nil {
+		return err
+	}
+	res, err := h.svc.RevokeSessionCode(ctx, &req)
 	if err != nil {
 		return err
 	}
