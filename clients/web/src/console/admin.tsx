@@ -2,18 +2,15 @@
 // settings, API keys and the audit log, all through AdminService. Others
 // never see the tab; if one reaches it anyway (their admin flag was just
 // removed), the server's PermissionDenied is said plainly.
-import { createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiKeyScope, UpgradeHandoff, type AccountSettings, type Advisor, type ApiKey, type Portal } from "../../../../gen/ts/assist/v1/account_pb.js";
-import { AdminService, type AuditEvent } from "../../../../gen/ts/assist/v1/admin_service_pb.js";
+import { type AuditEvent } from "../../../../gen/ts/assist/v1/admin_service_pb.js";
 import { PortalMode } from "../../../../gen/ts/assist/v1/session_pb.js";
-import { bearer, Code, errorCode, errorText } from "../shared/api";
+import { adminClient, bearer, Code, errorCode, errorText } from "../shared/api";
 import { formatDateTime, t, type Key } from "../shared/i18n";
 
-const adminClient: Client<typeof AdminService> = createClient(AdminService, createConnectTransport({ baseUrl: location.origin }));
 
 type Section = "advisors" | "portals" | "settings" | "keys" | "audit";
 const sections: { id: Section; key: Key }[] = [

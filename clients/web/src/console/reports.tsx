@@ -5,24 +5,19 @@
 // advisor without access who gets here is shown its refusal.
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Duration, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
   ExportSessionReportsRequestSchema,
   ListSessionReportsRequestSchema,
-  ReportService,
   SessionAdvisorRole,
   type SessionReport,
 } from "../../../../gen/ts/assist/v1/report_service_pb.js";
 import { ParticipantRole, DeviceType, OperatingSystem, SessionKind, SessionOutcome } from "../../../../gen/ts/assist/v1/session_pb.js";
-import { bearer, Code, errorCode, errorText } from "../shared/api";
+import { bearer, Code, errorCode, errorText, reportClient } from "../shared/api";
 import { describe, type Item } from "../shared/conversation";
 import { formatDateTime, lang, t, type Key } from "../shared/i18n";
 import { MessageList } from "../shared/ui";
 
-const transport = createConnectTransport({ baseUrl: location.origin });
-const reportClient: Client<typeof ReportService> = createClient(ReportService, transport);
 
 const pageSize = 25;
 // How long the search box waits for the typing to pause before it asks.

@@ -5,6 +5,8 @@ import { ChatService } from "../../../../gen/ts/assist/v1/chat_service_pb.js";
 import { PortalService } from "../../../../gen/ts/assist/v1/portal_service_pb.js";
 import { AuthService } from "../../../../gen/ts/assist/v1/auth_service_pb.js";
 import { SessionService } from "../../../../gen/ts/assist/v1/session_service_pb.js";
+import { ReportService } from "../../../../gen/ts/assist/v1/report_service_pb.js";
+import { AdminService } from "../../../../gen/ts/assist/v1/admin_service_pb.js";
 
 const transport = createConnectTransport({ baseUrl: location.origin });
 
@@ -12,6 +14,8 @@ export const portalClient: Client<typeof PortalService> = createClient(PortalSer
 export const chatClient: Client<typeof ChatService> = createClient(ChatService, transport);
 export const authClient: Client<typeof AuthService> = createClient(AuthService, transport);
 export const sessionClient: Client<typeof SessionService> = createClient(SessionService, transport);
+export const reportClient: Client<typeof ReportService> = createClient(ReportService, transport);
+export const adminClient: Client<typeof AdminService> = createClient(AdminService, transport);
 
 export function bearer(token: string): { headers: Record<string, string> } {
   return { headers: { Authorization: `Bearer ${token}` } };
