@@ -61,6 +61,15 @@ func TestPresenceOutlivesItsLifetimeWhileRefreshed(t *testing.T) {
 	if live, all := online(); live != 1 || all != 1 {
 		t.Errorf("after three lifetimes: %d live watches of %d, want the refreshed one only", live, all)
 	}
+	// A row lost meanwhile (expired while the database was out of reach)
+	// comes back with the next refresh.
+	if _, err := s.Pool.Exec(ctx, `DELETE FROM advisor_presence`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * pr.refresh)
+	if live, _ := online(); live != 1 {
+		t.Errorf("after a lost row and a refresh: %d live watches, want 1", live)
+	}
 	leave()
 	if _, all := online(); all != 0 {
 		t.Errorf("after leaving: %d watches, want none", all)

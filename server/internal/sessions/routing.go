@@ -293,12 +293,12 @@ type Presence struct {
 	// ttl and refresh: presenceTTL and presenceRefresh, shorter in tests.
 	ttl, refresh time.Duration
 	mu           sync.Mutex
-	open         map[uuid.UUID]struct{}
+	open         map[uuid.UUID]uuid.UUID // watch → advisor
 }
 
 // NewPresence returns an empty presence keeper.
 func NewPresence(s *store.Store) *Presence {
-	return &Presence{store: s, ttl: presenceTTL, refresh: presenceRefresh, open: map[uuid.UUID]struct{}{}}
+	return &Presence{store: s, ttl: presenceTTL, refresh: presenceRefresh, open: map[uuid.UUID]uuid.UUID{}}
 }
 
 // Join marks the advisor online until the returned leave is called.
@@ -310,7 +310,7 @@ func (pr *Presence) Join(ctx context.Context, advisorID uuid.UUID) (leave func()
 		return nil, fmt.Errorf("mark advisor online: %w", err)
 	}
 	pr.mu.Lock()
-	pr.open[watch] = struct{}{}
+	pr.open[watch] = advisorID
 	pr.mu.Unlock()
 	return func() {
 		pr.mu.Lock()
@@ -336,12 +336,13 @@ func (pr *Presence) Run(ctx context.Context) {
 		}
 		pr.mu.Lock()
 		watches := make([]uuid.UUID, 0, len(pr.open))
-		for w := range pr.open {
-			watches = append(watches, w)
+		advisors := make([]uuid.UUID, 0, len(pr.open))
+		for w, a := range pr.open {
+			watches, advisors = append(watches, w), append(advisors, a)
 		}
 		pr.mu.Unlock()
 		if len(watches) > 0 {
-			_ = pr.store.Q.AdvisorPresenceRefresh(ctx, pr.store.Pool, dbq.AdvisorPresenceRefreshParams{WatchIds: watches, TtlSeconds: pr.ttl.Seconds()})
+			_ = pr.store.Q.AdvisorPresenceRefresh(ctx, pr.store.Pool, dbq.AdvisorPresenceRefreshParams{WatchIds: watches, AdvisorIds: advisors, TtlSeconds: pr.ttl.Seconds()})
 		}
 		_ = pr.store.Q.AdvisorPresenceDeleteExpired(ctx, pr.store.Pool)
 	}

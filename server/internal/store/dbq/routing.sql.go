@@ -61,17 +61,21 @@ func (q *Queries) AdvisorPresenceInsert(ctx context.Context, db DBTX, arg Adviso
 }
 
 const advisorPresenceRefresh = `-- name: AdvisorPresenceRefresh :exec
-UPDATE advisor_presence SET expire_time = now() + make_interval(secs => $1::float8)
-WHERE watch_id = ANY($2::uuid[])
+INSERT INTO advisor_presence (watch_id, advisor_id, expire_time)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), now() + make_interval(secs => $3::float8)
+ON CONFLICT (watch_id) DO UPDATE SET expire_time = excluded.expire_time
 `
 
 type AdvisorPresenceRefreshParams struct {
-	TtlSeconds float64
 	WatchIds   []uuid.UUID
+	AdvisorIds []uuid.UUID
+	TtlSeconds float64
 }
 
+// Refresh a replica's watches, putting back any whose row went (expired
+// while the database was out of reach, say).
 func (q *Queries) AdvisorPresenceRefresh(ctx context.Context, db DBTX, arg AdvisorPresenceRefreshParams) error {
-	_, err := db.Exec(ctx, advisorPresenceRefresh, arg.TtlSeconds, arg.WatchIds)
+	_, err := db.Exec(ctx, advisorPresenceRefresh, arg.WatchIds, arg.AdvisorIds, arg.TtlSeconds)
 	return err
 }
 

@@ -40,9 +40,12 @@ ORDER BY expire_time, code;
 INSERT INTO advisor_presence (watch_id, advisor_id, expire_time)
 VALUES (@watch_id, @advisor_id, now() + make_interval(secs => @ttl_seconds::float8));
 
+-- Refresh a replica's watches, putting back any whose row went (expired
+-- while the database was out of reach, say).
 -- name: AdvisorPresenceRefresh :exec
-UPDATE advisor_presence SET expire_time = now() + make_interval(secs => @ttl_seconds::float8)
-WHERE watch_id = ANY(@watch_ids::uuid[]);
+INSERT INTO advisor_presence (watch_id, advisor_id, expire_time)
+SELECT unnest(@watch_ids::uuid[]), unnest(@advisor_ids::uuid[]), now() + make_interval(secs => @ttl_seconds::float8)
+ON CONFLICT (watch_id) DO UPDATE SET expire_time = excluded.expire_time;
 
 -- name: AdvisorPresenceDelete :exec
 DELETE FROM advisor_presence WHERE watch_id = ANY(@watch_ids::uuid[]);
