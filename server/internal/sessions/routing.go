@@ -269,7 +269,7 @@ func (s *Service) useCode(ctx context.Context, tx *sessionlog.Tx, portalID uuid.
 	return route{advisorID: &row.AdvisorID, advisorName: a.DisplayName}, nil
 }
 
-// OnlineAdvisors lists a web-mode portal's advisors who are online.
+// onlineAdvisors lists a web-mode portal's advisors who are online.
 func (s *Service) onlineAdvisors(ctx context.Context, portalID uuid.UUID) ([]*assistv1.OnlineAdvisor, error) {
 	rows, err := s.store.Q.PortalOnlineAdvisors(ctx, s.store.Pool, portalID)
 	if err != nil {
