@@ -690,6 +690,22 @@ async function web(browser) {
   await waitForMessage(c.locator("#log"), "Hello, here I am");
   console.log(`result session ${await panel.getAttribute("data-session")}`);
   log("the customer picked the advisor and chats with them");
+
+  // A second customer picks the advisor, whose console then closes for
+  // good: after the grace the page says so and waits for any advisor.
+  const cus2 = await newPage(browser, "customer2", { viewport: { width: 400, height: 820 }, locale: "fr-FR", bypassCSP: true });
+  const c2 = cus2.page;
+  await c2.goto(portalURL);
+  await c2.getByLabel("Votre nom").fill("Second client");
+  await c2.getByRole("radio", { name: cfg.advisorName }).check();
+  await c2.getByRole("button", { name: "Démarrer la discussion" }).click();
+  await c2.locator("#chat-title", { hasText: `${cfg.advisorName} va vous répondre dans un instant.` }).waitFor();
+  await adv.context.close();
+  await c2.locator(".notice-text", { hasText: `${cfg.advisorName} n'est plus disponible : le prochain conseiller disponible prendra votre discussion.` }).waitFor();
+  await c2.locator("#chat-title", { hasText: "En attente d'un conseiller." }).waitFor();
+  await axeCheck(c2, "customer back in the queue (fr)");
+  await shot(c2, "customer-fr-6-back-in-queue");
+  log("an advisor who left for good: the customer is told and waits for anyone");
 }
 
 // reports: an admin reads, filters and exports session reports in the

@@ -68,6 +68,11 @@ type Config struct {
 	// CredentialCheckInterval is how often open streams re-check that their
 	// caller's credential still works (logout, expiry). Default 30s.
 	CredentialCheckInterval time.Duration
+	// ReleaseGrace is how long the advisor a code- or web-mode session
+	// waits for may stay offline before the session goes back to its
+	// portal's queue (checked every ReleaseInterval). Defaults 2 min and
+	// 15 s.
+	ReleaseGrace, ReleaseInterval time.Duration
 	// StartSessionRate limits StartSession per client address. Default
 	// 30/m; limits.RateOff for none.
 	StartSessionRate limits.Rate
@@ -156,6 +161,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.UnaryBodyTimeout == 0 {
 		c.UnaryBodyTimeout = 10 * time.Second
+	}
+	if c.ReleaseGrace == 0 {
+		c.ReleaseGrace = sessions.DefaultReleaseGrace
+	}
+	if c.ReleaseInterval == 0 {
+		c.ReleaseInterval = 15 * time.Second
 	}
 	if c.AppsDir == "" {
 		c.AppsDir = DefaultAppsDir()
@@ -276,7 +287,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	hub.OnRevoked(authn.Forget)
 	sess := sessions.NewService(s.store, s.log, authn, s.logger)
 	guard := sessions.NewGuard(sess, cfg.CredentialCheckInterval)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		guard.Run(runCtx)
@@ -284,6 +295,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	go func() {
 		defer s.wg.Done()
 		sess.RunPresence(runCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		sess.RunRelease(runCtx, cfg.ReleaseGrace, cfg.ReleaseInterval)
 	}()
 	administration := admin.NewService(s.store, cfg.PasswordCost, s.logger)
 	administration.Revoked = s.log.RevokeCredential

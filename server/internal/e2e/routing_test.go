@@ -18,6 +18,7 @@ import (
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
 	"github.com/assist-chat/assist/gen/go/assist/v1/assistv1connect"
+	"github.com/assist-chat/assist/server/internal/assistd"
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
 
@@ -30,9 +31,9 @@ type routingCast struct {
 	codePortal, webPortal *assistv1.Portal
 }
 
-func routingSetup(ctx context.Context, t *testing.T) *routingCast {
+func routingSetup(ctx context.Context, t *testing.T, opts ...assisttest.Option) *routingCast {
 	t.Helper()
-	env := assisttest.Start(t)
+	env := assisttest.Start(t, opts...)
 	c := &routingCast{
 		env:      env,
 		advisor:  pickupLogin(ctx, t, env, assisttest.AdvisorEmail, assisttest.AdvisorPassword),
@@ -592,4 +593,61 @@ func retryDelayOf(err error) time.Duration {
 		}
 	}
 	return 0
+}
+
+// A session whose chosen advisor goes offline and stays away goes back to
+// its portal's queue, where the portal's other advisors see and take it,
+// and the customer is told; one whose advisor is online stays theirs.
+func TestASessionWhoseAdvisorStaysOfflineGoesBackToTheQueue(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := routingSetup(ctx, t, assisttest.WithConfig(func(cfg *assistd.Config) {
+		cfg.ReleaseGrace, cfg.ReleaseInterval = time.Second, 100*time.Millisecond
+	}))
+	slug := c.webPortal.GetSlug()
+	// advisor2 stays online throughout, and watches the queue.
+	theirs, _ := c.watchQueue(ctx, t, c.advisor2.token)
+	defer func() { _ = theirs.Close() }()
+	mine, _ := c.watchQueue(ctx, t, c.advisor.token)
+
+	kept, err := c.start(ctx, slug, "Kept", "", withAdvisor(c.advisor2.id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := c.start(ctx, slug, "Left", "", withAdvisor(c.advisor.id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = mine.Close() // the advisor's console closes, and stays closed
+
+	// The other advisor of the portal sees the session arrive in the queue
+	// (after the one waiting for them).
+	if added := nextAdded(t, theirs); added.GetId() != kept.GetSession().GetId() {
+		t.Fatalf("advisor2's queue got %s first, want the session waiting for them, %s", added.GetId(), kept.GetSession().GetId())
+	}
+	if added := nextAdded(t, theirs); added.GetId() != left.GetSession().GetId() || added.GetWaitingForAdvisorId() != "" {
+		t.Fatalf("advisor2's queue got %v, want the released session %s waiting for anyone", added, left.GetSession().GetId())
+	}
+	tr, err := c.as(left.GetCustomerToken()).Chat.GetTranscript(ctx, &assistv1.GetTranscriptRequest{SessionId: left.GetSession().GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notice *assistv1.SystemNotice
+	for _, ev := range tr.GetEvents() {
+		if n := ev.GetSystemNotice(); n.GetCode() == assistv1.SystemNoticeCode_SYSTEM_NOTICE_CODE_BACK_IN_QUEUE {
+			notice = n
+		}
+	}
+	if notice.GetSubject().GetId() != c.advisor.id {
+		t.Errorf("the customer's log has %v, want a BACK_IN_QUEUE notice about the advisor who left", notice)
+	}
+	if _, err := c.as(c.advisor2.token).Session.PickUpSession(ctx, &assistv1.PickUpSessionRequest{SessionId: left.GetSession().GetId()}); err != nil {
+		t.Errorf("advisor2 picks the released session up: %v", err)
+	}
+	// The session whose advisor stayed online is still theirs alone.
+	got, err := c.as(c.advisor2.token).Session.GetSession(ctx, &assistv1.GetSessionRequest{SessionId: kept.GetSession().GetId()})
+	if err != nil || got.GetSession().GetWaitingForAdvisorId() != c.advisor2.id {
+		t.Errorf("the session of the advisor online: %v, %v; want it still waiting for them", got.GetSession(), err)
+	}
 }

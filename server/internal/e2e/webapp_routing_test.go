@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect/v2"
 
 	assistv1 "github.com/assist-chat/assist/gen/go/assist/v1"
+	"github.com/assist-chat/assist/server/internal/assistd"
 	"github.com/assist-chat/assist/server/internal/assisttest"
 )
 
@@ -64,14 +65,19 @@ func TestBrowserAdvisorSharesASessionCodeAndTheCustomerLandsInTheirQueue(t *test
 // console is open, the page lists them, and a colleague in a session as
 // busy. A colleague who goes offline after being picked is said plainly
 // and leaves the list. The customer picks the advisor: the wait names
-// them, the session arrives "For you" in their console, and they chat.
+// them, the session arrives "For you" in their console, and they chat. A
+// second customer picks them too, and their console closes for good: the
+// page says so and waits for any advisor.
 func TestBrowserCustomerPicksAnAdvisorOnlineAndLandsInTheirQueue(t *testing.T) {
 	t.Parallel()
 	root := browserRepoRoot(t)
 	webappRequire(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), webappDriverTimeout)
 	defer cancel()
-	c := routingSetup(ctx, t)
+	// An advisor offline for a second loses the sessions waiting for them.
+	c := routingSetup(ctx, t, assisttest.WithConfig(func(cfg *assistd.Config) {
+		cfg.ReleaseGrace, cfg.ReleaseInterval = time.Second, 200*time.Millisecond
+	}))
 	slug := c.webPortal.GetSlug()
 
 	// The colleague (the second demo advisor) is online while the test

@@ -164,7 +164,9 @@ function Chat({ saved, onForget }: { saved: Saved; onForget: () => void }) {
       <h1 id="chat-title" class="chat-title">
         {started
           ? t("chat.with", { name: conv.advisorName })
-          : saved.advisorName || conv.waitingForName
+          : conv.backInQueue
+            ? t("chat.waiting")
+            : saved.advisorName || conv.waitingForName
             ? t("chat.waitingFor", { name: saved.advisorName || conv.waitingForName })
             : saved.routed
               ? t("chat.waitingForYours")

@@ -62,8 +62,10 @@ export class Conversation {
   outcome = SessionOutcome.UNSPECIFIED;
   advisorName = "";
   // The advisor a code- or web-mode session waits for, from the waiting
-  // notice; empty for queue mode.
+  // notice; empty for queue mode, and once the session went back to its
+  // portal's queue (backInQueue) because that advisor left.
   waitingForName = "";
+  backInQueue = false;
   upgrade: UpgradeProgress = { appConnected: false, webChatDisabled: false };
 
   constructor(sessionId: string, token: string, isMine: (p: Participant | undefined) => boolean, changed: () => void) {
@@ -109,6 +111,10 @@ export class Conversation {
       case "systemNotice":
         if (p.value.code === SystemNoticeCode.WAITING_FOR_ADVISOR && p.value.subject) {
           this.waitingForName = p.value.subject.displayName;
+        }
+        if (p.value.code === SystemNoticeCode.BACK_IN_QUEUE) {
+          this.waitingForName = "";
+          this.backInQueue = true;
         }
         break;
       case "upgradeOffered":
@@ -337,6 +343,9 @@ export function describe(ev: SessionEvent, mine: boolean): Item | null {
     case "systemNotice": {
       if (p.value.code === SystemNoticeCode.WAITING_FOR_ADVISOR && p.value.subject) {
         return notice(t("notice.WAITING_FOR_NAMED_ADVISOR", { name: p.value.subject.displayName }));
+      }
+      if (p.value.code === SystemNoticeCode.BACK_IN_QUEUE) {
+        return notice(t("notice.BACK_IN_QUEUE", { name: p.value.subject?.displayName ?? "" }));
       }
       const key = noticeKeys[p.value.code];
       return notice(key ? t(key) : p.value.text);

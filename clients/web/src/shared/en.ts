@@ -63,6 +63,7 @@ export const en = {
   "notice.UPGRADE_STARTED": "The session is being upgraded to screen sharing. Click the link if the download does not start by itself.",
   "notice.WAITING_FOR_ADVISOR": "Waiting for an advisor.",
   "notice.WAITING_FOR_NAMED_ADVISOR": "Waiting for {name}.",
+  "notice.BACK_IN_QUEUE": "{name} is not available any more: the next available advisor will take your chat.",
   "step.joined": "{name} joined the chat",
   "step.left": "{name} left the chat",
   "step.transferred": "{from} handed the chat to {to}",

@@ -63,6 +63,7 @@ export const fr: Catalogue = {
   "notice.UPGRADE_STARTED": "La session passe en partage d'écran. Cliquez sur le lien si le téléchargement ne démarre pas tout seul.",
   "notice.WAITING_FOR_ADVISOR": "En attente d'un conseiller.",
   "notice.WAITING_FOR_NAMED_ADVISOR": "En attente de {name}.",
+  "notice.BACK_IN_QUEUE": "{name} n'est plus disponible : le prochain conseiller disponible prendra votre discussion.",
   "step.joined": "{name} a rejoint la discussion",
   "step.left": "{name} a quitté la discussion",
   "step.transferred": "{from} a transféré la discussion à {to}",

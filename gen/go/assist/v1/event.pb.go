@@ -36,6 +36,10 @@ const (
 	SystemNoticeCode_SYSTEM_NOTICE_CODE_UPGRADE_STARTED SystemNoticeCode = 2
 	// The customer is waiting for an advisor.
 	SystemNoticeCode_SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR SystemNoticeCode = 3
+	// The advisor a code- or web-mode session waited for went offline (the
+	// notice's subject): the session now waits in its portal's queue, for
+	// any advisor of the portal.
+	SystemNoticeCode_SYSTEM_NOTICE_CODE_BACK_IN_QUEUE SystemNoticeCode = 4
 )
 
 // Enum value maps for SystemNoticeCode.
@@ -45,12 +49,14 @@ var (
 		1: "SYSTEM_NOTICE_CODE_WEB_CHAT_STARTED",
 		2: "SYSTEM_NOTICE_CODE_UPGRADE_STARTED",
 		3: "SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR",
+		4: "SYSTEM_NOTICE_CODE_BACK_IN_QUEUE",
 	}
 	SystemNoticeCode_value = map[string]int32{
 		"SYSTEM_NOTICE_CODE_UNSPECIFIED":         0,
 		"SYSTEM_NOTICE_CODE_WEB_CHAT_STARTED":    1,
 		"SYSTEM_NOTICE_CODE_UPGRADE_STARTED":     2,
 		"SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR": 3,
+		"SYSTEM_NOTICE_CODE_BACK_IN_QUEUE":       4,
 	}
 )
 
@@ -1096,12 +1102,13 @@ const file_assist_v1_event_proto_rawDesc = "" +
 	"\fSessionEnded\x123\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2\x19.assist.v1.SessionOutcomeR\aoutcome\" \n" +
 	"\x06Typing\x12\x16\n" +
-	"\x06active\x18\x01 \x01(\bR\x06active*\xb3\x01\n" +
+	"\x06active\x18\x01 \x01(\bR\x06active*\xd9\x01\n" +
 	"\x10SystemNoticeCode\x12\"\n" +
 	"\x1eSYSTEM_NOTICE_CODE_UNSPECIFIED\x10\x00\x12'\n" +
 	"#SYSTEM_NOTICE_CODE_WEB_CHAT_STARTED\x10\x01\x12&\n" +
 	"\"SYSTEM_NOTICE_CODE_UPGRADE_STARTED\x10\x02\x12*\n" +
-	"&SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR\x10\x03B\x99\x01\n" +
+	"&SYSTEM_NOTICE_CODE_WAITING_FOR_ADVISOR\x10\x03\x12$\n" +
+	" SYSTEM_NOTICE_CODE_BACK_IN_QUEUE\x10\x04B\x99\x01\n" +
 	"\rcom.assist.v1B\n" +
 	"EventProtoP\x01Z7github.com/assist-chat/assist/gen/go/assist/v1;assistv1\xa2\x02\x03AXX\xaa\x02\tAssist.V1\xca\x02\tAssist\\V1\xe2\x02\x15Assist\\V1\\GPBMetadata\xea\x02\n" +
 	"Assist::V1b\x06proto3"

@@ -744,7 +744,9 @@ type Session struct {
 	// Code and web mode: the advisor the customer was sent to (who created
 	// the session code, or whom the customer picked). While the session
 	// waits, only this advisor sees it in the queue and may pick it up.
-	// Empty for queue mode.
+	// Empty for queue mode, and once that advisor has been offline for a
+	// while (two minutes by default): the session then goes back to its
+	// portal's queue, with a BACK_IN_QUEUE notice.
 	WaitingForAdvisorId string `protobuf:"bytes,18,opt,name=waiting_for_advisor_id,json=waitingForAdvisorId,proto3" json:"waiting_for_advisor_id,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache

@@ -253,7 +253,9 @@ export type Session = Message<"assist.v1.Session"> & {
    * Code and web mode: the advisor the customer was sent to (who created
    * the session code, or whom the customer picked). While the session
    * waits, only this advisor sees it in the queue and may pick it up.
-   * Empty for queue mode.
+   * Empty for queue mode, and once that advisor has been offline for a
+   * while (two minutes by default): the session then goes back to its
+   * portal's queue, with a BACK_IN_QUEUE notice.
    *
    * @generated from field: string waiting_for_advisor_id = 18;
    */

@@ -351,3 +351,90 @@ func (q *Queries) SessionCodeUse(ctx context.Context, db DBTX, arg SessionCodeUs
 	err := row.Scan(&i.AdvisorID, &i.CustomerDisplayName)
 	return i, err
 }
+
+const sessionListWaitingForOfflineAdvisors = `-- name: SessionListWaitingForOfflineAdvisors :many
+SELECT s.id, s.waiting_for_advisor_id::uuid AS advisor_id FROM sessions s
+WHERE s.state = 1 AND s.waiting_for_advisor_id IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM advisor_presence p
+      WHERE p.advisor_id = s.waiting_for_advisor_id AND p.expire_time > now()
+  )
+ORDER BY s.create_time
+LIMIT 500
+`
+
+type SessionListWaitingForOfflineAdvisorsRow struct {
+	ID        uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+// Sessions waiting for an advisor who is not online.
+func (q *Queries) SessionListWaitingForOfflineAdvisors(ctx context.Context, db DBTX) ([]SessionListWaitingForOfflineAdvisorsRow, error) {
+	rows, err := db.Query(ctx, sessionListWaitingForOfflineAdvisors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SessionListWaitingForOfflineAdvisorsRow
+	for rows.Next() {
+		var i SessionListWaitingForOfflineAdvisorsRow
+		if err := rows.Scan(&i.ID, &i.AdvisorID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const sessionReleaseToQueue = `-- name: SessionReleaseToQueue :one
+UPDATE sessions s SET waiting_for_advisor_id = NULL
+WHERE s.id = $1 AND s.state = 1 AND s.waiting_for_advisor_id = $2::uuid
+  AND NOT EXISTS (
+      SELECT 1 FROM advisor_presence p
+      WHERE p.advisor_id = $2::uuid AND p.expire_time > now()
+  )
+RETURNING id, account_id, portal_id, portal_mode, kind, state, upgrade_state, customer_display_name, customer_email, customer_problem, customer_device, customer_os, customer_user_agent, start_request_id, advisor_id, create_time, pick_up_time, end_time, outcome, notes, last_seq, start_request_hash, handoff, log_delete_time, waiting_for_advisor_id
+`
+
+type SessionReleaseToQueueParams struct {
+	ID        uuid.UUID
+	AdvisorID uuid.UUID
+}
+
+// Send a session waiting for an advisor who is still offline back to its
+// portal's queue; no row if it was picked up, or the advisor came back.
+func (q *Queries) SessionReleaseToQueue(ctx context.Context, db DBTX, arg SessionReleaseToQueueParams) (Session, error) {
+	row := db.QueryRow(ctx, sessionReleaseToQueue, arg.ID, arg.AdvisorID)
+	var i Session
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.PortalID,
+		&i.PortalMode,
+		&i.Kind,
+		&i.State,
+		&i.UpgradeState,
+		&i.CustomerDisplayName,
+		&i.CustomerEmail,
+		&i.CustomerProblem,
+		&i.CustomerDevice,
+		&i.CustomerOs,
+		&i.CustomerUserAgent,
+		&i.StartRequestID,
+		&i.AdvisorID,
+		&i.CreateTime,
+		&i.PickUpTime,
+		&i.EndTime,
+		&i.Outcome,
+		&i.Notes,
+		&i.LastSeq,
+		&i.StartRequestHash,
+		&i.Handoff,
+		&i.LogDeleteTime,
+		&i.WaitingForAdvisorID,
+	)
+	return i, err
+}

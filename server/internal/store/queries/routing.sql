@@ -98,3 +98,25 @@ ORDER BY p.display_name, p.id;
 -- name: SessionCodeRevoke :execrows
 DELETE FROM session_codes
 WHERE portal_id = @portal_id AND code = @code AND advisor_id = @advisor_id AND expire_time > now();
+
+-- Sessions waiting for an advisor who is not online.
+-- name: SessionListWaitingForOfflineAdvisors :many
+SELECT s.id, s.waiting_for_advisor_id::uuid AS advisor_id FROM sessions s
+WHERE s.state = 1 AND s.waiting_for_advisor_id IS NOT NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM advisor_presence p
+      WHERE p.advisor_id = s.waiting_for_advisor_id AND p.expire_time > now()
+  )
+ORDER BY s.create_time
+LIMIT 500;
+
+-- Send a session waiting for an advisor who is still offline back to its
+-- portal's queue; no row if it was picked up, or the advisor came back.
+-- name: SessionReleaseToQueue :one
+UPDATE sessions s SET waiting_for_advisor_id = NULL
+WHERE s.id = @id AND s.state = 1 AND s.waiting_for_advisor_id = @advisor_id::uuid
+  AND NOT EXISTS (
+      SELECT 1 FROM advisor_presence p
+      WHERE p.advisor_id = @advisor_id::uuid AND p.expire_time > now()
+  )
+RETURNING *;
