@@ -163,18 +163,15 @@ func randomCode() string {
 // servedPortal checks that the advisor serves the portal and that it is in
 // the given mode.
 func (s *Service) servedPortal(ctx context.Context, p *auth.Principal, portalID uuid.UUID, mode assistv1.PortalMode) error {
-	served, err := s.store.Q.PortalIDsByAdvisor(ctx, s.store.Pool, p.AdvisorID)
+	served, err := s.store.Q.PortalListByAdvisor(ctx, s.store.Pool, p.AdvisorID)
 	if err != nil {
 		return fmt.Errorf("load portals: %w", err)
 	}
-	if !slices.Contains(served, portalID) {
+	i := slices.IndexFunc(served, func(portal dbq.Portal) bool { return portal.ID == portalID })
+	if i < 0 {
 		return failure.NotFound("portal")
 	}
-	portal, err := s.store.Q.PortalGet(ctx, s.store.Pool, portalID)
-	if err != nil {
-		return fmt.Errorf("load portal: %w", err)
-	}
-	if got := assistv1.PortalMode(portal.Mode); got != mode {
+	if got := assistv1.PortalMode(served[i].Mode); got != mode {
 		return failure.FailedPrecondition("the portal is in %s, not %s", got, mode)
 	}
 	return nil
